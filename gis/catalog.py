@@ -58,6 +58,7 @@ class ColumnSpec:
     name: str
     type: str
     aliases: tuple[str, ...] = ()
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,16 +69,21 @@ class LayerSpec:
     title: str
     title_en: str
     columns: tuple[ColumnSpec, ...]
+    table: Table = field(compare=False, repr=False)
+    sub_table: Table | None = field(compare=False, repr=False)
     subdivide: bool = False
     minzoom: int = 10
     label: str | None = None
-    table: Table = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
-    sub_table: Table | None = field(compare=False, repr=False, default=None)
 
     @property
     def column_names(self) -> list[str]:
         """Return the typed attribute column names in catalog order."""
         return [c.name for c in self.columns]
+
+    @property
+    def public_columns(self) -> list[str]:
+        """Return the attribute columns that may appear in vector tiles."""
+        return [c.name for c in self.columns if not c.private]
 
     @property
     def sub_name(self) -> str:
@@ -145,7 +151,7 @@ def catalog() -> dict[str, LayerSpec]:
     out: dict[str, LayerSpec] = {}
     for name, spec in raw["layers"].items():
         columns = tuple(
-            ColumnSpec(cname, c["type"], tuple(a.lower() for a in c.get("aliases", ())))
+            ColumnSpec(cname, c["type"], tuple(a.lower() for a in c.get("aliases", ())), bool(c.get("private", False)))
             for cname, c in spec["columns"].items()
         )
         table, sub = _build_tables(name, columns, bool(spec.get("subdivide", False)))

@@ -7,7 +7,7 @@ from functools import cache
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS, Geod, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from gis.catalog import STORAGE_SRID
@@ -88,8 +88,10 @@ def planar_area_m2(geom_lonlat: BaseGeometry, zone: int | None = None) -> float:
 
 
 @cache
-def _geod():  # type: ignore[no-untyped-def]
-    return CRS.from_epsg(CGCS2000_GEOGRAPHIC).get_geod()
+def _geod() -> Geod:
+    geod = CRS.from_epsg(CGCS2000_GEOGRAPHIC).get_geod()
+    assert geod is not None
+    return geod
 
 
 def ellipsoidal_area_m2(geom_lonlat: BaseGeometry) -> float:

@@ -1,0 +1,71 @@
+"""Mapbox vector tiles straight from PostGIS (ST_AsMVT over ST_AsMVTGeom, filtered with && on the envelope)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from gis.catalog import STORAGE_SRID, LayerSpec
+
+EXTENT = 4096
+BUFFER = 64
+MAX_ZOOM = 22
+
+
+class TileRequestError(ValueError):
+    """Tile coordinates outside the tile pyramid."""
+
+
+@dataclass(frozen=True)
+class TileAddress:
+    """A z/x/y tile in the Web Mercator pyramid."""
+
+    z: int
+    x: int
+    y: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.z <= MAX_ZOOM:
+            raise TileRequestError(f"缩放级别 zoom {self.z} 不在 0–{MAX_ZOOM} / zoom must be 0–{MAX_ZOOM}")
+        n = 1 << self.z
+        if not (0 <= self.x < n and 0 <= self.y < n):
+            raise TileRequestError(f"瓦片 {self.z}/{self.x}/{self.y} 超出范围 / tile outside the zoom {self.z} grid (0–{n - 1})")
+
+
+def tile_query(spec: LayerSpec) -> sql.Composed:
+    """Return one statement yielding (layer version, MVT bytes) for a tile of a layer; binds z, x, y, limit."""
+    columns = sql.SQL("").join(sql.SQL(", f.{}").format(sql.Identifier(c)) for c in spec.public_columns)
+    return sql.SQL(
+        """
+        WITH env AS (
+            SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
+                   ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {margin}), {srid}) AS query
+        ), features AS (
+            SELECT f.id{columns},
+                   ST_AsMVTGeom(ST_Transform(f.geom, 3857), env.tile, {extent}, {buffer}, true) AS geom
+              FROM {table} f, env
+             WHERE f.geom && env.query
+             LIMIT %(limit)s
+        )
+        SELECT (SELECT version FROM layer_versions WHERE layer = {name}),
+               (SELECT ST_AsMVT(features, {name}, {extent}, 'geom', 'id') FROM features WHERE geom IS NOT NULL)
+        """
+    ).format(
+        columns=columns,
+        table=sql.Identifier(spec.name),
+        name=sql.Literal(spec.name),
+        srid=sql.Literal(STORAGE_SRID),
+        margin=sql.Literal(BUFFER / EXTENT),
+        extent=sql.Literal(EXTENT),
+        buffer=sql.Literal(BUFFER),
+    )
+
+
+def extent_query(spec: LayerSpec) -> sql.Composed:
+    """Return a statement yielding the layer's lon/lat extent (xmin, ymin, xmax, ymax) and version."""
+    return sql.SQL(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), "
+        "(SELECT version FROM layer_versions WHERE layer = {name}) "
+        "FROM (SELECT ST_Extent(geom)::geometry AS e FROM {table}) s"
+    ).format(table=sql.Identifier(spec.name), name=sql.Literal(spec.name))

@@ -1,0 +1,39 @@
+"""The app's lifespan: settings validated, the database pool and engine opened once, closed at shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
+
+from service.db import database_url, make_engine
+from service.settings import Settings
+
+
+def make_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Return a lifespan that opens the pool (hot-path SQL) and the SQLAlchemy engine (the ORM)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database_url(settings)
+        pool = AsyncConnectionPool(
+            url,
+            min_size=2,
+            max_size=settings.db_pool_size,
+            kwargs={"autocommit": True, "application_name": "landwindow"},
+            open=False,
+        )
+        await pool.open(wait=True, timeout=30)
+        engine = make_engine(url, pool_size=settings.db_pool_size)
+        app.state.settings = settings
+        app.state.pool = pool
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            await pool.close()
+            engine.dispose()
+
+    return lifespan

@@ -1,0 +1,219 @@
+"""The `landwindow` command: the embedded database, migrations, layer imports, the sample county and the server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import psycopg
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gis.catalog import CatalogError, catalog
+from gis.importer import ImportResult, LayerImportError, layer_versions, load, read
+from service.cluster import ClusterError, EmbeddedCluster
+from service.db import database_url, migrate
+from service.settings import get_settings
+
+SAMPLE_COUNTY = Path(__file__).resolve().parent.parent / "sample_parcels" / "county.gpkg"
+
+app = typer.Typer(
+    help="土地窗口 Land Window — 县级自然资源窗口系统 / county land-resources service window.\n\n"
+    "Every command honours LANDWINDOW_DATABASE_URL; without it the embedded PostGIS under .landwindow/ is used.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    add_completion=False,
+)
+db_app = typer.Typer(help="嵌入式数据库 / the embedded PostGIS database", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]错误 Error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _cluster() -> EmbeddedCluster:
+    settings = get_settings()
+    if not settings.embedded:
+        _fail("LANDWINDOW_DATABASE_URL 已设置，系统使用外部数据库，不启动嵌入式数据库 / an external database is configured; "
+              "the embedded cluster is not used")
+    try:
+        return EmbeddedCluster.from_settings(settings)
+    except ClusterError as exc:
+        _fail(str(exc))
+
+
+def _url() -> str:
+    settings = get_settings()
+    try:
+        url = database_url(settings)
+        if settings.embedded and not EmbeddedCluster.from_settings(settings).running():
+            _fail("嵌入式数据库未运行 / the embedded database is not running: run `landwindow db start` first")
+        return url
+    except ClusterError as exc:
+        _fail(str(exc))
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """启动嵌入式数据库 / Create (first time) and start the embedded PostGIS on 127.0.0.1."""
+    cluster = _cluster()
+    try:
+        was_running = cluster.running()
+        cluster.start()
+    except (ClusterError, psycopg.Error) as exc:
+        _fail(str(exc))
+    state = "already running" if was_running else "started"
+    out.print(f"PostGIS {state} · 127.0.0.1:{cluster.port} · data {cluster.root}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """停止嵌入式数据库 / Stop the embedded PostGIS."""
+    cluster = _cluster()
+    try:
+        stopped = cluster.stop()
+    except ClusterError as exc:
+        _fail(str(exc))
+    out.print("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """数据库状态 / Show whether the embedded PostGIS exists and runs (exit 1 when not running)."""
+    settings = get_settings()
+    if not settings.embedded:
+        out.print("external database (LANDWINDOW_DATABASE_URL)")
+        return
+    cluster = _cluster()
+    try:
+        info = cluster.status()
+    except ClusterError as exc:
+        _fail(str(exc))
+    for k, v in info.items():
+        out.print(f"{k:12} {v}")
+    if not info["running"]:
+        raise typer.Exit(1)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """打印数据库连接串 / Print the database URL in force (for psql, ogr2ogr, tipg)."""
+    try:
+        print(database_url(get_settings()))
+    except ClusterError as exc:
+        _fail(str(exc))
+
+
+@app.command("migrate")
+def migrate_cmd(
+    revision: Annotated[str, typer.Argument(help="目标版本 / target revision")] = "head",
+) -> None:
+    """升级数据库结构 / Upgrade the schema to the newest revision (Alembic)."""
+    url = _url()
+    try:
+        migrate(url, revision)
+    except Exception as exc:
+        _fail(f"迁移失败 / migration failed: {exc}")
+    out.print(f"schema at {revision}")
+
+
+def _print_result(r: ImportResult) -> None:
+    out.print(
+        f"[green]{r.layer}[/] version {r.version}: {r.loaded} features loaded, {r.feature_count} in the layer "
+        f"({r.seconds:.1f} s)"
+    )
+    if r.repaired:
+        out.print(f"[yellow]{len(r.repaired)} 个几何已修复 / invalid geometries repaired:[/]")
+        for fid, why in r.repaired[:20]:
+            out.print(f"  feature {fid}: {why}", highlight=False)
+    if r.rejected:
+        out.print(f"[red]{len(r.rejected)} 个要素被拒绝 / features rejected:[/]")
+        for fid, why in r.rejected[:20]:
+            out.print(f"  feature {fid}: {why}", highlight=False)
+
+
+def _import(conn: psycopg.Connection, layer_name: str, path: Path, crs: int | None, replace: bool) -> ImportResult:
+    with err.status(f"reading {path.name} → {layer_name} …"):
+        prepared = read(path, layer_name, crs)
+    with Progress(
+        TextColumn(f"[bold]{layer_name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as bar:
+        task = bar.add_task("load", total=len(prepared))
+        return load(conn, prepared, replace=replace, progress=lambda done, total: bar.update(task, completed=done))
+
+
+@app.command("import")
+def import_cmd(
+    layer_name: Annotated[str, typer.Argument(metavar="LAYER", help="图层 / layer: " + ", ".join(catalog()))],
+    path: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile (.shp/.zip), GeoJSON or FlatGeobuf")],
+    crs: Annotated[int | None, typer.Option("--crs", help="源坐标系EPSG / source EPSG when the file has none")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="替换整个图层 / replace the whole layer")] = False,
+) -> None:
+    """导入图层 / Import a layer file in one transaction (a failed import leaves the previous version)."""
+    url = _url()
+    try:
+        with psycopg.connect(url) as conn:
+            _print_result(_import(conn, layer_name, path, crs, replace))
+    except (LayerImportError, CatalogError) as exc:
+        _fail(str(exc))
+
+
+@app.command("load-sample")
+def load_sample(
+    path: Annotated[Path, typer.Option(help="样例县 GeoPackage / the sample county")] = SAMPLE_COUNTY,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="仅当数据库为空时 / only when no layer is loaded")] = False,
+) -> None:
+    """载入样例县 / Load the synthetic sample county (every layer, replacing what is there)."""
+    url = _url()
+    try:
+        with psycopg.connect(url) as conn:
+            if if_empty and any(v["count"] for v in layer_versions(conn).values()):
+                out.print("layers already loaded; sample county not loaded again")
+                return
+            for name in catalog():
+                _print_result(_import(conn, name, path, None, True))
+    except (LayerImportError, CatalogError) as exc:
+        _fail(str(exc))
+
+
+@app.command("layers")
+def layers_cmd() -> None:
+    """图层列表 / List the layers with their versions and feature counts."""
+    url = _url()
+    with psycopg.connect(url) as conn:
+        versions = layer_versions(conn)
+    table = Table("layer", "title", "version", "features")
+    for name, spec in catalog().items():
+        table.add_row(name, f"{spec.title} {spec.title_en}", str(versions[name]["version"]), str(versions[name]["count"]))
+    out.print(table)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="监听地址 / bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="端口 / port")] = None,
+) -> None:
+    """启动网站 / Serve the web app and API."""
+    import uvicorn
+
+    settings = get_settings()
+    _url()
+    h, p = host or settings.host, port or settings.port
+    out.print(f"Land Window on http://{h}:{p}/")
+    uvicorn.run("web.app:create_app", factory=True, host=h, port=p, log_level="info", proxy_headers=False)
+
+
+def main() -> None:
+    """Entry point used by `python -m service.cli`."""
+    app(prog_name="landwindow")
+
+
+if __name__ == "__main__":
+    main()

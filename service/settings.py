@@ -1,0 +1,70 @@
+"""Settings of a Land Window installation, read once from LANDWINDOW_* environment variables (or .env)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Validated configuration; nothing connects when this is built."""
+
+    model_config = SettingsConfigDict(env_prefix="LANDWINDOW_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="An existing PostGIS server (postgresql://…); when unset the embedded cluster is used.",
+    )
+    data_dir: Path = Field(default=Path(".landwindow"), description="Where the embedded cluster and uploads live.")
+    db_port: int = Field(default=25432, ge=1024, le=65535, description="Port of the embedded cluster (127.0.0.1).")
+    db_name: str = Field(default="landwindow", pattern=r"^[a-z_][a-z0-9_]*$")
+    db_system_user: str = Field(default="postgres", description="Unprivileged user that runs the cluster under root.")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    static_url: str = "/static"
+
+    basemap: Literal["none", "xyz", "tianditu"] = "none"
+    basemap_url: str | None = Field(default=None, description="XYZ template when basemap=xyz.")
+    basemap_attribution: str = ""
+    tianditu_key: str | None = None
+
+    tile_feature_limit: int = Field(default=20000, ge=100)
+    tile_max_age: int = Field(default=3600, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        return v or None
+
+    @property
+    def embedded(self) -> bool:
+        """Return whether this installation runs its own embedded PostGIS cluster."""
+        return self.database_url is None
+
+
+@cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, validated on first use."""
+    return Settings()
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Return a libpq-style URL with the psycopg 3 driver named, as SQLAlchemy wants it."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]}")
+
+
+def libpq_url(url: str) -> str:
+    """Return a plain postgresql:// URL (for psycopg and command-line tools)."""
+    for prefix in ("postgresql+psycopg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,33 @@
+"""The ASGI application: the service's API, the web pages and the locally served static assets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from service.api import api_router, errors
+from service.api.lifespan import make_lifespan
+from service.settings import Settings, get_settings
+from web import pages
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the database is opened in the lifespan, not here."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Land Window 土地窗口",
+        description="County land-resources service window with the one-map check.",
+        version="0.1.0",
+        lifespan=make_lifespan(settings),
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(api_router())
+    app.include_router(pages.router)
+    STATIC_DIR.mkdir(exist_ok=True)
+    app.mount(settings.static_url, StaticFiles(directory=STATIC_DIR), name="static")
+    return app
