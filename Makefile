@@ -1,0 +1,32 @@
+# The two commands: `make run` and `make test`. Everything else is a helper for them.
+VENV := .venv
+LW := $(VENV)/bin/landwindow
+PY := $(VENV)/bin/python
+
+.PHONY: setup run test lint typecheck pytest bench clean db-stop
+
+setup:
+	@bash scripts/setup
+
+run: setup
+	$(LW) db start
+	$(LW) migrate
+	$(LW) load-sample --if-empty
+	$(LW) serve
+
+test: setup lint typecheck pytest
+
+lint:
+	$(VENV)/bin/ruff check gis service web migrations tests bench scripts sample_parcels
+
+typecheck:
+	$(VENV)/bin/mypy
+
+pytest:
+	$(VENV)/bin/pytest -q
+
+db-stop:
+	$(LW) db stop
+
+clean: db-stop
+	rm -rf .landwindow

@@ -1,0 +1,88 @@
+"""Shared fixtures: one real PostGIS cluster per test session, a fresh migrated database per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from service.cluster import SUPERUSER, ClusterError, EmbeddedCluster
+from service.db import migrate
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TEST_DB_PORT = int(os.environ.get("LANDWINDOW_TEST_DB_PORT", "25433"))
+TEMPLATE_DB = "lw_template"
+REAL_PARTS = {"db", "browser"}
+
+
+def unavailable(reason: str) -> None:
+    """Skip a test whose real part (PostGIS, Chromium) is missing; under CI that is a failure."""
+    if IN_CI:
+        pytest.fail(f"required under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if {"pg_cluster", "db_url", "conn"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Under CI a skipped database or browser test means the real part was missing: fail the run.
+    if not IN_CI:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    real = [r for r in skipped if REAL_PARTS & set(getattr(r, "keywords", {}))]
+    if real:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter:
+            reporter.write_line(f"CI: {len(real)} database/browser tests were skipped; that fails the run", red=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[EmbeddedCluster]:
+    """Start a private PostGIS cluster for the session on its own port; removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="landwindow-test-", dir="/tmp"))
+    root.chmod(0o755)  # the server user (postgres, when we are root) must reach it
+    cluster = EmbeddedCluster(root=root, port=TEST_DB_PORT, db_name=TEMPLATE_DB)
+    try:
+        cluster.check_binaries()
+        cluster.start(extra_conf={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
+    except ClusterError as exc:
+        cluster.destroy()
+        unavailable(str(exc))
+    try:
+        migrate(cluster.url(TEMPLATE_DB))
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def db_url(pg_cluster: EmbeddedCluster) -> Iterator[str]:
+    """Yield the URL of a fresh database cloned from the migrated template; dropped after the test."""
+    name = f"lw_{uuid.uuid4().hex[:12]}"
+    with DatabaseJanitor(
+        user=SUPERUSER,
+        host="127.0.0.1",
+        port=pg_cluster.port,
+        dbname=name,
+        template_dbname=TEMPLATE_DB,
+        password=pg_cluster.password(),
+    ):
+        yield pg_cluster.url(name)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    """Yield a psycopg connection to the test's database."""
+    with psycopg.connect(db_url) as c:
+        yield c

@@ -1,0 +1,92 @@
+import geopandas as gpd
+import mapbox_vector_tile
+import pytest
+from fastapi.testclient import TestClient
+from shapely.geometry import box
+
+from gis.catalog import catalog
+from gis.importer import load, read
+from service.settings import Settings
+from web.app import create_app
+
+X0, Y0 = 38530000.0, 3303000.0  # EPSG:4526, near 114.31°E 29.85°N
+
+
+@pytest.fixture
+def client(db_url):
+    app = create_app(Settings(_env_file=None, database_url=db_url, tile_max_age=60))
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def parcels_loaded(tmp_path, conn):
+    gdf = gpd.GeoDataFrame(
+        {"parcel_no": ["A1", "A2"], "owner": ["王五", "赵六"], "land_class": ["0702", "0101"], "household_id": ["H1", "H2"]},
+        geometry=[box(X0, Y0, X0 + 30, Y0 + 20), box(X0 + 40, Y0, X0 + 70, Y0 + 20)],
+        crs=4526,
+    )
+    path = tmp_path / "p.gpkg"
+    gdf.to_file(path, layer="parcels")
+    return load(conn, read(path, "parcels"))
+
+
+def test_healthz_lists_every_layer(client, parcels_loaded):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["postgis"].startswith("3.")
+    assert set(body["layers"]) == set(catalog())
+    assert body["layers"]["parcels"] == {"version": 1, "count": 2}
+    assert body["layers"]["eco_redline"] == {"version": 0, "count": 0}
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import math
+
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def test_tile_has_features_with_public_attributes_only(client, parcels_loaded):
+    from gis.crs import reproject
+
+    c = reproject(box(X0, Y0, X0 + 70, Y0 + 20), 4526, 4490).centroid
+    x, y = _tile_of(c.x, c.y, 16)
+    r = client.get(f"/tiles/parcels/16/{x}/{y}.pbf")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    assert r.headers["etag"] == '"parcels-1"'
+    assert r.headers["cache-control"] == "public, max-age=60"
+    tile = mapbox_vector_tile.decode(r.content)
+    feats = tile["parcels"]["features"]
+    assert sorted(f["properties"]["parcel_no"] for f in feats) == ["A1", "A2"]
+    by_no = {f["properties"]["parcel_no"]: f["properties"] for f in feats}
+    assert by_no["A2"]["land_class"] == "0101"
+    assert not {"owner", "household_id"} & set(by_no["A1"])  # personal data stays out of tiles
+    again = client.get(f"/tiles/parcels/16/{x}/{y}.pbf", headers={"If-None-Match": '"parcels-1"'})
+    assert again.status_code == 304
+
+
+def test_empty_and_bad_tiles(client, parcels_loaded):
+    assert client.get("/tiles/parcels/16/0/0.pbf").status_code == 204
+    assert client.get("/tiles/parcels/5/20/10.pbf").status_code == 204  # below the layer's minimum zoom
+    r = client.get("/tiles/parcels/3/8/1.pbf")
+    assert r.status_code == 422 and "超出范围" in r.json()["detail"]
+    assert client.get("/tiles/parcels/23/0/0.pbf").status_code == 422
+    r = client.get("/tiles/roads/10/1/1.pbf")
+    assert r.status_code == 404 and "unknown layer 'roads'" in r.json()["detail"]
+
+
+def test_tilejson(client, parcels_loaded):
+    r = client.get("/tiles/parcels.json")
+    assert r.status_code == 200
+    tj = r.json()
+    assert tj["tiles"] == ["http://testserver/tiles/parcels/{z}/{x}/{y}.pbf"]
+    assert tj["minzoom"] == 14 and tj["maxzoom"] == 22
+    xmin, ymin, xmax, ymax = tj["bounds"]
+    assert 114.30 < xmin < xmax < 114.32 and 29.84 < ymin < ymax < 29.86
+    assert "owner" not in tj["vector_layers"][0]["fields"]
