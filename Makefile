@@ -17,7 +17,7 @@ run: setup
 test: setup lint typecheck pytest
 
 lint:
-	$(VENV)/bin/ruff check gis service web migrations tests bench scripts sample_parcels
+	$(VENV)/bin/ruff check .
 
 typecheck:
 	$(VENV)/bin/mypy
