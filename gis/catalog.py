@@ -59,6 +59,7 @@ class ColumnSpec:
     type: str
     aliases: tuple[str, ...] = ()
     private: bool = False
+    index: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def _build_tables(name: str, columns: tuple[ColumnSpec, ...], subdivide: bool) -
     for c in columns:
         if c.type not in _COLUMN_TYPES:
             raise CatalogError(f"layer {name}: column {c.name} has unknown type {c.type!r}")
-        cols.append(Column(c.name, _COLUMN_TYPES[c.type], nullable=True))
+        cols.append(Column(c.name, _COLUMN_TYPES[c.type], nullable=True, index=c.index))
     cols += [
         Column("props", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
         Column("geom", Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False),
@@ -151,7 +152,13 @@ def catalog() -> dict[str, LayerSpec]:
     out: dict[str, LayerSpec] = {}
     for name, spec in raw["layers"].items():
         columns = tuple(
-            ColumnSpec(cname, c["type"], tuple(a.lower() for a in c.get("aliases", ())), bool(c.get("private", False)))
+            ColumnSpec(
+                cname,
+                c["type"],
+                tuple(a.lower() for a in c.get("aliases", ())),
+                bool(c.get("private", False)),
+                bool(c.get("index", False)),
+            )
             for cname, c in spec["columns"].items()
         )
         table, sub = _build_tables(name, columns, bool(spec.get("subdivide", False)))

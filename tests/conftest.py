@@ -86,3 +86,19 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
     """Yield a psycopg connection to the test's database."""
     with psycopg.connect(db_url) as c:
         yield c
+
+
+@pytest.fixture
+def load_layer(conn):
+    """Return a function that loads features (GeoDataFrame-like rows and geometries, EPSG:4526) into a layer."""
+    import geopandas as gpd
+
+    from gis.catalog import layer
+    from gis.importer import load, prepare
+
+    def _load(name: str, rows: list[dict], geoms: list, crs: int = 4526, replace: bool = True):
+        gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=crs)
+        gdf.index = [str(i + 1) for i in range(len(gdf))]
+        return load(conn, prepare(gdf, layer(name), source=f"test:{name}"), replace=replace)
+
+    return _load

@@ -1,0 +1,489 @@
+"""The one-map check: every rule of a kind evaluated against every layer in one set-based SQL statement."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import shapely
+from psycopg import sql
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+from gis import landuse
+from gis.catalog import STORAGE_SRID, layer
+from gis.check.report import (
+    CheckReport,
+    CompensationZone,
+    FeatureHit,
+    LandUseArea,
+    OwnerArea,
+    RuleResult,
+)
+from gis.check.rules import Rule, RuleSet, homestead_caps, ruleset
+from gis.crs import epsg_3deg, m2_to_ha, m2_to_mu, zone_3deg
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+"""Lodging times without a zone are Beijing time, as the window's clock is."""
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=LOCAL_TZ)
+
+
+class CheckInputError(ValueError):
+    """The boundary or the options cannot be checked (empty, not polygonal, outside any zone)."""
+
+
+@dataclass(frozen=True)
+class PendingApplication:
+    """A pending application of the same kind that may have priority (first come, first served)."""
+
+    ref: str
+    lodged_at: datetime
+    geometry: BaseGeometry
+    depth_top: float | None = None
+    depth_bottom: float | None = None
+
+
+@dataclass
+class CheckRequest:
+    """What to check: a boundary in EPSG:4490 (lon/lat) and the facts of the application."""
+
+    kind: str
+    geometry: BaseGeometry
+    zone: int | None = None
+    household_id: str | None = None
+    depth_top: float | None = None
+    depth_bottom: float | None = None
+    lodged_at: datetime | None = None
+    pending: Sequence[PendingApplication] = field(default_factory=tuple)
+    on_date: date | None = None
+    province: str = "湖北"
+
+
+def _layer_overlaps_sql(name: str) -> sql.Composable:
+    """Per-feature overlaps of the boundary with one layer, as a jsonb array (subdivided table when there is one)."""
+    spec = layer(name)
+    table = sql.Identifier(spec.name)
+    if spec.sub_table is not None:
+        pieces = sql.SQL(
+            "SELECT s.feature_id AS fid, "
+            "ST_Union(ST_CollectionExtract(ST_Intersection(ST_Transform(s.geom, %(gk)s), b.gk), 3)) AS ig "
+            "FROM {sub} s, b WHERE s.geom && b.g AND ST_Intersects(s.geom, b.g) GROUP BY s.feature_id"
+        ).format(sub=sql.Identifier(spec.sub_name))
+    else:
+        pieces = sql.SQL(
+            "SELECT p.id AS fid, ST_CollectionExtract(ST_Intersection(ST_Transform(p.geom, %(gk)s), b.gk), 3) AS ig "
+            "FROM {t} p, b WHERE p.geom && b.g AND ST_Intersects(p.geom, b.g)"
+        ).format(t=table)
+    return sql.SQL(
+        """(SELECT coalesce(jsonb_agg(jsonb_build_object(
+                'id', p.id, 'm2', x.m2, 'attrs', to_jsonb(p) - 'geom',
+                'geom', ST_AsGeoJSON(ST_Transform(x.ig, {srid}), 9)::jsonb)), '[]')
+              FROM (SELECT fid, ig, ST_Area(ig) AS m2 FROM ({pieces}) q) x
+              JOIN {t} p ON p.id = x.fid
+             WHERE x.m2 > %(tol)s)"""
+    ).format(pieces=pieces, t=table, srid=sql.Literal(STORAGE_SRID))
+
+
+def _outside_sql(name: str) -> sql.Composable:
+    """Area (GK m²) of the boundary outside a layer, with the outside part."""
+    spec = layer(name)
+    src = sql.Identifier(spec.sub_name if spec.sub_table is not None else spec.name)
+    return sql.SQL(
+        """(SELECT jsonb_build_object('m2', ST_Area(d), 'geom', ST_AsGeoJSON(ST_Transform(d, {srid}), 9)::jsonb)
+              FROM (SELECT ST_CollectionExtract(ST_Difference(b.gk, coalesce(
+                       (SELECT ST_Union(ST_Transform(s.geom, %(gk)s)) FROM {src} s WHERE s.geom && b.g),
+                       ST_GeomFromText('POLYGON EMPTY', %(gk)s))), 3) AS d
+                      FROM b) o)"""
+    ).format(src=src, srid=sql.Literal(STORAGE_SRID))
+
+
+_PENDING_SQL = sql.SQL(
+    """(SELECT coalesce(jsonb_agg(jsonb_build_object('id', ref, 'm2', m2,
+            'attrs', jsonb_build_object('ref', ref, 'lodged_at', lodged, 'depth_top', top, 'depth_bottom', bottom),
+            'geom', ST_AsGeoJSON(ST_Transform(ig, {srid}), 9)::jsonb)), '[]')
+          FROM (SELECT a.*, ST_Area(ig) AS m2
+                  FROM (SELECT t.ref, t.lodged, t.top, t.bottom,
+                               ST_CollectionExtract(ST_Intersection(ST_Transform(ST_GeomFromWKB(t.w, {srid}), %(gk)s),
+                                                                    b.gk), 3) AS ig
+                          FROM unnest(%(p_ref)s::text[], %(p_lodged)s::timestamptz[], %(p_top)s::float8[],
+                                      %(p_bottom)s::float8[], %(p_wkb)s::bytea[]) AS t(ref, lodged, top, bottom, w), b
+                         WHERE ST_Intersects(ST_GeomFromWKB(t.w, {srid}), b.g)) a) x
+         WHERE m2 > %(tol)s)"""
+).format(srid=sql.Literal(STORAGE_SRID))
+
+_HOUSEHOLD_SQL = sql.SQL(
+    """(SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'attrs', to_jsonb(p) - 'geom') ORDER BY id), '[]')
+          FROM parcels p WHERE %(household)s::text IS NOT NULL AND household_id = %(household)s
+           AND right_type = ANY(%(right_types)s::text[]))"""
+)
+
+
+def build_query(rules: RuleSet, kind: str) -> sql.Composed:
+    """Return the one statement that gathers every figure the rules of a kind need."""
+    kind_rules = rules.for_kind(kind)
+    layers = list(dict.fromkeys([*rules.layers(kind), "landuse"]))
+    parts: list[sql.Composable] = [
+        sql.SQL("ST_Area(b.gk) AS area_m2"),
+        sql.SQL("(SELECT coalesce(jsonb_object_agg(layer, version), '{}') FROM layer_versions) AS versions"),
+    ]
+    parts += [sql.SQL("{} AS {}").format(_layer_overlaps_sql(n), sql.Identifier(f"hits:{n}")) for n in layers]
+    for n in dict.fromkeys(r.layer for r in kind_rules if r.predicate == "outside"):
+        parts.append(sql.SQL("{} AS {}").format(_outside_sql(n), sql.Identifier(f"outside:{n}")))
+    if any(r.predicate == "pending_conflict" for r in kind_rules):
+        parts.append(sql.SQL("{} AS pending").format(_PENDING_SQL))
+    if any(r.predicate == "household" for r in kind_rules):
+        parts.append(sql.SQL("{} AS household").format(_HOUSEHOLD_SQL))
+    # Overlaps are cut in the boundary's 3° GK zone, where survey edges are straight and areas are what
+    # survey reports state; the && prefilter uses the lon/lat index.
+    return sql.SQL(
+        "WITH b AS (SELECT g, ST_Transform(g, %(gk)s) AS gk FROM (SELECT ST_GeomFromWKB(%(wkb)s, {srid}) AS g) s) "
+        "SELECT {cols} FROM b"
+    ).format(
+        srid=sql.Literal(STORAGE_SRID), cols=sql.SQL(",\n  ").join(parts)
+    )
+
+
+def _prepare(req: CheckRequest, rules: RuleSet) -> tuple[sql.Composed, dict[str, Any], int]:
+    geom = req.geometry
+    if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise CheckInputError("边界为空或不是面 / the boundary is empty or not a polygon")
+    if not geom.is_valid:
+        raise CheckInputError(f"边界几何无效 / the boundary geometry is invalid: {shapely.is_valid_reason(geom)}")
+    zone = req.zone or zone_3deg(geom.centroid.x)
+    right_types: list[str] = []
+    for r in rules.for_kind(req.kind):
+        if r.predicate == "household":
+            right_types = list(r.options.get("right_types", []))
+    params: dict[str, Any] = {
+        "wkb": shapely.to_wkb(geom),
+        "gk": epsg_3deg(zone),
+        "tol": rules.min_overlap_m2,
+        "household": req.household_id,
+        "right_types": right_types,
+        "p_ref": [p.ref for p in req.pending],
+        "p_lodged": [_aware(p.lodged_at) for p in req.pending],
+        "p_top": [p.depth_top for p in req.pending],
+        "p_bottom": [p.depth_bottom for p in req.pending],
+        "p_wkb": [shapely.to_wkb(p.geometry) for p in req.pending],
+    }
+    return build_query(rules, req.kind), params, zone
+
+
+def run_check(conn: psycopg.Connection, req: CheckRequest, rules: RuleSet | None = None) -> CheckReport:
+    """Check a boundary against the one map in one round trip and return the report."""
+    rules = rules or ruleset()
+    query, params, zone = _prepare(req, rules)
+    cur = conn.execute(query, params)
+    row = cur.fetchone()
+    assert row is not None and cur.description is not None
+    return interpret(req, dict(zip([d.name for d in cur.description], row, strict=True)), zone, rules)
+
+
+async def run_check_async(conn: psycopg.AsyncConnection, req: CheckRequest, rules: RuleSet | None = None) -> CheckReport:
+    """Async twin of run_check for the API's connection pool."""
+    rules = rules or ruleset()
+    query, params, zone = _prepare(req, rules)
+    cur = await conn.execute(query, params)
+    row = await cur.fetchone()
+    assert row is not None and cur.description is not None
+    return interpret(req, dict(zip([d.name for d in cur.description], row, strict=True)), zone, rules)
+
+
+# -- interpretation of the gathered figures (Python over the few features under the boundary) ----------------------
+
+
+def _hits(raw: Any) -> list[dict[str, Any]]:
+    return raw if isinstance(raw, list) else json.loads(raw or "[]")
+
+
+def _union(hits: list[dict[str, Any]]) -> dict[str, Any] | None:
+    geoms = [shape(h["geom"]) for h in hits if h.get("geom")]
+    if not geoms:
+        return None
+    return dict(mapping(shapely.union_all(geoms)))
+
+
+def _labels(hits: list[dict[str, Any]], spec_label: str | None) -> str:
+    names = [str(h["attrs"].get(spec_label) or h["id"]) if spec_label else str(h["id"]) for h in hits]
+    return "、".join(names[:10]) + ("…" if len(names) > 10 else "")
+
+
+def _depths_intersect(a_top: Any, a_bottom: Any, b_top: Any, b_bottom: Any) -> bool:
+    """Return whether two elevation ranges [bottom, top] share more than a single level; unknown ranges do."""
+    if None in (a_top, a_bottom, b_top, b_bottom):
+        return True
+    lo1, hi1 = sorted((float(a_bottom), float(a_top)))
+    lo2, hi2 = sorted((float(b_bottom), float(b_top)))
+    return min(hi1, hi2) > max(lo1, lo2)
+
+
+def _valid_on(attrs: dict[str, Any], on: date) -> bool:
+    start, end = attrs.get("valid_from"), attrs.get("valid_to")
+    return (start is None or date.fromisoformat(str(start)[:10]) <= on) and (
+        end is None or date.fromisoformat(str(end)[:10]) >= on
+    )
+
+
+def _message(template: str, values: dict[str, Any]) -> str:
+    try:
+        return template.format(**values)
+    except (KeyError, ValueError, IndexError):
+        return template
+
+
+def interpret(req: CheckRequest, row: dict[str, Any], zone: int, rules: RuleSet) -> CheckReport:
+    """Turn the gathered figures into rule results, the land-use breakdown and the kind's extra figures."""
+    on = req.on_date or date.today()
+    versions = {k: int(v) for k, v in (row["versions"] or {}).items()}
+    area_m2 = float(row["area_m2"])
+    tol = rules.min_overlap_m2
+    hits = {k.split(":", 1)[1]: _hits(v) for k, v in row.items() if k.startswith("hits:")}
+
+    lu = _landuse(hits.get("landuse", []))
+    categories: dict[str, float] = defaultdict(float)
+    for a in lu:
+        categories[a.category] += a.area_m2
+        if a.cultivated:
+            categories["耕地"] += a.area_m2
+    mapped = sum(a.area_m2 for a in lu)
+    if area_m2 - mapped > tol:
+        categories["unknown"] += area_m2 - mapped
+
+    results: list[RuleResult] = []
+    extra: dict[str, Any] = {}
+    for r in rules.for_kind(req.kind):
+        results.append(_evaluate(r, req, row, hits, area_m2, categories, on, versions, tol, extra))
+
+    statuses = {res.status for res in results}
+    verdict = "block" if "block" in statuses else "warn" if "warn" in statuses else "pass"
+    report = CheckReport(
+        kind=req.kind,
+        verdict=verdict,
+        area_m2=area_m2,
+        area_mu=m2_to_mu(area_m2),
+        area_ha=m2_to_ha(area_m2),
+        zone=zone,
+        rules=results,
+        landuse=lu,
+        categories=dict(categories),
+        layer_versions={n: versions.get(n, 0) for n in [*hits, *(["pending_mining"] if "pending" in row else [])] if n in versions or n in hits},
+        homestead=extra.get("homestead"),
+    )
+    if req.kind == "requisition":
+        report.approval_level = _approval_level(rules, hits, categories, area_m2)
+        report.owners = _owners(hits.get("parcels", []))
+        report.compensation = _compensation(hits.get("land_price_zones", []))
+    return report
+
+
+def _landuse(hits: list[dict[str, Any]]) -> list[LandUseArea]:
+    by_code: dict[str, float] = defaultdict(float)
+    for h in hits:
+        code = landuse.normalize_code(h["attrs"].get("dlbm")) or "unknown"
+        by_code[code] += float(h["m2"])
+    out = []
+    for code, m2 in sorted(by_code.items()):
+        cls = landuse.lookup(code)
+        out.append(
+            LandUseArea(
+                code=code,
+                name=cls.name if cls else "未知地类",
+                category=cls.category if cls else "unknown",
+                cultivated=bool(cls and cls.cultivated),
+                area_m2=m2,
+                area_mu=m2_to_mu(m2),
+            )
+        )
+    return out
+
+
+def _evaluate(
+    r: Rule,
+    req: CheckRequest,
+    row: dict[str, Any],
+    hits: dict[str, list[dict[str, Any]]],
+    area_m2: float,
+    categories: dict[str, float],
+    on: date,
+    versions: dict[str, int],
+    tol: float,
+    extra: dict[str, Any],
+) -> RuleResult:
+    label = layer(r.layer).label if r.predicate != "pending_conflict" else "ref"
+    found: list[dict[str, Any]] = []
+    status = "pass"
+    overlap = 0.0
+    values: dict[str, Any] = {"area_m2": area_m2}
+    geometry: dict[str, Any] | None = None
+
+    if r.predicate in ("overlap", "inventory"):
+        found = hits.get(r.layer, [])
+        if r.options.get("valid_only"):
+            found = [h for h in found if _valid_on(h["attrs"], on)]
+        overlap = sum(float(h["m2"]) for h in found)
+        if r.predicate == "overlap" and overlap > tol:
+            status = r.status
+    elif r.predicate == "outside":
+        out = row.get(f"outside:{r.layer}") or {"m2": 0.0, "geom": None}
+        outside = float(out["m2"])
+        values.update(outside_m2=outside, outside_mu=m2_to_mu(outside))
+        overlap = outside
+        if outside > float(r.options.get("min_outside_m2", tol)):
+            status = r.status
+            geometry = out.get("geom")
+        found = hits.get(r.layer, [])
+    elif r.predicate == "mining_conflict":
+        found = [
+            h
+            for h in hits.get(r.layer, [])
+            if _valid_on(h["attrs"], on)
+            and _depths_intersect(req.depth_top, req.depth_bottom, h["attrs"].get("depth_top"), h["attrs"].get("depth_bottom"))
+        ]
+        overlap = sum(float(h["m2"]) for h in found)
+        if overlap > tol:
+            status = r.status
+    elif r.predicate == "pending_conflict":
+        lodged = _aware(req.lodged_at) if req.lodged_at else None
+        found = [
+            h
+            for h in _hits(row.get("pending"))
+            if (lodged is None or datetime.fromisoformat(h["attrs"]["lodged_at"]) < lodged)
+            and _depths_intersect(req.depth_top, req.depth_bottom, h["attrs"].get("depth_top"), h["attrs"].get("depth_bottom"))
+        ]
+        overlap = sum(float(h["m2"]) for h in found)
+        if overlap > tol:
+            status = r.status
+    elif r.predicate == "household":
+        held = _hits(row.get("household"))
+        values["count"] = len(held)
+        found = [{"id": h["id"], "m2": 0.0, "attrs": h["attrs"]} for h in held]
+        if req.household_id is None:
+            status = "warn"
+            values["note"] = "未提供户号 / no household id given"
+        elif held:
+            status = r.status
+    elif r.predicate == "area_cap":
+        cultivated = categories.get("耕地", 0.0) > tol
+        land_type = "cultivated" if cultivated else "other"
+        cap = homestead_caps().get((req.province, land_type))
+        values.update(
+            cap_m2=cap or 0.0,
+            land_type="使用耕地" if cultivated else "使用其他土地",
+            land_type_en="cultivated land" if cultivated else "other land",
+        )
+        extra["homestead"] = {"cap_m2": cap, "land_type": land_type, "province": req.province, "area_m2": area_m2}
+        if cap is not None and area_m2 > cap + tol:
+            status = r.status
+            overlap = area_m2 - cap
+
+    values.setdefault("overlap_m2", overlap)
+    values["overlap_mu"] = m2_to_mu(overlap)
+    values["features"] = _labels(found, label)
+    values.setdefault("count", len(found))
+    if status != "pass" and geometry is None and r.predicate not in ("household", "area_cap"):
+        geometry = _union(found)
+    if status == "pass":
+        message = "通过" if r.predicate != "inventory" else f"涉及 {len(found)} 个要素"
+        message_en = "pass" if r.predicate != "inventory" else f"{len(found)} features under the boundary"
+        if r.predicate == "household" and req.household_id is None:
+            message, message_en = "未提供户号", "no household id given"
+    else:
+        message, message_en = _message(r.message, values), _message(r.message_en, values)
+        if r.predicate == "household" and req.household_id is None:
+            message, message_en = "未提供户号，无法核查一户一宅", "no household id given: one household, one homestead not checked"
+    return RuleResult(
+        rule=r.id,
+        title=r.title,
+        layer=r.layer,
+        layer_version=versions.get(r.layer, 0),
+        status=status,
+        overlap_m2=overlap,
+        overlap_mu=m2_to_mu(overlap),
+        message=message,
+        message_en=message_en,
+        basis=r.basis,
+        features=[FeatureHit(h["id"], float(h["m2"]), h["attrs"]) for h in found],
+        geometry=geometry,
+    )
+
+
+def _approval_level(
+    rules: RuleSet, hits: dict[str, list[dict[str, Any]]], categories: dict[str, float], area_m2: float
+) -> dict[str, Any]:
+    t = rules.approval
+    bf = sum(float(h["m2"]) for h in hits.get("basic_farmland", []))
+    # Basic farmland lies (almost) wholly on cultivated land, so cultivated land outside it is the difference.
+    cultivated_other = max(0.0, categories.get("耕地", 0.0) - bf)
+    other = max(0.0, area_m2 - categories.get("耕地", 0.0))
+    reasons = []
+    if bf > max(t.basic_farmland_m2, rules.min_overlap_m2):
+        reasons.append(f"占用永久基本农田 {bf:.2f} 平方米 / takes {bf:.2f} m² of permanent basic farmland")
+    if cultivated_other > t.cultivated_ha * 10000:
+        reasons.append(f"永久基本农田以外的耕地 {m2_to_ha(cultivated_other):.4f} 公顷超过 {t.cultivated_ha:g} 公顷")
+    if other > t.other_ha * 10000:
+        reasons.append(f"其他土地 {m2_to_ha(other):.4f} 公顷超过 {t.other_ha:g} 公顷")
+    return {
+        "level": "state_council" if reasons else "province",
+        "level_zh": "国务院" if reasons else "省级人民政府",
+        "reasons": reasons,
+        "basic_farmland_m2": bf,
+        "cultivated_other_m2": cultivated_other,
+        "other_m2": other,
+        "basis": t.basis,
+    }
+
+
+def _owners(hits: list[dict[str, Any]]) -> list[OwnerArea]:
+    groups: dict[tuple[str, str | None], list[dict[str, Any]]] = defaultdict(list)
+    for h in hits:
+        groups[(h["attrs"].get("owner") or "未登记", h["attrs"].get("owner_kind"))].append(h)
+    out = []
+    for (owner, kind), hs in sorted(groups.items(), key=lambda kv: -sum(float(h["m2"]) for h in kv[1])):
+        m2 = sum(float(h["m2"]) for h in hs)
+        parcels = [
+            {"id": h["id"], "parcel_no": h["attrs"].get("parcel_no"), "right_type": h["attrs"].get("right_type"),
+             "overlap_m2": float(h["m2"])}
+            for h in hs
+        ]  # fmt: skip
+        out.append(OwnerArea(owner=owner, owner_kind=kind, area_m2=m2, area_mu=m2_to_mu(m2), parcels=parcels))
+    return out
+
+
+def _compensation(hits: list[dict[str, Any]]) -> dict[str, Any]:
+    zones = []
+    for h in sorted(hits, key=lambda h: str(h["attrs"].get("zone_no"))):
+        a = h["attrs"]
+        mu = m2_to_mu(float(h["m2"]))
+        price = float(a.get("price_per_mu") or 0.0)
+        amount = mu * price
+        zones.append(
+            CompensationZone(
+                zone_no=str(a.get("zone_no")),
+                price_per_mu=price,
+                area_m2=float(h["m2"]),
+                area_mu=mu,
+                amount=amount,
+                land_compensation=amount * float(a.get("land_share") or 0.0),
+                resettlement=amount * float(a.get("resettlement_share") or 0.0),
+            )
+        )
+    return {"zones": zones, "total": sum(z.amount for z in zones), "currency": "CNY"}
+
+
+def boundary_geometry(parts: Sequence[BaseGeometry]) -> MultiPolygon:
+    """Return the union of a boundary's parcels as one MultiPolygon (what the check runs on)."""
+    u = shapely.union_all(list(parts))
+    polys = [p for p in shapely.get_parts(u) if isinstance(p, Polygon)]
+    for p in shapely.get_parts(u):
+        if isinstance(p, MultiPolygon):
+            polys.extend(p.geoms)
+    return MultiPolygon(polys)

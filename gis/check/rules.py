@@ -1,0 +1,115 @@
+"""The check rules per kind of application, read from gis/data/rules.toml and homestead_caps.csv."""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+KINDS = ("homestead", "requisition", "mining")
+PREDICATES = {"overlap", "outside", "area_cap", "household", "mining_conflict", "pending_conflict", "inventory"}
+STATUSES = ("pass", "warn", "block")
+
+
+class RuleError(ValueError):
+    """The rules data is inconsistent, or a kind is unknown."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of one kind, as data."""
+
+    id: str
+    title: str
+    layer: str
+    predicate: str
+    status: str = "pass"
+    basis: str = ""
+    message: str = ""
+    message_en: str = ""
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class ApprovalThresholds:
+    """When a requisition needs the State Council rather than the province."""
+
+    basic_farmland_m2: float
+    cultivated_ha: float
+    other_ha: float
+    basis: str
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """All rules of the window, with the shared tolerance and approval thresholds."""
+
+    kinds: dict[str, tuple[Rule, ...]]
+    titles: dict[str, tuple[str, str]]
+    min_overlap_m2: float
+    approval: ApprovalThresholds
+
+    def for_kind(self, kind: str) -> tuple[Rule, ...]:
+        """Return the rules of a kind, or raise RuleError naming the known kinds."""
+        if kind not in self.kinds:
+            raise RuleError(f"未知申请类型 unknown kind {kind!r}; known: {', '.join(self.kinds)}")
+        return self.kinds[kind]
+
+    def layers(self, kind: str) -> list[str]:
+        """Return the distinct catalog layers the rules of a kind read."""
+        return list(dict.fromkeys(r.layer for r in self.for_kind(kind) if r.predicate != "pending_conflict"))
+
+
+_RULE_KEYS = {"id", "title", "layer", "predicate", "status", "basis", "message", "message_en"}
+
+
+def parse_rules(text: str) -> RuleSet:
+    """Parse and validate rules TOML."""
+    from gis.catalog import catalog
+
+    raw = tomllib.loads(text)
+    kinds: dict[str, tuple[Rule, ...]] = {}
+    titles: dict[str, tuple[str, str]] = {}
+    seen: set[str] = set()
+    for kind, spec in raw.get("kinds", {}).items():
+        rules = []
+        for r in spec.get("rules", []):
+            rule = Rule(**{k: v for k, v in r.items() if k in _RULE_KEYS}, options={k: v for k, v in r.items() if k not in _RULE_KEYS})
+            if rule.id in seen:
+                raise RuleError(f"rule id {rule.id} is used twice")
+            seen.add(rule.id)
+            if rule.predicate not in PREDICATES:
+                raise RuleError(f"rule {rule.id}: unknown predicate {rule.predicate!r}")
+            if rule.status not in STATUSES:
+                raise RuleError(f"rule {rule.id}: unknown status {rule.status!r}")
+            if rule.predicate != "pending_conflict" and rule.layer not in catalog():
+                raise RuleError(f"rule {rule.id}: unknown layer {rule.layer!r}")
+            rules.append(rule)
+        kinds[kind] = tuple(rules)
+        titles[kind] = (spec.get("title", kind), spec.get("title_en", kind))
+    a = raw["approval"]
+    return RuleSet(
+        kinds=kinds,
+        titles=titles,
+        min_overlap_m2=float(raw.get("tolerance", {}).get("min_overlap_m2", 0.01)),
+        approval=ApprovalThresholds(
+            float(a["state_council_basic_farmland_m2"]), float(a["state_council_cultivated_ha"]),
+            float(a["state_council_other_ha"]), a.get("basis", ""),
+        ),  # fmt: skip
+    )
+
+
+@cache
+def ruleset() -> RuleSet:
+    """Return the window's rules, read once from the package data."""
+    return parse_rules(resources.files("gis").joinpath("data/rules.toml").read_text("utf-8"))
+
+
+@cache
+def homestead_caps() -> dict[tuple[str, str], float]:
+    """Return the homestead area caps keyed by (province, land type: cultivated|other)."""
+    text = resources.files("gis").joinpath("data/homestead_caps.csv").read_text("utf-8")
+    return {(r["province"], r["land_type"]): float(r["cap_m2"]) for r in csv.DictReader(text.splitlines())}

@@ -1,0 +1,195 @@
+"""The check engine against a small hand-made one map in zone 38 (EPSG:4526), with exact areas."""
+
+from datetime import date, datetime
+
+import pytest
+from shapely.geometry import MultiPolygon, Polygon, box
+
+from gis.check import CheckInputError, CheckRequest, PendingApplication, run_check
+from gis.crs import reproject
+
+X0, Y0 = 38530000.0, 3303000.0
+ON = date(2026, 11, 22)
+
+
+def b(x1, y1, x2, y2):
+    """A box in local metres from the origin of the test map."""
+    return box(X0 + x1, Y0 + y1, X0 + x2, Y0 + y2)
+
+
+def lonlat(geom):
+    return reproject(geom, 4526, 4490)
+
+
+@pytest.fixture
+def one_map(load_layer):
+    load_layer("basic_farmland", [{"patch_no": "BF1"}], [b(0, 0, 100, 100)])
+    load_layer("eco_redline", [{"name": "大幕山生态保护红线"}], [b(200, 0, 300, 100)])
+    load_layer("village_boundary", [{"village": "张家村"}], [b(0, 200, 100, 300)])
+    load_layer("urban_boundary", [{"name": "中心城区"}], [b(0, 0, 150, 300)])
+    load_layer(
+        "landuse",
+        [{"dlbm": "0101"}, {"dlbm": "0103"}, {"dlbm": "0301K"}, {"dlbm": "0702"}],
+        [b(0, 0, 100, 100), b(100, 0, 200, 100), b(200, 0, 300, 100), b(0, 200, 100, 300)],
+    )
+    load_layer(
+        "parcels",
+        [
+            {"parcel_no": "JA001", "owner": "张家村第一村民小组", "owner_kind": "collective", "right_type": "集体土地所有权"},
+            {"parcel_no": "JA002", "owner": "李家村民委员会", "owner_kind": "collective", "right_type": "集体土地所有权"},
+            {"parcel_no": "JC001", "owner": "张三", "owner_kind": "person", "household_id": "HH1", "right_type": "宅基地使用权"},
+        ],
+        [b(0, 0, 100, 100), b(100, 0, 200, 100), b(10, 210, 30, 230)],
+    )
+    load_layer(
+        "mining_rights",
+        [
+            {"licence_no": "C001", "holder": "甲矿业", "kind": "mining", "depth_top": 300, "depth_bottom": 100,
+             "valid_from": "2020-01-01", "valid_to": "2030-12-31"},
+            {"licence_no": "C002", "holder": "乙矿业", "kind": "mining", "depth_top": 300, "depth_bottom": 100,
+             "valid_from": "2010-01-01", "valid_to": "2020-12-31"},
+        ],
+        [b(400, 0, 500, 100), b(400, 200, 500, 300)],
+    )  # fmt: skip
+    load_layer(
+        "land_price_zones",
+        [
+            {"zone_no": "Ⅰ", "price_per_mu": 50000, "land_share": 0.4, "resettlement_share": 0.6},
+            {"zone_no": "Ⅱ", "price_per_mu": 60000, "land_share": 0.4, "resettlement_share": 0.6},
+        ],
+        [b(0, -1000, 150, 1000), b(150, -1000, 600, 1000)],
+    )
+
+
+def check(conn, kind, geom, **kw):
+    return run_check(conn, CheckRequest(kind=kind, geometry=lonlat(geom), on_date=ON, **kw))
+
+
+def test_clean_homestead_passes_every_rule(conn, one_map):
+    r = check(conn, "homestead", b(40, 240, 52, 252), household_id="HH2")
+    assert r.verdict == "pass"
+    assert r.area_m2 == pytest.approx(144.0, abs=0.01)
+    assert {x.rule: x.status for x in r.rules} == {
+        "HS-BF": "pass", "HS-RED": "pass", "HS-VIL": "pass", "HS-CAP": "pass", "HS-ONE": "pass", "HS-OWN": "pass",
+    }  # fmt: skip
+    assert r.homestead == {"cap_m2": 200.0, "land_type": "other", "province": "湖北", "area_m2": pytest.approx(144.0, abs=0.01)}
+    assert [(a.code, round(a.area_m2, 2)) for a in r.landuse] == [("0702", 144.0)]
+    assert r.layer_versions["basic_farmland"] == 1
+
+
+def test_homestead_on_farmland_blocks_with_exact_overlap(conn, one_map):
+    r = check(conn, "homestead", b(90, 90, 105, 102), household_id="HH2")
+    assert r.verdict == "block"
+    bf = r.rule("HS-BF")
+    assert bf.status == "block"
+    assert bf.overlap_m2 == pytest.approx(100.0, abs=0.01)
+    assert bf.overlap_mu == pytest.approx(0.15, abs=1e-4)
+    assert bf.features[0].attrs["patch_no"] == "BF1"
+    assert bf.layer_version == 1
+    assert "永久基本农田 100.00 平方米（0.150 亩）" in bf.message
+    assert bf.geometry["type"] in ("Polygon", "MultiPolygon")
+    vil = r.rule("HS-VIL")
+    assert vil.status == "warn" and vil.overlap_m2 == pytest.approx(180.0, abs=0.01)
+    cap = r.rule("HS-CAP")  # on cultivated land the cap is 140 m²; the plot is 180 m²
+    assert cap.status == "block" and "140" in cap.message
+    assert r.categories["耕地"] == pytest.approx(150.0, abs=0.01)
+    assert r.categories["unknown"] == pytest.approx(30.0, abs=0.01)
+
+
+def test_touching_along_an_edge_is_no_overlap(conn, one_map):
+    r = check(conn, "homestead", b(100, 20, 110, 30), household_id="HH2")
+    assert r.rule("HS-BF").status == "pass"
+    assert r.rule("HS-BF").overlap_m2 == 0
+    assert r.rule("HS-RED").status == "pass"
+
+
+def test_second_homestead_of_a_household_blocks(conn, one_map):
+    r = check(conn, "homestead", b(40, 240, 52, 252), household_id="HH1")
+    one = r.rule("HS-ONE")
+    assert one.status == "block"
+    assert [f.attrs["parcel_no"] for f in one.features] == ["JC001"]
+    assert "已登记宅基地 1 处（JC001）" in one.message
+    r = check(conn, "homestead", b(40, 240, 52, 252))
+    assert r.rule("HS-ONE").status == "warn" and "未提供户号" in r.rule("HS-ONE").message
+
+
+def test_red_line_blocks_every_kind(conn, one_map):
+    for kind, rule in (("homestead", "HS-RED"), ("requisition", "RQ-RED"), ("mining", "MN-RED")):
+        r = check(conn, kind, b(250, 50, 260, 60))
+        assert r.rule(rule).status == "block", kind
+        assert r.rule(rule).overlap_m2 == pytest.approx(100.0, abs=0.01)
+        assert r.verdict == "block"
+
+
+def test_multipart_requisition_with_a_hole(conn, one_map):
+    part_a = Polygon(b(0, 0, 200, 100).exterior.coords, [b(50, 50, 60, 60).exterior.coords])
+    geom = MultiPolygon([part_a, b(400, 0, 450, 50)])
+    r = check(conn, "requisition", geom)
+    assert r.area_m2 == pytest.approx(20000 - 100 + 2500, abs=0.01)
+    assert r.rule("RQ-BF").status == "warn"
+    assert r.rule("RQ-BF").overlap_m2 == pytest.approx(9900.0, abs=0.01)
+    assert r.rule("RQ-MIN").status == "warn" and r.rule("RQ-MIN").overlap_m2 == pytest.approx(2500.0, abs=0.01)
+    assert r.rule("RQ-UDB").status == "warn" and r.rule("RQ-UDB").overlap_m2 == pytest.approx(7500.0, abs=0.01)
+    assert r.verdict == "warn"
+    assert r.approval_level["level"] == "state_council"
+    assert {o.owner: round(o.area_m2, 2) for o in r.owners} == {"张家村第一村民小组": 9900.0, "李家村民委员会": 10000.0}
+    zones = {z.zone_no: z for z in r.compensation["zones"]}
+    assert zones["Ⅰ"].area_m2 == pytest.approx(14900.0, abs=0.01)
+    assert zones["Ⅰ"].amount == pytest.approx(14900 / (10000 / 15) * 50000, abs=0.01)
+    assert zones["Ⅱ"].area_m2 == pytest.approx(7500.0, abs=0.01)
+    assert zones["Ⅰ"].land_compensation == pytest.approx(zones["Ⅰ"].amount * 0.4)
+    codes = {a.code: round(a.area_m2, 2) for a in r.landuse}
+    assert codes == {"0101": 9900.0, "0103": 10000.0}
+    assert r.categories["农用地"] == pytest.approx(19900.0, abs=0.01)
+    assert r.categories["unknown"] == pytest.approx(2500.0, abs=0.01)
+
+
+def test_requisition_on_other_land_goes_to_the_province(conn, one_map):
+    r = check(conn, "requisition", b(100, 0, 150, 100))
+    assert r.approval_level["level"] == "province"
+    assert r.verdict == "pass"
+
+
+def test_mining_depth_ranges_and_validity(conn, one_map):
+    overlapping = check(conn, "mining", b(450, 50, 550, 150), depth_top=250, depth_bottom=50)
+    right = overlapping.rule("MN-RIGHT")
+    assert right.status == "block"
+    assert right.overlap_m2 == pytest.approx(2500.0, abs=0.01)
+    assert [f.attrs["licence_no"] for f in right.features] == ["C001"]
+    disjoint = check(conn, "mining", b(450, 50, 550, 150), depth_top=90, depth_bottom=0)
+    assert disjoint.rule("MN-RIGHT").status == "pass"
+    expired = check(conn, "mining", b(450, 250, 550, 350), depth_top=250, depth_bottom=50)
+    assert expired.rule("MN-RIGHT").status == "pass"
+
+
+def test_pending_applications_first_come_first_served_to_the_second(conn, one_map):
+    area = b(600, 0, 700, 100)
+    earlier = PendingApplication("XA-2026-CK-000001", datetime(2026, 11, 2, 10, 0, 0), lonlat(b(650, 0, 750, 100)), 300, 0)
+    later = PendingApplication("XA-2026-CK-000003", datetime(2026, 11, 2, 10, 0, 2), lonlat(b(600, 50, 700, 150)), 300, 0)
+    r = check(conn, "mining", area, depth_top=200, depth_bottom=0, lodged_at=datetime(2026, 11, 2, 10, 0, 1),
+              pending=[earlier, later])  # fmt: skip
+    pend = r.rule("MN-PEND")
+    assert pend.status == "block"
+    assert [f.id for f in pend.features] == ["XA-2026-CK-000001"]
+    assert pend.overlap_m2 == pytest.approx(5000.0, abs=0.01)
+    # the later one is checked against us and loses; depth-disjoint pending ones never conflict
+    r2 = check(conn, "mining", area, depth_top=600, depth_bottom=400, lodged_at=datetime(2026, 11, 2, 10, 0, 1),
+               pending=[earlier])  # fmt: skip
+    assert r2.rule("MN-PEND").status == "pass"
+
+
+def test_reimport_flips_a_verdict(conn, one_map, load_layer):
+    plot = b(40, 240, 52, 252)
+    assert check(conn, "homestead", plot, household_id="HH2").verdict == "pass"
+    load_layer("basic_farmland", [{"patch_no": "BF1"}, {"patch_no": "BF2"}], [b(0, 0, 100, 100), b(45, 245, 60, 260)])
+    r = check(conn, "homestead", plot, household_id="HH2")
+    assert r.verdict == "block"
+    assert r.rule("HS-BF").layer_version == 2
+    assert r.rule("HS-BF").overlap_m2 == pytest.approx(49.0, abs=0.01)
+
+
+def test_bad_input(conn, one_map):
+    with pytest.raises(CheckInputError):
+        check(conn, "homestead", Polygon())
+    with pytest.raises(ValueError, match="unknown kind"):
+        check(conn, "fishing", b(0, 0, 1, 1))
