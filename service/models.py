@@ -107,6 +107,8 @@ class Case(Base):
     area_m2: Mapped[float | None] = mapped_column(Float)
 
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    state_entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    check_override: Mapped[str | None] = mapped_column(Text)
     received_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     latest_check_id: Mapped[int | None] = mapped_column(BigInteger)
     statutory_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,8 +1,8 @@
 """cases, paperwork and audit log
 
-Revision ID: ff3f4b21832a
+Revision ID: c26eab248863
 Revises: 326759cfdf32
-Create Date: 2026-11-22 12:06:24.768689
+Create Date: 2026-11-22 12:07:39.237431
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
-revision: str = "ff3f4b21832a"
+revision: str = "c26eab248863"
 down_revision: str | None = "326759cfdf32"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -99,6 +99,8 @@ def upgrade() -> None:
         ),
         sa.Column("area_m2", sa.Float(), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("state_entered_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("check_override", sa.Text(), nullable=True),
         sa.Column("received_by", sa.BigInteger(), nullable=True),
         sa.Column("latest_check_id", sa.BigInteger(), nullable=True),
         sa.Column("statutory_due", sa.DateTime(timezone=True), nullable=True),
