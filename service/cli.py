@@ -10,11 +10,16 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from gis.catalog import CatalogError, catalog
 from gis.importer import ImportResult, LayerImportError, layer_versions, load, read
+from service.audit import audit
+from service.auth import add_user, demo_users, ensure_demo_users, set_password
+from service.cases import recheck_open_cases
 from service.cluster import ClusterError, EmbeddedCluster
-from service.db import database_url, migrate
+from service.db import database_url, make_engine, migrate
+from service.errors import DomainError
 from service.settings import get_settings
 
 SAMPLE_COUNTY = Path(__file__).resolve().parent.parent / "sample_parcels" / "county.gpkg"
@@ -28,6 +33,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="嵌入式数据库 / the embedded PostGIS database", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+user_app = typer.Typer(help="用户管理 / staff accounts", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 out = Console()
 err = Console(stderr=True)
@@ -181,6 +188,71 @@ def load_sample(
                 _print_result(_import(conn, name, path, None, True))
     except (LayerImportError, CatalogError) as exc:
         _fail(str(exc))
+
+
+def _orm_session() -> Session:
+    return Session(make_engine(_url(), pool_size=1))
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="用户名 / username")],
+    role: Annotated[str, typer.Option("--role", help="clerk | reviewer | leader | planner | admin")],
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True, help="至少8位 / 8+ characters")],
+    department: Annotated[str | None, typer.Option(help="审查股室 / department (reviewers)")] = None,
+    name: Annotated[str, typer.Option("--name", help="显示名 / display name")] = "",
+) -> None:
+    """新增用户 / Create a member of staff."""
+    with _orm_session() as session:
+        try:
+            user = add_user(session, username, role, password, department, name)
+            audit(session, "cli", "user.create", None, None, {"username": username, "role": role})
+            session.commit()
+        except DomainError as exc:
+            _fail(exc.message)
+        out.print(f"user {user.username} ({user.role}) created")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="用户名 / username")],
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """修改密码 / Change a user's password."""
+    with _orm_session() as session:
+        try:
+            set_password(session, username, password)
+            audit(session, "cli", "user.passwd", None, None, {"username": username})
+            session.commit()
+        except DomainError as exc:
+            _fail(exc.message)
+    out.print(f"password of {username} changed")
+
+
+@user_app.command("demo")
+def user_demo() -> None:
+    """创建演示用户 / Create the sample county's demo staff and print their passwords."""
+    with _orm_session() as session:
+        ensure_demo_users(session)
+        session.commit()
+    table = Table("username", "role", "department", "password", title="演示用户 Demo users (change before production)")
+    for u in demo_users():
+        table.add_row(u["username"], u["role"], u.get("department", ""), u["password"])
+    out.print(table)
+
+
+@app.command("recheck")
+def recheck_cmd() -> None:
+    """复核在办案件 / Re-run the one-map check of every open case and list the changed verdicts."""
+    with _orm_session() as session:
+        total, changes = recheck_open_cases(session, "cli")
+        session.commit()
+    out.print(f"{total} open cases rechecked; {len(changes)} verdicts changed")
+    if changes:
+        table = Table("case", "before", "after")
+        for c in changes:
+            table.add_row(c.case_no, c.before or "-", c.after)
+        out.print(table)
 
 
 @app.command("layers")

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     basemap_attribution: str = ""
     tianditu_key: str | None = None
 
+    secret_key: str | None = Field(
+        default=None, description="Signs sessions and tokens; generated into the data folder when unset."
+    )
+    token_minutes: int = Field(default=480, ge=5, description="Lifetime of a login (one working day).")
+    province: str = "湖北"
+
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest boundary upload.")
+
     tile_feature_limit: int = Field(default=20000, ge=100)
     tile_max_age: int = Field(default=3600, ge=0)
 

@@ -1,0 +1,151 @@
+"""Staff authentication: argon2 password hashes, signed bearer tokens and session cookies, query codes."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.errors import InvalidInput, NotAuthenticated
+from service.models import ROLES, User
+from service.settings import Settings
+
+_hasher = PasswordHasher()
+# Query codes avoid look-alike characters (0/O, 1/I/L): applicants read them off a paper receipt.
+QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+QUERY_CODE_LENGTH = 8
+
+
+def hash_secret(secret: str) -> str:
+    """Return an argon2 hash of a password or query code."""
+    return _hasher.hash(secret)
+
+
+def verify_secret(hashed: str, secret: str) -> bool:
+    """Return whether a secret matches its argon2 hash."""
+    try:
+        return _hasher.verify(hashed, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_query_code() -> str:
+    """Return a fresh query code for an applicant's receipt."""
+    return "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(QUERY_CODE_LENGTH))
+
+
+def secret_key(settings: Settings) -> str:
+    """Return the signing key: the configured one, else one generated once into the data folder."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.data_dir).expanduser() / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a member of staff (from a token or cookie)."""
+
+    user_id: int
+    username: str
+    role: str
+    department: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Return the name written to the audit log."""
+        return f"{self.role}:{self.username}"
+
+
+class TokenSigner:
+    """Signs and checks bearer tokens and session cookies (the same signed payload, different salts)."""
+
+    def __init__(self, key: str, max_age_seconds: int) -> None:
+        self._token = URLSafeTimedSerializer(key, salt="landwindow.token")
+        self._cookie = URLSafeTimedSerializer(key, salt="landwindow.session")
+        self.max_age = max_age_seconds
+
+    def issue(self, user: User, cookie: bool = False) -> str:
+        """Return a signed token naming the user."""
+        payload = {"uid": user.id, "u": user.username, "r": user.role, "d": user.department}
+        return (self._cookie if cookie else self._token).dumps(payload)
+
+    def read(self, token: str, cookie: bool = False) -> Principal:
+        """Return the principal of a valid token, or raise NotAuthenticated saying why."""
+        try:
+            data = (self._cookie if cookie else self._token).loads(token, max_age=self.max_age)
+        except SignatureExpired as exc:
+            raise NotAuthenticated("登录已过期，请重新登录 / the session has expired; log in again") from exc
+        except BadSignature as exc:
+            raise NotAuthenticated("登录凭据无效 / the credentials are invalid") from exc
+        return Principal(int(data["uid"]), str(data["u"]), str(data["r"]), data.get("d"))
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """Return the active user with this password, or raise NotAuthenticated (same message either way)."""
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None or not verify_secret(user.password_hash, password):
+        raise NotAuthenticated("用户名或密码错误 / wrong username or password")
+    return user
+
+
+def add_user(
+    session: Session, username: str, role: str, password: str, department: str | None = None, display_name: str = ""
+) -> User:
+    """Create a member of staff; the password is stored only as an argon2 hash."""
+    if role not in ROLES:
+        raise InvalidInput(f"未知角色 unknown role {role!r}; roles: {', '.join(ROLES)}")
+    if len(password) < 8:
+        raise InvalidInput("密码至少8位 / the password must have at least 8 characters")
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise InvalidInput(f"用户名已存在 / the username {username!r} is taken")
+    user = User(
+        username=username, role=role, department=department, display_name=display_name or username,
+        password_hash=hash_secret(password),
+    )  # fmt: skip
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    """Change a user's password (and clear the must-change flag)."""
+    if len(password) < 8:
+        raise InvalidInput("密码至少8位 / the password must have at least 8 characters")
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InvalidInput(f"用户不存在 / no user {username!r}")
+    user.password_hash = hash_secret(password)
+    user.must_change_password = False
+    return user
+
+
+def demo_users() -> list[dict[str, str]]:
+    """Return the demo staff of the sample county (service/data/demo_users.toml)."""
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("service").joinpath("data/demo_users.toml").read_text("utf-8")
+    return list(tomllib.loads(text)["users"])
+
+
+def ensure_demo_users(session: Session) -> list[dict[str, str]]:
+    """Create the demo staff that do not exist yet; return the ones created."""
+    created = []
+    for u in demo_users():
+        if session.scalar(select(User).where(User.username == u["username"])) is None:
+            add_user(session, u["username"], u["role"], u["password"], u.get("department"), u.get("display_name", ""))
+            created.append(u)
+    return created
