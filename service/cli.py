@@ -16,7 +16,6 @@ from gis.catalog import CatalogError, catalog
 from gis.importer import ImportResult, LayerImportError, layer_versions, load, read
 from service.audit import audit
 from service.auth import add_user, demo_users, ensure_demo_users, set_password
-from service.cases import recheck_open_cases
 from service.cluster import ClusterError, EmbeddedCluster
 from service.db import database_url, make_engine, migrate
 from service.errors import DomainError
@@ -244,6 +243,8 @@ def user_demo() -> None:
 @app.command("recheck")
 def recheck_cmd() -> None:
     """复核在办案件 / Re-run the one-map check of every open case and list the changed verdicts."""
+    from service.cases import recheck_open_cases
+
     with _orm_session() as session:
         total, changes = recheck_open_cases(session, "cli")
         session.commit()
