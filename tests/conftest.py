@@ -102,3 +102,27 @@ def load_layer(conn):
         return load(conn, prepare(gdf, layer(name), source=f"test:{name}"), replace=replace)
 
     return _load
+
+
+@pytest.fixture(scope="session")
+def staff_hashes() -> dict[str, str]:
+    """Argon2 hashes of the demo passwords, computed once per session (hashing is deliberately slow)."""
+    from service.auth import demo_users, hash_secret
+
+    return {u["password"]: hash_secret(u["password"]) for u in demo_users()}
+
+
+@pytest.fixture
+def staff(conn, staff_hashes) -> dict[str, dict]:
+    """Insert the demo staff into the test database; return them by username."""
+    from service.auth import demo_users
+
+    users = {u["username"]: u for u in demo_users()}
+    with conn.cursor() as cur:
+        for u in users.values():
+            cur.execute(
+                "INSERT INTO users (username, display_name, role, department, password_hash) VALUES (%s, %s, %s, %s, %s)",
+                (u["username"], u.get("display_name", ""), u["role"], u.get("department"), staff_hashes[u["password"]]),
+            )
+    conn.commit()
+    return users

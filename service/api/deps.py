@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.orm import Session
 
-from service.errors import Unavailable
+from service.auth import Principal, TokenSigner, secret_key
+from service.errors import NotAuthenticated, PermissionDenied, Unavailable
 from service.settings import Settings
+
+SESSION_COOKIE = "lw_session"
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -35,3 +41,57 @@ async def get_conn(pool: Annotated[AsyncConnectionPool, Depends(get_pool)]) -> A
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
 ConnDep = Annotated[AsyncConnection, Depends(get_conn)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Yield an ORM session whose transaction commits when the request succeeds and rolls back otherwise."""
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None:
+        raise Unavailable("数据库未连接 / the database is not connected")
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def get_signer(request: Request) -> TokenSigner:
+    """Return the token signer built from the app's settings."""
+    signer = getattr(request.app.state, "signer", None)
+    if signer is None:
+        settings: Settings = request.app.state.settings
+        signer = TokenSigner(secret_key(settings), settings.token_minutes * 60)
+        request.app.state.signer = signer
+    return signer
+
+
+def get_principal(
+    request: Request,
+    signer: Annotated[TokenSigner, Depends(get_signer)],
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    """Return the logged-in member of staff from the bearer token or the session cookie."""
+    if token:
+        return signer.read(token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return signer.read(cookie, cookie=True)
+    raise NotAuthenticated("请先登录 / log in first")
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """Return a dependency that admits only the given roles."""
+
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise PermissionDenied(f"角色 {principal.role} 无权执行此操作 / role {principal.role!r} may not do this")
+        return principal
+
+    return check
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+SignerDep = Annotated[TokenSigner, Depends(get_signer)]

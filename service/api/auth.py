@@ -1,0 +1,29 @@
+"""Staff login: the OAuth2 password form for API clients."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+
+from service.api.deps import PrincipalDep, SessionDep, SignerDep
+from service.audit import audit
+from service.auth import authenticate
+from service.schemas import Token
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=Token, summary="Log in with username and password")
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, signer: SignerDep) -> Token:
+    """Return a bearer token for a member of staff."""
+    user = authenticate(session, form.username, form.password)
+    audit(session, f"{user.role}:{user.username}", "auth.login", None, None, {"via": "api"})
+    return Token(access_token=signer.issue(user), expires_in=signer.max_age, role=user.role)
+
+
+@router.get("/me", summary="Who am I")
+def me(principal: PrincipalDep) -> dict[str, object]:
+    """Return the logged-in user's name, role and department."""
+    return {"username": principal.username, "role": principal.role, "department": principal.department}

@@ -1,0 +1,63 @@
+"""The one-map check on its own: a boundary and a kind in, the report out (nothing stored)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from gis.check import CheckInputError, CheckRequest, run_check_async
+from gis.check.rules import KINDS
+from service import cases as svc
+from service.api.deps import ConnDep, PrincipalDep, SessionDep, SettingsDep
+from service.boundaries import boundary_from_geojson, boundary_from_upload
+from service.errors import InvalidInput, PermissionDenied
+
+router = APIRouter(prefix="/api/v1", tags=["checks"])
+
+
+@router.post("/checks", summary="Check a boundary against the one map")
+async def check(
+    conn: ConnDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    kind: Annotated[str, Form(description="homestead | requisition | mining")],
+    file: Annotated[UploadFile | None, File(description="界址点TXT, 矿业权拐点, GeoJSON, zipped Shapefile, GPKG, KML")] = None,
+    geojson: Annotated[str | None, Form(description="a polygon drawn on the map (GeoJSON, lon/lat)")] = None,
+    household_id: Annotated[str | None, Form(max_length=50)] = None,
+    depth_top: Annotated[float | None, Form()] = None,
+    depth_bottom: Annotated[float | None, Form()] = None,
+) -> dict[str, Any]:
+    """Return the JSON check report for an uploaded file or a drawn polygon."""
+    if kind not in KINDS:
+        raise InvalidInput(f"未知申请类型 unknown kind {kind!r}; one of {', '.join(KINDS)}")
+    if (file is None) == (geojson is None):
+        raise InvalidInput("请上传一个用地范围文件或提供绘制的范围（二选一）/ give exactly one of file or geojson")
+    if file is not None:
+        data = await file.read(settings.max_upload_bytes + 1)
+        boundary = boundary_from_upload(data, file.filename or "boundary", settings.max_upload_bytes)
+    else:
+        try:
+            parsed = json.loads(geojson or "")
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"GeoJSON 无法解析 / the GeoJSON does not parse: {exc}") from exc
+        boundary = boundary_from_geojson(parsed)
+    req = CheckRequest(
+        kind=kind, geometry=boundary.geometry, household_id=household_id, depth_top=depth_top, depth_bottom=depth_bottom,
+        province=settings.province,
+    )  # fmt: skip
+    try:
+        report = await run_check_async(conn, req)
+    except CheckInputError as exc:
+        raise InvalidInput(str(exc)) from exc
+    return {**report.to_dict(), "boundary": boundary.source}
+
+
+@router.post("/recheck", summary="Re-run the check of every open case against today's map")
+def recheck(session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Recheck open cases in one batch and list those whose verdict changed."""
+    if principal.role not in ("admin", "leader", "planner"):
+        raise PermissionDenied("无权批量复核 / your role may not run a recheck")
+    total, changes = svc.recheck_open_cases(session, principal.actor)
+    return {"checked": total, "changed": [c.__dict__ for c in changes]}

@@ -1,0 +1,69 @@
+"""Web sessions: the signed session cookie, the current user, and CSRF protection on every form."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from service.api.deps import SESSION_COOKIE, get_signer
+from service.auth import Principal, TokenSigner
+from service.errors import NotAuthenticated, PermissionDenied
+
+CSRF_COOKIE = "lw_csrf"
+CSRF_FIELD = "csrf_token"
+
+
+class LoginRequired(Exception):
+    """The page needs a logged-in member of staff; the app redirects to the login page."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def csrf_token(request: Request) -> str:
+    """Return the page's CSRF token (the cookie's, or a new one the response will set)."""
+    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", None)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.state.new_csrf = token
+    return token
+
+
+def set_csrf_cookie(request: Request, response: object) -> None:
+    """Set the CSRF cookie when this request created the token."""
+    token = getattr(request.state, "new_csrf", None)
+    if token and hasattr(response, "set_cookie"):
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path="/")
+
+
+def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+    """Refuse a form post whose token does not match the cookie (double-submit)."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
+        raise PermissionDenied("页面已过期，请刷新后重试 / the form has expired (CSRF check failed); reload and try again")
+
+
+def current_user(request: Request, signer: Annotated[TokenSigner, Depends(get_signer)]) -> Principal:
+    """Return the logged-in member of staff, or send the browser to the login page."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise LoginRequired(str(request.url.path))
+    try:
+        return signer.read(cookie, cookie=True)
+    except NotAuthenticated as exc:
+        raise LoginRequired(str(request.url.path)) from exc
+
+
+def login_redirect(next_url: str) -> RedirectResponse:
+    """Return a redirect to the login page that comes back to next_url."""
+    safe = next_url if next_url.startswith("/") and not next_url.startswith("//") else "/workbench"
+    return RedirectResponse(f"/login?next={safe}", status_code=303)
+
+
+UserDep = Annotated[Principal, Depends(current_user)]
+CsrfDep = Annotated[None, Depends(check_csrf)]
