@@ -57,13 +57,13 @@ def zone_of_epsg(epsg: int) -> tuple[int, int, bool] | None:
 
 
 @cache
-def transformer(src: int, dst: int) -> Transformer:
-    """Return a cached lon/lat-ordered transformer between two EPSG codes."""
-    return Transformer.from_crs(CRS.from_epsg(src), CRS.from_epsg(dst), always_xy=True)
+def transformer(src: int | str, dst: int | str) -> Transformer:
+    """Return a cached lon/lat-ordered transformer between two CRSs (EPSG codes or PROJ strings)."""
+    return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
 
 
-def reproject(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry:
-    """Reproject a shapely geometry between EPSG codes (x = easting/longitude)."""
+def reproject(geom: BaseGeometry, src: int | str, dst: int | str) -> BaseGeometry:
+    """Reproject a shapely geometry between CRSs (x = easting/longitude)."""
     if src == dst:
         return geom
     t = transformer(src, dst)

@@ -9,6 +9,8 @@ _ID_CHECK = "10X98765432"
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 def valid_resident_id(number: str) -> bool:
@@ -21,8 +23,12 @@ def valid_resident_id(number: str) -> bool:
 
 
 def valid_credit_code(code: str) -> bool:
-    """Return whether a unified social credit code (GB 32100) is well formed."""
-    return bool(_USCC.fullmatch(code.strip().upper()))
+    """Return whether a unified social credit code (GB 32100) is well formed with a correct check character."""
+    c = code.strip().upper()
+    if not _USCC.fullmatch(c):
+        return False
+    total = sum(_USCC_CHARS.index(ch) * w for ch, w in zip(c[:17], _USCC_WEIGHTS, strict=True))
+    return _USCC_CHARS[(31 - total % 31) % 31] == c[17]
 
 
 def valid_phone(phone: str) -> bool:

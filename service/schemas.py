@@ -47,12 +47,7 @@ class CaseCreate(BaseModel):
     @field_validator("id_number")
     @classmethod
     def _id_number(cls, v: str | None) -> str | None:
-        if v is None or v == "":
-            return None
-        v = v.strip().upper()
-        if not (valid_resident_id(v) or valid_credit_code(v)):
-            raise ValueError("身份证号或统一社会信用代码校验不通过 / not a valid resident ID number or credit code")
-        return v
+        return v.strip().upper() if v else None
 
     @field_validator("phone")
     @classmethod
@@ -62,6 +57,16 @@ class CaseCreate(BaseModel):
         if not valid_phone(v):
             raise ValueError("电话号码格式不正确 / not a valid phone number")
         return v.strip()
+
+    @model_validator(mode="after")
+    def _identity(self) -> CaseCreate:
+        if self.id_number is None:
+            return self
+        if self.applicant_type == "person" and not valid_resident_id(self.id_number):
+            raise ValueError("id_number: 居民身份证号码校验不通过 / not a valid resident ID number (check digit)")
+        if self.applicant_type == "unit" and not valid_credit_code(self.id_number):
+            raise ValueError("id_number: 统一社会信用代码校验不通过 / not a valid unified social credit code")
+        return self
 
     @model_validator(mode="after")
     def _depths(self) -> CaseCreate:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.api import health, tiles
+from service.api import auth, cases, checks, health, public, tiles
 
 
 def api_router() -> APIRouter:
@@ -10,4 +10,8 @@ def api_router() -> APIRouter:
     router = APIRouter()
     router.include_router(health.router)
     router.include_router(tiles.router)
+    router.include_router(auth.router)
+    router.include_router(cases.router)
+    router.include_router(public.router)
+    router.include_router(checks.router)
     return router

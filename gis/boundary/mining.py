@@ -1,0 +1,170 @@
+"""Mining-right corner strings (矿业权拐点坐标): projected (northing first) or packed DMS (longitude first)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.polygon import orient
+
+from gis.boundary.coords import SurveyPoint, frame_for
+from gis.boundary.geometry import Ring, clean_ring, finish
+from gis.boundary.model import Boundary, BoundaryError, BoundaryIssue, CountyExtent, error
+from gis.boundary.txt import decode, normalise
+from gis.catalog import STORAGE_SRID
+from gis.crs import CRSError, epsg_3deg, transformer, zone_3deg
+
+
+def _dms(token: str) -> float:
+    """Unpack `ddd.mmss[ss]` (113.1212 = 113°12′12″) to decimal degrees."""
+    d = Decimal(token)
+    sign = -1 if d < 0 else 1
+    whole, frac = str(abs(d)).split(".") if "." in str(abs(d)) else (str(abs(d)), "")
+    frac = (frac + "0000")[:max(4, len(frac))]
+    minutes, seconds = int(frac[:2]), Decimal(frac[2:4] + "." + frac[4:]) if len(frac) > 4 else Decimal(frac[2:4])
+    if minutes >= 60 or seconds >= 60:
+        raise ValueError(f"{token}: minutes or seconds ≥ 60")
+    return sign * (int(whole) + minutes / 60 + float(seconds) / 3600)
+
+
+def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | None = None) -> Boundary:
+    """Read a corner string: `圈数, {点数, (点号,X,Y)×点数, 标高上, 标高下, 备注, 标志}×圈数`."""
+    text, _ = decode(data)
+    tokens = [t.strip() for t in normalise(text.replace("\n", ",").replace("\r", ",")).split(",")]
+    while tokens and tokens[-1] == "":
+        tokens.pop()
+    pos = 0
+
+    def take(what: str, zh: str) -> str:
+        nonlocal pos
+        if pos >= len(tokens):
+            raise BoundaryError([error("truncated", f"拐点串在第{pos + 1}项处意外结束（缺少{zh}）",
+                                       f"the corner string ends early at item {pos + 1} (missing {what})", field=f"item {pos + 1}")])  # fmt: skip
+        pos += 1
+        return tokens[pos - 1]
+
+    def number(what: str, zh: str, integer: bool = False) -> float:
+        tok = take(what, zh)
+        try:
+            value = Decimal(tok)
+        except InvalidOperation as exc:
+            raise BoundaryError([error("bad_number", f"第{pos}项（{zh}）不是数字：{tok!r}", f"item {pos} ({what}) is not a number: {tok!r}",
+                                       field=f"item {pos}")]) from exc  # fmt: skip
+        if integer and value != value.to_integral_value():
+            raise BoundaryError([error("bad_number", f"第{pos}项（{zh}）应为整数：{tok!r}", f"item {pos} ({what}) must be an integer: {tok!r}",
+                                       field=f"item {pos}")])  # fmt: skip
+        return float(value)
+
+    n_rings = int(number("ring count", "圈数", integer=True))
+    if not 1 <= n_rings <= 1000:
+        raise BoundaryError([error("bad_ring_count", f"圈数 {n_rings} 不合理", f"ring count {n_rings} is not plausible", field="item 1")])
+    raw_rings: list[tuple[list[tuple[str, str, str]], float, float, str, int]] = []
+    for _ in range(n_rings):
+        n_pts = int(number("point count", "点数", integer=True))
+        if n_pts < 3:
+            raise BoundaryError([error("too_few_points", f"某圈只有{n_pts}个拐点", f"a ring has only {n_pts} points", field=f"item {pos}")])
+        pts = [(take("point id", "点号"), take("X", "X坐标"), take("Y", "Y坐标")) for _ in range(n_pts)]
+        top, bottom = number("top elevation", "标高上"), number("bottom elevation", "标高下")
+        remark = take("remark", "备注")
+        flag = int(number("flag", "标志", integer=True))
+        if flag not in (1, -1):
+            raise BoundaryError([error("bad_flag", f"圈标志应为1或-1，实为{flag}", f"the ring flag must be 1 or -1, not {flag}", field=f"item {pos}")])
+        raw_rings.append((pts, top, bottom, remark, flag))
+    if pos != len(tokens):
+        raise BoundaryError([error("trailing_items", f"拐点串末尾多出{len(tokens) - pos}项", f"{len(tokens) - pos} extra items after the last ring",
+                                   field=f"item {pos + 1}")])  # fmt: skip
+
+    def coord(tok: str, what: str) -> float:
+        try:
+            return float(Decimal(tok))
+        except InvalidOperation as exc:
+            raise BoundaryError([error("bad_number", f"{what}坐标不是数字：{tok!r}", f"{what} is not a number: {tok!r}", field=what)]) from exc
+
+    first_x = coord(raw_rings[0][0][0][1], "X")
+    issues: list[BoundaryIssue] = []
+    rings: list[Ring] = []
+    if abs(first_x) < 400:  # packed degrees-minutes-seconds, longitude first
+        # rings are checked in metres: project them to the 3° zone of the first corner
+        try:
+            gk_zone = zone_3deg(_dms(raw_rings[0][0][0][1]))
+            src: int | str = epsg_3deg(gk_zone)
+        except (ValueError, InvalidOperation, CRSError) as exc:
+            raise BoundaryError([error("bad_dms", f"度分秒坐标格式错误：{exc}", f"malformed packed DMS coordinate: {exc}")]) from exc
+        to_gk = transformer(STORAGE_SRID, src)
+        for pts, _, _, _, flag in raw_rings:
+            try:
+                lonlat = [(_dms(x), _dms(y)) for _, x, y in pts]
+            except (ValueError, InvalidOperation) as exc:
+                raise BoundaryError([error("bad_dms", f"度分秒坐标格式错误：{exc}", f"malformed packed DMS coordinate: {exc}")]) from exc
+            rings.append(Ring([to_gk.transform(lon, lat) for lon, lat in lonlat], label=str(len(rings) + 1), flag=flag))
+        crs_label = "EPSG:4490 (DMS)"
+    else:
+        survey = [SurveyPoint(coord(x, "X"), coord(y, "Y")) for pts, *_ in raw_rings for _, x, y in pts]
+        frame, issues = frame_for(survey, None, zone, 3)
+        src = frame.epsg
+        it = iter(survey)
+        for pts, _, _, _, flag in raw_rings:
+            rings.append(Ring([frame.en(next(it)) for _ in pts], label=str(len(rings) + 1), flag=flag))
+        crs_label = f"EPSG:{frame.epsg}"
+    included: list[Polygon] = []
+    excluded: list[Polygon] = []
+    for ring in rings:
+        poly, ring_issues = clean_ring(ring, raw_rings[0][3] or "矿区", must_be_closed=False)
+        issues += ring_issues
+        if poly is not None:
+            (included if ring.flag == 1 else excluded).append(poly)
+    if any(i.severity == "error" for i in issues):
+        raise BoundaryError(issues)
+    if not included:
+        raise BoundaryError([*issues, error("no_included_ring", "没有标志为1的圈", "no ring is flagged 1 (included)")])
+    area = shapely.union_all(included)
+    if excluded:
+        area = shapely.difference(area, shapely.union_all(excluded))
+    geom = MultiPolygon([p for p in shapely.get_parts(area) if isinstance(p, Polygon)])
+    tops = [t for (_, t, _, _, f) in raw_rings if f == 1]
+    bottoms = [b for (_, _, b, _, f) in raw_rings if f == 1]
+    name = raw_rings[0][3]
+    parcel, finish_issues = finish(geom, src, name or "矿区范围", name, extent=extent,
+                                   depth_top=max(tops), depth_bottom=min(bottoms),
+                                   attributes={"rings": [{"flag": f, "top": t, "bottom": b, "remark": r} for (_, t, b, r, f) in raw_rings]})  # fmt: skip
+    if parcel is None:
+        raise BoundaryError([*issues, *finish_issues])
+    parcel.warnings = [i for i in issues if i.severity == "warning"]
+    return Boundary([parcel], "mining", crs_label, parcel.zone, {"rings": n_rings}, [])
+
+
+def _pack_dms(v: float) -> str:
+    sign = "-" if v < 0 else ""
+    v = abs(v)
+    d = int(v)
+    m_float = (v - d) * 60
+    m = int(m_float)
+    s = (m_float - m) * 60
+    if round(s, 4) >= 60:
+        m, s = m + 1, 0.0
+    if m >= 60:
+        d, m = d + 1, 0
+    secs = f"{s:07.4f}".replace(".", "")  # 0.0001″ ≈ 3 mm
+    return f"{sign}{d}.{m:02d}{secs}"
+
+
+def write_mining(boundary: Boundary, dms: bool = False, depth_top: float | None = None, depth_bottom: float | None = None) -> str:
+    """Write the boundary as a corner string: included rings flagged 1, holes -1, rings not closed."""
+    parcel = boundary.parcels[0]
+    top = depth_top if depth_top is not None else (parcel.depth_top if parcel.depth_top is not None else 0.0)
+    bottom = depth_bottom if depth_bottom is not None else (parcel.depth_bottom if parcel.depth_bottom is not None else 0.0)
+    geom = parcel.geometry if dms else parcel.geometry_gk
+    blocks: list[str] = []
+    n = 0
+    for poly in geom.geoms:
+        o = orient(poly, sign=-1.0)
+        for flag, ring in [(1, o.exterior), *((-1, r) for r in o.interiors)]:
+            coords = list(ring.coords)[:-1]
+            items = [str(len(coords))]
+            for x, y in coords:
+                n += 1
+                items += [str(n), _pack_dms(x), _pack_dms(y)] if dms else [str(n), f"{y:.3f}", f"{x:.3f}"]
+            items += [f"{top:g}", f"{bottom:g}", parcel.name if flag == 1 else "", str(flag)]
+            blocks.append(",".join(items))
+    return f"{len(blocks)}," + ",".join(blocks)
