@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from shapely.geometry import Polygon
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
 from gis.boundary.coords import ProjectedFrame, SurveyPoint, frame_for
@@ -22,6 +22,8 @@ from gis.boundary.model import (
     error,
     warning,
 )
+from gis.catalog import STORAGE_SRID
+from gis.crs import reproject
 
 ATTRIBUTES = "属性描述"
 COORDINATES = "地块坐标"
@@ -218,6 +220,10 @@ def _parcel(p: _Parcel, frame: ProjectedFrame, src: int | str, extent: CountyExt
     issues += assemble_issues
     if geom is None:
         return None, issues
+    if isinstance(src, str):
+        # PROJ applies +towgs84 only towards WGS 84; CGCS2000 and WGS 84 agree to centimetres, so take it as 4490
+        geom = MultiPolygon(list(reproject(geom, src, "EPSG:4326").geoms))  # type: ignore[attr-defined]
+        src = STORAGE_SRID
     declared_area = _float(_field(p.fields, 1))
     declared_points = _int(_field(p.fields, 0))
     if _field(p.fields, 4) and _field(p.fields, 4) not in ("面", "polygon"):

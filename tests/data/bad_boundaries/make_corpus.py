@@ -1,0 +1,77 @@
+"""Writes the malformed-boundary corpus and its manifest (run once; the files are committed)."""
+from pathlib import Path
+
+OUT = Path("tests/data/bad_boundaries")
+HEAD = "[属性描述]\n格式版本号=1.01\n坐标系=2000国家大地坐标系\n几度分带=3\n带号=38\n[地块坐标]\n"
+P = "5,0.0150,ZJ-001,张三宅基地,面,,农村宅基地,0702,@\n"
+SQ = ["J1,1,3306153.250,38523680.500", "J2,1,3306165.750,38523680.500", "J3,1,3306165.750,38523692.500",
+      "J4,1,3306153.250,38523692.500", "J1,1,3306153.250,38523680.500"]
+
+
+def txt(body: str, head: str = HEAD, enc: str = "utf-8") -> bytes:
+    return (head + body).encode(enc)
+
+
+cases = {}
+
+
+def add(name, data, code, line=None):
+    (OUT / name).write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    cases[name] = (code, line)
+
+
+add("01_empty.txt", b"", "empty_file")
+add("02_whitespace_only.txt", b"  \r\n\r\n ", "empty_file")
+add("03_binary.txt", bytes(range(256)) * 4, "not_text")
+add("04_no_section.txt", "5,0.0150,ZJ-001,x,面,,,0702,@\n" + "\n".join(SQ), "no_section", 1)
+add("05_no_parcels.txt", HEAD, "no_parcels")
+add("06_point_before_parcel.txt", txt("\n".join(SQ)), "point_before_parcel", 7)
+add("07_empty_parcel.txt", txt(P), "empty_parcel", 7)
+add("08_not_closed.txt", txt(P + "\n".join(SQ[:4])), "ring_not_closed", 11)
+add("09_bad_x.txt", txt(P + "\n".join([SQ[0], "J2,1,33061六5.750,38523680.500", *SQ[2:]])), "bad_number", 9)
+add("10_bad_y.txt", txt(P + "\n".join([*SQ[:2], "J3,1,3306165.750,abc", *SQ[3:]])), "bad_number", 10)
+add("11_too_few_points.txt", txt(P + "\n".join([SQ[0], SQ[1], SQ[0]])), "too_few_points", 8)
+add("12_self_intersection.txt", txt(P + "\n".join([SQ[0], SQ[2], SQ[1], SQ[3], SQ[4]])), "self_intersection", 8)
+add("13_sliver.txt", txt(P + "\n".join(["J1,1,3306153.250,38523680.500", "J2,1,3306153.250,38523980.500",
+                                         "J3,1,3306153.251,38523680.600", "J1,1,3306153.250,38523680.500"])), "sliver", 8)
+add("14_zone_mismatch_header.txt", txt(P + "\n".join(SQ), head=HEAD.replace("带号=38", "带号=39")), "zone_mismatch")
+add("15_noprefix_no_zone.txt", txt(P + "\n".join(s.replace(",385", ",5") for s in SQ), head=HEAD.replace("带号=38\n", "")), "zone_unknown")
+add("16_xian80_without_parameters.txt", txt(P + "\n".join(SQ), head=HEAD.replace("2000国家大地坐标系", "1980西安坐标系")), "datum_needs_parameters")
+add("17_beijing54_without_parameters.txt", txt(P + "\n".join(SQ), head=HEAD.replace("2000国家大地坐标系", "1954北京坐标系").replace("[地块坐标]", "转换参数=,,,,,,\n[地块坐标]")), "datum_needs_parameters")
+add("18_outside_county.txt", txt(P + "\n".join(s.replace(",33061", ",34061") for s in SQ)), "outside_county", 7)
+add("19_bad_northing_digits.txt", txt(P + "\n".join(s.replace(",33061", ",3061") for s in SQ)), "bad_northing", 8)
+add("20_bad_easting_digits.txt", txt(P + "\n".join(s.replace(",385", ",3850") for s in SQ)), "bad_easting", 8)
+add("21_mixed_zones.txt", txt(P + "\n".join([*SQ[:2], SQ[2].replace(",385", ",395"), *SQ[3:]])), "mixed_zones")
+add("22_rings_overlap.txt", txt("9," + P[2:] + "\n".join(SQ) + "\n" + "\n".join(
+    ["J5,2,3306160.000,38523685.000", "J6,2,3306170.000,38523685.000", "J7,2,3306170.000,38523695.000",
+     "J8,2,3306160.000,38523695.000", "J5,2,3306160.000,38523685.000"])), "rings_overlap", 7)
+add("23_unrecognised_line.txt", txt(P + "\n".join([SQ[0], "J2;1;3306165.750;38523680.500", *SQ[2:]])), "unrecognised_line", 9)
+add("24_gbk_not_closed.txt", txt(P + "\n".join(SQ[:4]), enc="gbk"), "ring_not_closed", 11)
+add("25_zone_out_of_range.txt", txt(P + "\n".join(s.replace(",385", ",505") for s in SQ), head=HEAD.replace("带号=38\n", "")), "zone_out_of_range")
+add("26_latin1_garbage.txt", "\xff\xfe\xfd".encode("latin-1") * 3 + b"\x81\x20\x81", "encoding")
+# mining corner strings
+add("30_mining_truncated.txt", "1,4,1,3290700.000,38549550.000,2,3291100.000,38549550.000,3,3291100.000", "truncated")
+add("31_mining_bad_number.txt", "1,4,1,3290700.000,38549550.000,2,3291100.000,38549550.000,3,3291100.000,38550050.000,4,三,38550050.000,300,100,矿,1", "bad_number")
+add("32_mining_bad_flag.txt", "1,4,1,3290700.000,38549550.000,2,3291100.000,38549550.000,3,3291100.000,38550050.000,4,3290700.000,38550050.000,300,100,矿,2", "bad_flag")
+add("33_mining_trailing.txt", "1,4,1,3290700.000,38549550.000,2,3291100.000,38549550.000,3,3291100.000,38550050.000,4,3290700.000,38550050.000,300,100,矿,1,9,9", "trailing_items")
+add("34_mining_only_cutout.txt", "1,4,1,3290700.000,38549550.000,2,3291100.000,38549550.000,3,3291100.000,38550050.000,4,3290700.000,38550050.000,300,100,矿,-1", "no_included_ring")
+add("35_mining_two_points.txt", "1,2,1,3290700.000,38549550.000,2,3291100.000,38549550.000,300,100,矿,1", "too_few_points")
+add("36_mining_bad_dms.txt", "1,4,1,114.3099,29.4401,2,114.3099,29.4414,3,114.3102,29.4414,4,114.3102,29.4401,140,0,矿,1", "bad_dms")
+add("37_mining_bowtie.txt", "1,4,1,3290700.000,38549550.000,2,3291100.000,38550050.000,3,3291100.000,38549550.000,4,3290700.000,38550050.000,300,100,矿,1", "self_intersection")
+# GeoJSON
+add("40_geojson_point.geojson", '{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[114.3,29.8]}}', "not_polygon")
+add("41_geojson_bowtie.geojson", '{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[114.30,29.80],[114.31,29.81],[114.31,29.80],[114.30,29.81],[114.30,29.80]]]}}', "self_intersection")
+add("42_geojson_outside.geojson", '{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[116.30,39.80],[116.31,39.80],[116.31,39.81],[116.30,39.80]]]}}', "outside_county")
+add("43_geojson_broken.geojson", '{"type":"FeatureCollection","features":[{"type":', "unreadable")
+add("44_geojson_empty.geojson", '{"type":"FeatureCollection","features":[]}', "no_parcels")
+add("45_zip_without_shp.zip", b"PK\x05\x06" + b"\x00" * 18, "unreadable")
+
+lines = ["# expected error code (and line, for TXT) of every malformed boundary file", ""]
+for name, (code, line) in sorted(cases.items()):
+    lines.append(f'["{name}"]')
+    lines.append(f'code = "{code}"')
+    if line is not None:
+        lines.append(f"line = {line}")
+    lines.append("")
+(OUT / "expected.toml").write_text("\n".join(lines), encoding="utf-8")
+print(len(cases))
