@@ -12,6 +12,7 @@ run: setup
 	$(LW) db start
 	$(LW) migrate
 	$(LW) load-sample --if-empty
+	$(LW) user demo
 	$(LW) serve
 
 test: setup lint typecheck pytest

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from service.api import api_router, errors
 from service.api.lifespan import make_lifespan
 from service.settings import Settings, get_settings
 from web import pages
+from web.session import LoginRequired, login_redirect
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -26,8 +27,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    install_login_redirect(app)
     app.include_router(api_router())
     app.include_router(pages.router)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount(settings.static_url, StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def install_login_redirect(app: FastAPI) -> None:
+    """Send browsers that need a login to the login page."""
+
+    async def to_login(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        return login_redirect(exc.next_url)
+
+    app.add_exception_handler(LoginRequired, to_login)
