@@ -17,6 +17,22 @@ from service.db import migrate
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_DB_PORT = int(os.environ.get("LANDWINDOW_TEST_DB_PORT", "25433"))
+
+
+def _test_port() -> int:
+    """The configured test port, or a free one when another test run holds it."""
+    import socket
+
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", TEST_DB_PORT))
+            return TEST_DB_PORT
+        except OSError:
+            pass
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 TEMPLATE_DB = "lw_template"
 REAL_PARTS = {"db", "browser"}
 
@@ -52,7 +68,7 @@ def pg_cluster() -> Iterator[EmbeddedCluster]:
     """Start a private PostGIS cluster for the session on its own port; removed afterwards."""
     root = Path(tempfile.mkdtemp(prefix="landwindow-test-", dir="/tmp"))
     root.chmod(0o755)  # the server user (postgres, when we are root) must reach it
-    cluster = EmbeddedCluster(root=root, port=TEST_DB_PORT, db_name=TEMPLATE_DB)
+    cluster = EmbeddedCluster(root=root, port=_test_port(), db_name=TEMPLATE_DB)
     try:
         cluster.check_binaries()
         cluster.start(extra_conf={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})

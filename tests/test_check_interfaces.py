@@ -1,0 +1,104 @@
+"""The check's interfaces: `landwindow check`, POST /api/v1/checks, stored reports and the recheck after a re-import."""
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from shapely.geometry import mapping
+from typer.testing import CliRunner
+
+from gis.boundary import read_drawn, write_txt
+from service.cli import app as cli
+from service.settings import Settings, get_settings
+from tests.support.api import Api
+from tests.support.onemap import b, load_one_map, lonlat
+from web.app import create_app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def one_map(load_layer):
+    load_one_map(load_layer)
+
+
+def txt_file(tmp_path, geom, name="plot.txt"):
+    boundary = read_drawn({"type": "Feature", "properties": {"parcel_no": "T-1", "name": "测试"}, "geometry": mapping(lonlat(geom))})
+    path = tmp_path / name
+    path.write_bytes(write_txt(boundary))
+    return path
+
+
+@pytest.fixture
+def cli_db(db_url, monkeypatch):
+    monkeypatch.setenv("LANDWINDOW_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()
+
+
+def test_cli_check_exit_codes_and_json(cli_db, one_map, tmp_path):
+    clean = txt_file(tmp_path, b(40, 240, 52, 252), "clean.txt")
+    r = runner.invoke(cli, ["check", str(clean), "--kind", "homestead", "--household", "HH2"])
+    assert r.exit_code == 0, r.output
+    assert "verdict pass" in r.stdout and "HS-BF" in r.stdout
+    farm = txt_file(tmp_path, b(90, 90, 105, 102), "farm.txt")
+    r = runner.invoke(cli, ["check", str(farm), "--kind", "homestead", "--json"])
+    assert r.exit_code == 3
+    report = json.loads(r.stdout)
+    assert report["verdict"] == "block" and report["kind"] == "homestead"
+    bf = next(x for x in report["rules"] if x["rule"] == "HS-BF")
+    assert bf["overlap_m2"] == pytest.approx(100.0, abs=0.01) and bf["layer_version"] == 1
+    assert {"code", "name", "category", "area_m2"} <= set(report["landuse"][0])
+    assert report["area_mu"] == pytest.approx(180 / (10000 / 15), abs=1e-6)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("[地块坐标]\n4,,x,y,面,,,,@\nJ1,1,abc,38523680.5\n", encoding="utf-8")
+    r = runner.invoke(cli, ["check", str(bad), "--kind", "homestead"])
+    assert r.exit_code == 2 and "bad_number" not in r.output and "不是数字" in r.output
+
+
+@pytest.fixture
+def api(db_url, conn, staff, one_map, tmp_path):
+    with TestClient(create_app(Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="s" * 32))) as c:
+        yield Api(c, staff)
+
+
+def test_api_check_with_a_file_and_with_a_drawn_polygon(api, tmp_path):
+    path = txt_file(tmp_path, b(90, 90, 105, 102))
+    r = api.post("/api/v1/checks", data={"kind": "homestead"}, files={"file": ("farm.txt", path.read_bytes())})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["verdict"] == "block" and body["area_m2"] == pytest.approx(180.0, abs=0.01)
+    assert next(x for x in body["rules"] if x["rule"] == "HS-BF")["overlap_mu"] == pytest.approx(0.15, abs=1e-6)
+    drawn = json.dumps({"type": "Polygon", "coordinates": mapping(lonlat(b(40, 240, 52, 252)))["coordinates"]})
+    r = api.post("/api/v1/checks", data={"kind": "requisition", "geojson": drawn})
+    assert r.status_code == 200 and r.json()["approval_level"]["level"] == "province"
+
+
+def test_api_check_refuses_bad_input_with_a_message(api):
+    r = api.post("/api/v1/checks", data={"kind": "homestead"}, files={"file": ("x.txt", b"[\xe5\x9c\xb0")})
+    assert r.status_code == 422 and "x.txt" in r.json()["detail"]
+    assert r.json()["issues"]
+    r = api.post("/api/v1/checks", data={"kind": "fishing", "geojson": "{}"})
+    assert r.status_code == 422 and "fishing" in r.json()["detail"]
+    r = api.post("/api/v1/checks", data={"kind": "homestead"})
+    assert r.status_code == 422 and "exactly one" in r.json()["detail"]
+    r = api.post("/api/v1/checks", as_=None, data={"kind": "homestead", "geojson": "{}"})
+    assert r.status_code == 401
+
+
+def test_reimport_then_recheck_lists_the_flipped_case(api, load_layer, conn):
+    body = {"kind": "homestead", "applicant_name": "赵六", "household_id": "HH9",
+            "boundary": {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(40, 240, 52, 252)))}}  # fmt: skip
+    case = api.post("/api/v1/cases", json=body).json()
+    assert case["check"]["verdict"] == "pass"
+    load_layer("basic_farmland", [{"patch_no": "BF1"}, {"patch_no": "BF9"}], [b(0, 0, 100, 100), b(45, 245, 60, 260)])
+    assert api.post("/api/v1/recheck", as_="clerk").status_code == 403
+    r = api.post("/api/v1/recheck", as_="planner")
+    assert r.status_code == 200
+    assert r.json()["checked"] == 1
+    assert r.json()["changed"] == [{"case_id": case["id"], "case_no": case["case_no"], "before": "pass", "after": "block"}]
+    report = api.get(f"/api/v1/cases/{case['id']}/check").json()
+    assert report["trigger"] == "recheck" and report["layer_versions"]["basic_farmland"] == 2
+    runs = conn.execute("SELECT verdict, layer_versions->>'basic_farmland' FROM check_runs ORDER BY id").fetchall()
+    assert runs == [("pass", "1"), ("block", "2")]  # the old report is kept with the map it was made on
