@@ -49,17 +49,28 @@ def main() -> None:
                 n = conn.execute("SELECT count(*) FROM ogr_parcels").fetchone()
                 assert n and n[0] >= args.parcels * 0.9
 
-        ours_t, ogr_t = [], []
+        def ogr_same_end_state() -> None:
+            # what our import also delivers: the catalog's B-tree indexes and fresh planner statistics
+            ogr()
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("CREATE INDEX ON ogr_parcels (parcel_no)")
+                conn.execute("CREATE INDEX ON ogr_parcels (household_id)")
+                conn.execute("ANALYZE ogr_parcels")
+
+        ours_t, ogr_t, ogr_eq_t = [], [], []
         for _ in range(args.rounds):  # alternate so both see the same cache and machine state
             ogr_t += timed(ogr, 1)
+            ogr_eq_t += timed(ogr_same_end_state, 1)
             ours_t += timed(ours, 1)
         with psycopg.connect(url) as conn:
             n = conn.execute("SELECT count(*) FROM parcels").fetchone()[0]  # type: ignore[index]
-        best_ours, best_ogr = min(ours_t), min(ogr_t)
+        best_ours, best_ogr, best_eq = min(ours_t), min(ogr_t), min(ogr_eq_t)
         print(f"parcels: {n} features from {path.name}")
-        print(f"landwindow import: {best_ours:6.1f} s  ({n / best_ours:,.0f} features/s)  runs {[round(t, 1) for t in ours_t]}")
-        print(f"ogr2ogr          : {best_ogr:6.1f} s  ({n / best_ogr:,.0f} features/s)  runs {[round(t, 1) for t in ogr_t]}")
-        print(f"ratio ours/ogr2ogr = {best_ours / best_ogr:.2f}  (target ≤ 0.70)")
+        print(f"landwindow import          : {best_ours:6.1f} s  ({n / best_ours:,.0f} features/s)  runs {[round(t, 1) for t in ours_t]}")
+        print(f"ogr2ogr (GiST only)        : {best_ogr:6.1f} s  ({n / best_ogr:,.0f} features/s)  runs {[round(t, 1) for t in ogr_t]}")
+        print(f"ogr2ogr + same indexes     : {best_eq:6.1f} s  ({n / best_eq:,.0f} features/s)  runs {[round(t, 1) for t in ogr_eq_t]}")
+        print(f"ratio ours / ogr2ogr, same end state = {best_ours / best_eq:.2f}  (target ≤ 0.70)")
+        print(f"ratio ours / bare ogr2ogr            = {best_ours / best_ogr:.2f}")
 
 
 if __name__ == "__main__":

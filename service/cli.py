@@ -147,13 +147,12 @@ def _print_result(r: ImportResult) -> None:
 
 
 def _import(conn: psycopg.Connection, layer_name: str, path: Path, crs: int | None, replace: bool) -> ImportResult:
-    with err.status(f"reading {path.name} → {layer_name} …"):
-        prepared = read(path, layer_name, crs)
+    source = read(path, layer_name, crs)
     with Progress(
         TextColumn(f"[bold]{layer_name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     ) as bar:
-        task = bar.add_task("load", total=len(prepared))
-        return load(conn, prepared, replace=replace, progress=lambda done, total: bar.update(task, completed=done))
+        task = bar.add_task("load", total=source.total)
+        return load(conn, source, replace=replace, progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
 @app.command("import")

@@ -34,6 +34,10 @@ effective_cache_size = 4GB
 max_wal_size = 4GB
 jit = off
 max_connections = 200
+# A single embedded server with no replicas: with minimal WAL, a layer replaced in one transaction (TRUNCATE, then
+# COPY) is written once, not twice. Backups are logical (pg_dump). A deployment with replicas uses its own server.
+wal_level = minimal
+max_wal_senders = 0
 """
 
 

@@ -7,6 +7,7 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 
+from gis.catalog import layer
 from gis.crs import transformer
 from gis.importer import LayerImportError, layer_versions, load, read
 
@@ -79,21 +80,29 @@ def test_gbk_zipped_shapefile_without_cpg(tmp_path, conn):
     assert conn.execute("SELECT props->>'remark' FROM parcels ORDER BY id LIMIT 1").fetchone()[0] == "备注0"
 
 
-def test_failed_import_leaves_the_previous_version(tmp_path, conn):
+def test_failed_import_leaves_the_previous_version(tmp_path, conn, monkeypatch):
     good = tmp_path / "good.gpkg"
     _parcels(20).to_file(good, layer="parcels")
     load(conn, read(good, "parcels"))
     before = conn.execute("SELECT array_agg(parcel_no ORDER BY id) FROM parcels").fetchone()[0]
 
-    # A failure inside the database half-way through COPY: a corrupt geometry in the middle of the stream.
-    prepared = read(good, "parcels")
-    prepared.wkb[10] = b"\x01\x03\x00\x00 not a geometry"
+    # The database refuses a value half-way through the COPY stream (text may not hold NUL): several batches
+    # have already gone in when it fails.
+    import gis.importer
+
+    monkeypatch.setattr(gis.importer, "BATCH_ROWS", 4)
+    bad = _parcels(20)
+    bad.loc[13, "ZDDM"] = "421202\x00bad"
+    bad_path = tmp_path / "bad.gpkg"
+    bad.to_file(bad_path, layer="parcels")
+    src = gis.importer.from_frame(bad, layer("parcels"), "test")
     with pytest.raises(psycopg.Error):
-        load(conn, prepared, replace=True)
+        load(conn, src, replace=True)
     conn.rollback()
     assert conn.execute("SELECT array_agg(parcel_no ORDER BY id) FROM parcels").fetchone()[0] == before
     assert layer_versions(conn)["parcels"] == {"version": 1, "count": 20}
     assert conn.execute("SELECT count(*) FROM layer_loads").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_parcels_geom'").fetchone()[0] == 1
 
 
 def test_bad_attribute_values_refuse_the_whole_import(tmp_path, conn):
@@ -105,7 +114,7 @@ def test_bad_attribute_values_refuse_the_whole_import(tmp_path, conn):
     path = tmp_path / "m.geojson"
     gdf.to_file(path)
     with pytest.raises(LayerImportError, match=r"feature 1 字段 field depth_top: '高'"):
-        read(path, "mining_rights")
+        load(conn, read(path, "mining_rights"))
     assert layer_versions(conn)["mining_rights"] == {"version": 0, "count": 0}
 
 
@@ -118,11 +127,10 @@ def test_invalid_geometries_repaired_or_rejected_with_ids(tmp_path, conn):
     )
     path = tmp_path / "r.gpkg"
     gdf.to_file(path, layer="eco_redline")
-    prepared = read(path, "eco_redline")
-    assert [fid for fid, _ in prepared.repaired] == ["2"]
-    assert "Self-intersection" in prepared.repaired[0][1]
-    assert [fid for fid, _ in prepared.rejected] == ["3"]
-    result = load(conn, prepared)
+    result = load(conn, read(path, "eco_redline"))
+    assert [fid for fid, _ in result.repaired] == ["2"]
+    assert "Self-intersection" in result.repaired[0][1]
+    assert [fid for fid, _ in result.rejected] == ["3"]
     assert result.feature_count == 2
     assert conn.execute("SELECT bool_and(ST_IsValid(geom)) FROM eco_redline").fetchone()[0] is True
     # the bowtie's two triangles keep their full area (5000 m²) after repair
