@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gis.catalog import STORAGE_SRID
 from gis.check import CheckRequest, PendingApplication, run_check
+from gis.check.engine import run_check_batch
 from gis.crs import planar_area_m2
 from service import clocks
 from service.audit import audit, snapshot
@@ -476,14 +477,47 @@ class RecheckChange:
 
 
 def recheck_open_cases(session: Session, actor: str = SYSTEM) -> tuple[int, list[RecheckChange]]:
-    """Re-run the check of every open case with a boundary against today's layers; return the changed verdicts."""
+    """Re-run the check of every open case with a boundary against today's layers; return the changed verdicts.
+
+    Homestead and requisition cases are checked in one statement per kind; mining cases one by one, since each
+    is weighed against the applications lodged before it.
+    """
     cases = session.scalars(
         select(Case).where(Case.status.in_(OPEN_STATES), Case.geom.is_not(None)).order_by(Case.id)
     ).all()
-    changes = []
+    before = {
+        r.case_id: r.verdict
+        for r in session.scalars(select(CheckRun).where(CheckRun.id.in_([c.latest_check_id for c in cases if c.latest_check_id])))
+    }
+    conn = session.connection().connection.driver_connection
+    reports: dict[int, Any] = {}
+    by_kind: dict[str, dict[int, CheckRequest]] = {}
     for case in cases:
-        before = latest_check(session, case)
-        run = run_case_check(session, case, actor, trigger="recheck")
-        if before is None or before.verdict != run.verdict:
-            changes.append(RecheckChange(case.id, case.case_no, before.verdict if before else None, run.verdict))
+        if case.kind == "mining":
+            continue
+        by_kind.setdefault(case.kind, {})[case.id] = CheckRequest(
+            kind=case.kind, geometry=MultiPolygon(), household_id=case.household_id, lodged_at=case.received_at
+        )
+    for kind, requests in by_kind.items():
+        reports.update(run_check_batch(conn, kind, requests))  # type: ignore[arg-type]
+    runs = [
+        CheckRun(case_id=cid, kind=rep.kind, verdict=rep.verdict, layer_versions=rep.layer_versions,
+                 report=rep.to_dict(), trigger="recheck")
+        for cid, rep in reports.items()
+    ]  # fmt: skip
+    session.add_all(runs)
+    session.flush()
+    by_id = {c.id: c for c in cases}
+    for run in runs:
+        assert run.case_id is not None
+        by_id[run.case_id].latest_check_id = run.id
+        audit(session, actor, "check.run", run.case_id, None, {"check_id": run.id, "verdict": run.verdict, "trigger": "recheck"})
+    after = {run.case_id: run.verdict for run in runs}
+    for case in cases:
+        if case.kind == "mining":
+            after[case.id] = run_case_check(session, case, actor, trigger="recheck").verdict
+    session.flush()
+    changes = [
+        RecheckChange(c.id, c.case_no, before.get(c.id), after[c.id]) for c in cases if before.get(c.id) != after[c.id]
+    ]
     return len(cases), changes

@@ -12,8 +12,8 @@ from gis.importer import load, read
 from service.settings import Settings
 from tests.conftest import unavailable
 from tests.support.browser import browser_page, chromium_path, screenshot
-from tests.support.server import serving
 from web.map import Basemap, MapLayer, build_map, render_parts
+from web.server import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "web" / "static"

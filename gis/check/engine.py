@@ -68,29 +68,36 @@ class CheckRequest:
     province: str = "湖北"
 
 
-def _layer_overlaps_sql(name: str) -> sql.Composable:
+def _layer_overlaps_sql(name: str, geometry: str | None = None) -> sql.Composable:
     """Per-feature overlaps of the boundary with one layer, as a jsonb array (subdivided table when there is one)."""
     spec = layer(name)
     table = sql.Identifier(spec.name)
     if spec.sub_table is not None:
         pieces = sql.SQL(
             "SELECT s.feature_id AS fid, "
-            "ST_Union(ST_CollectionExtract(ST_Intersection(ST_Transform(s.geom, %(gk)s), b.gk), 3)) AS ig "
-            "FROM {sub} s, b WHERE s.geom && b.g AND ST_Intersects(s.geom, b.g) GROUP BY s.feature_id"
+            "ST_Union(ST_CollectionExtract(ST_Intersection(ST_Transform(s.geom, b.srid), b.gk), 3)) AS ig "
+            "FROM {sub} s WHERE s.geom && b.g AND ST_Intersects(s.geom, b.g) GROUP BY s.feature_id"
         ).format(sub=sql.Identifier(spec.sub_name))
     else:
         pieces = sql.SQL(
-            "SELECT p.id AS fid, ST_CollectionExtract(ST_Intersection(ST_Transform(p.geom, %(gk)s), b.gk), 3) AS ig "
-            "FROM {t} p, b WHERE p.geom && b.g AND ST_Intersects(p.geom, b.g)"
+            "SELECT p.id AS fid, ST_CollectionExtract(ST_Intersection(ST_Transform(p.geom, b.srid), b.gk), 3) AS ig "
+            "FROM {t} p WHERE p.geom && b.g AND ST_Intersects(p.geom, b.g)"
         ).format(t=table)
+    # Geometry goes back only where the map needs it: per feature when a rule picks features (validity,
+    # depth ranges), one union per layer for a conflict, none for inventories (owners, land use, price zones).
+    per_feature = sql.SQL(", 'geom', ST_AsGeoJSON(ST_Transform(x.ig, {srid}), 9)::jsonb").format(srid=sql.Literal(STORAGE_SRID))
+    union = sql.SQL("ST_AsGeoJSON(ST_Transform(ST_Union(x.ig), {srid}), 9)::jsonb").format(srid=sql.Literal(STORAGE_SRID))
     return sql.SQL(
-        """(SELECT coalesce(jsonb_agg(jsonb_build_object(
-                'id', p.id, 'm2', x.m2, 'attrs', to_jsonb(p) - 'geom',
-                'geom', ST_AsGeoJSON(ST_Transform(x.ig, {srid}), 9)::jsonb)), '[]')
+        """(SELECT jsonb_build_object('features', coalesce(jsonb_agg(jsonb_build_object(
+                'id', p.id, 'm2', x.m2, 'attrs', to_jsonb(p) - 'geom' - 'props'{per_feature})), '[]'), 'geom', {union})
               FROM (SELECT fid, ig, ST_Area(ig) AS m2 FROM ({pieces}) q) x
               JOIN {t} p ON p.id = x.fid
              WHERE x.m2 > %(tol)s)"""
-    ).format(pieces=pieces, t=table, srid=sql.Literal(STORAGE_SRID))
+    ).format(
+        pieces=pieces, t=table,
+        per_feature=per_feature if geometry == "feature" else sql.SQL(""),
+        union=union if geometry == "union" else sql.SQL("NULL"),
+    )  # fmt: skip
 
 
 def _outside_sql(name: str) -> sql.Composable:
@@ -100,9 +107,8 @@ def _outside_sql(name: str) -> sql.Composable:
     return sql.SQL(
         """(SELECT jsonb_build_object('m2', ST_Area(d), 'geom', ST_AsGeoJSON(ST_Transform(d, {srid}), 9)::jsonb)
               FROM (SELECT ST_CollectionExtract(ST_Difference(b.gk, coalesce(
-                       (SELECT ST_Union(ST_Transform(s.geom, %(gk)s)) FROM {src} s WHERE s.geom && b.g),
-                       ST_GeomFromText('POLYGON EMPTY', %(gk)s))), 3) AS d
-                      FROM b) o)"""
+                       (SELECT ST_Union(ST_Transform(s.geom, b.srid)) FROM {src} s WHERE s.geom && b.g),
+                       ST_SetSRID('POLYGON EMPTY'::geometry, b.srid))), 3) AS d) o)"""
     ).format(src=src, srid=sql.Literal(STORAGE_SRID))
 
 
@@ -112,30 +118,41 @@ _PENDING_SQL = sql.SQL(
             'geom', ST_AsGeoJSON(ST_Transform(ig, {srid}), 9)::jsonb)), '[]')
           FROM (SELECT a.*, ST_Area(ig) AS m2
                   FROM (SELECT t.ref, t.lodged, t.top, t.bottom,
-                               ST_CollectionExtract(ST_Intersection(ST_Transform(ST_GeomFromWKB(t.w, {srid}), %(gk)s),
+                               ST_CollectionExtract(ST_Intersection(ST_Transform(ST_GeomFromWKB(t.w, {srid}), b.srid),
                                                                     b.gk), 3) AS ig
                           FROM unnest(%(p_ref)s::text[], %(p_lodged)s::timestamptz[], %(p_top)s::float8[],
-                                      %(p_bottom)s::float8[], %(p_wkb)s::bytea[]) AS t(ref, lodged, top, bottom, w), b
+                                      %(p_bottom)s::float8[], %(p_wkb)s::bytea[]) AS t(ref, lodged, top, bottom, w)
                          WHERE ST_Intersects(ST_GeomFromWKB(t.w, {srid}), b.g)) a) x
          WHERE m2 > %(tol)s)"""
 ).format(srid=sql.Literal(STORAGE_SRID))
 
 _HOUSEHOLD_SQL = sql.SQL(
     """(SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'attrs', to_jsonb(p) - 'geom') ORDER BY id), '[]')
-          FROM parcels p WHERE %(household)s::text IS NOT NULL AND household_id = %(household)s
+          FROM parcels p WHERE b.household IS NOT NULL AND household_id = b.household
            AND right_type = ANY(%(right_types)s::text[]))"""
 )
 
 
-def build_query(rules: RuleSet, kind: str) -> sql.Composed:
-    """Return the one statement that gathers every figure the rules of a kind need."""
+def _geometry_need(rules: tuple[Rule, ...], layer_name: str) -> str | None:
+    on_layer = [r for r in rules if r.layer == layer_name]
+    if any(r.predicate == "mining_conflict" or r.options.get("valid_only") for r in on_layer):
+        return "feature"
+    if any(r.predicate == "overlap" for r in on_layer):
+        return "union"
+    return None
+
+
+def build_query(rules: RuleSet, kind: str, batch: bool = False) -> sql.Composed:
+    """Return the one statement that gathers every figure the rules of a kind need (for one boundary or a batch)."""
     kind_rules = rules.for_kind(kind)
     layers = list(dict.fromkeys([*rules.layers(kind), "landuse"]))
     parts: list[sql.Composable] = [
         sql.SQL("ST_Area(b.gk) AS area_m2"),
+        sql.SQL("b.srid - 4488 AS zone"),
         sql.SQL("(SELECT coalesce(jsonb_object_agg(layer, version), '{}') FROM layer_versions) AS versions"),
     ]
-    parts += [sql.SQL("{} AS {}").format(_layer_overlaps_sql(n), sql.Identifier(f"hits:{n}")) for n in layers]
+    parts += [sql.SQL("{} AS {}").format(_layer_overlaps_sql(n, _geometry_need(kind_rules, n)), sql.Identifier(f"hits:{n}"))
+              for n in layers]
     for n in dict.fromkeys(r.layer for r in kind_rules if r.predicate == "outside"):
         parts.append(sql.SQL("{} AS {}").format(_outside_sql(n), sql.Identifier(f"outside:{n}")))
     if any(r.predicate == "pending_conflict" for r in kind_rules):
@@ -143,13 +160,22 @@ def build_query(rules: RuleSet, kind: str) -> sql.Composed:
     if any(r.predicate == "household" for r in kind_rules):
         parts.append(sql.SQL("{} AS household").format(_HOUSEHOLD_SQL))
     # Overlaps are cut in the boundary's 3° GK zone, where survey edges are straight and areas are what
-    # survey reports state; the && prefilter uses the lon/lat index.
-    return sql.SQL(
-        "WITH b AS (SELECT g, ST_Transform(g, %(gk)s) AS gk FROM (SELECT ST_GeomFromWKB(%(wkb)s, {srid}) AS g) s) "
-        "SELECT {cols} FROM b"
-    ).format(
-        srid=sql.Literal(STORAGE_SRID), cols=sql.SQL(",\n  ").join(parts)
-    )
+    # survey reports state; the && prefilter uses the lon/lat index. Every figure is a subquery correlated
+    # with the boundary row b: one boundary (a check) or every open case of a kind (a recheck) alike.
+    source: sql.Composable
+    if batch:
+        source = sql.SQL(
+            "SELECT c.id AS case_id, c.geom AS g, ST_Transform(c.geom, z.srid) AS gk, z.srid, c.household_id AS household "
+            "FROM cases c CROSS JOIN LATERAL (SELECT 4488 + floor((ST_X(ST_Centroid(c.geom)) + 1.5) / 3)::int AS srid) z "
+            "WHERE c.id = ANY(%(case_ids)s)"
+        )
+        parts.insert(0, sql.SQL("b.case_id"))
+    else:
+        source = sql.SQL(
+            "SELECT g, ST_Transform(g, %(gk)s) AS gk, %(gk)s::int AS srid, %(household)s::text AS household "
+            "FROM (SELECT ST_GeomFromWKB(%(wkb)s, {srid}) AS g) s"
+        ).format(srid=sql.Literal(STORAGE_SRID))
+    return sql.SQL("WITH b AS ({source}) SELECT {cols} FROM b").format(source=source, cols=sql.SQL(",\n  ").join(parts))
 
 
 def _prepare(req: CheckRequest, rules: RuleSet) -> tuple[sql.Composed, dict[str, Any], int]:
@@ -196,6 +222,32 @@ async def run_check_async(conn: psycopg.AsyncConnection, req: CheckRequest, rule
     row = await cur.fetchone()
     assert row is not None and cur.description is not None
     return interpret(req, dict(zip([d.name for d in cur.description], row, strict=True)), zone, rules)
+
+
+def run_check_batch(
+    conn: psycopg.Connection, kind: str, requests: dict[int, CheckRequest], rules: RuleSet | None = None
+) -> dict[int, CheckReport]:
+    """Check the stored boundaries of many cases of one kind in one statement (keys are case ids)."""
+    rules = rules or ruleset()
+    if not requests:
+        return {}
+    right_types: list[str] = []
+    for r in rules.for_kind(kind):
+        if r.predicate == "household":
+            right_types = list(r.options.get("right_types", []))
+    params: dict[str, Any] = {
+        "case_ids": list(requests), "tol": rules.min_overlap_m2, "right_types": right_types,
+        "p_ref": [], "p_lodged": [], "p_top": [], "p_bottom": [], "p_wkb": [],
+    }  # fmt: skip
+    cur = conn.execute(build_query(rules, kind, batch=True), params)
+    assert cur.description is not None
+    names = [d.name for d in cur.description]
+    out = {}
+    for row in cur.fetchall():
+        values = dict(zip(names, row, strict=True))
+        case_id = int(values.pop("case_id"))
+        out[case_id] = interpret(requests[case_id], values, int(values.pop("zone")), rules)
+    return out
 
 
 # -- interpretation of the gathered figures (Python over the few features under the boundary) ----------------------
@@ -246,7 +298,8 @@ def interpret(req: CheckRequest, row: dict[str, Any], zone: int, rules: RuleSet)
     versions = {k: int(v) for k, v in (row["versions"] or {}).items()}
     area_m2 = float(row["area_m2"])
     tol = rules.min_overlap_m2
-    hits = {k.split(":", 1)[1]: _hits(v) for k, v in row.items() if k.startswith("hits:")}
+    hits = {k.split(":", 1)[1]: _hits((v or {}).get("features")) for k, v in row.items() if k.startswith("hits:")}
+    unions = {k.split(":", 1)[1]: (v or {}).get("geom") for k, v in row.items() if k.startswith("hits:")}
 
     lu = _landuse(hits.get("landuse", []))
     categories: dict[str, float] = defaultdict(float)
@@ -261,7 +314,7 @@ def interpret(req: CheckRequest, row: dict[str, Any], zone: int, rules: RuleSet)
     results: list[RuleResult] = []
     extra: dict[str, Any] = {}
     for r in rules.for_kind(req.kind):
-        results.append(_evaluate(r, req, row, hits, area_m2, categories, on, versions, tol, extra))
+        results.append(_evaluate(r, req, row, hits, unions, area_m2, categories, on, versions, tol, extra))
 
     statuses = {res.status for res in results}
     verdict = "block" if "block" in statuses else "warn" if "warn" in statuses else "pass"
@@ -311,6 +364,7 @@ def _evaluate(
     req: CheckRequest,
     row: dict[str, Any],
     hits: dict[str, list[dict[str, Any]]],
+    unions: dict[str, dict[str, Any] | None],
     area_m2: float,
     categories: dict[str, float],
     on: date,
@@ -390,7 +444,7 @@ def _evaluate(
     values["features"] = _labels(found, label)
     values.setdefault("count", len(found))
     if status != "pass" and geometry is None and r.predicate not in ("household", "area_cap"):
-        geometry = _union(found)
+        geometry = _union(found) if any(h.get("geom") for h in found) else unions.get(r.layer)
     if status == "pass":
         message = "通过" if r.predicate != "inventory" else f"涉及 {len(found)} 个要素"
         message_en = "pass" if r.predicate != "inventory" else f"{len(found)} features under the boundary"

@@ -1,4 +1,4 @@
-"""Serve the real app on a loopback port in a background thread (for browser tests)."""
+"""Serve the app on a loopback port in a background thread (browser tests and benchmarks)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from web.app import create_app
 
 
 def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
