@@ -521,3 +521,24 @@ def recheck_open_cases(session: Session, actor: str = SYSTEM) -> tuple[int, list
         RecheckChange(c.id, c.case_no, before.get(c.id), after[c.id]) for c in cases if before.get(c.id) != after[c.id]
     ]
     return len(cases), changes
+
+
+def recompute_deadlines(session: Session, at: datetime | None = None) -> list[tuple[str, str | None, str | None]]:
+    """Recompute both clocks of every open case (after a year's holiday file arrives); return (case, old, new)."""
+    at = at or now()
+    changed = []
+    for case in session.scalars(select(Case).where(Case.status.in_(OPEN_STATES)).order_by(Case.id)):
+        old = case.statutory_due, case.promised_due, case.deadline_provisional
+        clocks.refresh(case, at)
+        if (case.statutory_due, case.promised_due, case.deadline_provisional) != old:
+            audit(session, SYSTEM, "deadline.recompute", case.id,
+                  {"statutory_due": _iso(old[0]), "promised_due": _iso(old[1]), "provisional": old[2]},
+                  {"statutory_due": _iso(case.statutory_due), "promised_due": _iso(case.promised_due),
+                   "provisional": case.deadline_provisional})  # fmt: skip
+            changed.append((case.case_no, _iso(old[1]), _iso(case.promised_due)))
+    session.flush()
+    return changed
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None

@@ -35,6 +35,8 @@ db_app = typer.Typer(help="嵌入式数据库 / the embedded PostGIS database", 
 app.add_typer(db_app, name="db")
 user_app = typer.Typer(help="用户管理 / staff accounts", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+calendar_app = typer.Typer(help="节假日安排 / holiday schedules and deadlines", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
 
 out = Console()
 err = Console(stderr=True)
@@ -347,6 +349,43 @@ def check_cmd(
             out.print(f"补偿估算 compensation estimate: {report.compensation['total']:,.0f} 元")
     if report.verdict == "block":
         raise typer.Exit(3)
+
+
+@calendar_app.command("load")
+def calendar_load(
+    path: Annotated[Path, typer.Argument(help="<year>.toml 节假日文件 / the year's holiday schedule")],
+) -> None:
+    """载入某年节假日安排并重算在办案件期限 / Load a year's holiday schedule and recompute open cases' deadlines."""
+    import shutil
+
+    from service import clocks
+    from service.cases import recompute_deadlines
+
+    try:
+        year = clocks.WorkingCalendar().load_year(path)
+    except clocks.CalendarError as exc:
+        _fail(str(exc))
+    folder = Path(get_settings().data_dir).expanduser() / "calendar"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, folder / f"{year}.toml")
+    with _orm_session() as session:
+        changed = recompute_deadlines(session)
+        audit(session, "cli", "calendar.load", None, None, {"year": year, "file": str(path), "cases_changed": len(changed)})
+        session.commit()
+    out.print(f"{year} holiday schedule loaded; deadlines of {len(changed)} open cases recomputed")
+    for case_no, old, new in changed[:50]:
+        out.print(f"  {case_no}: promised {old} → {new}")
+
+
+@calendar_app.command("recompute")
+def calendar_recompute() -> None:
+    """重算在办案件期限 / Recompute the deadlines of every open case."""
+    from service.cases import recompute_deadlines
+
+    with _orm_session() as session:
+        changed = recompute_deadlines(session)
+        session.commit()
+    out.print(f"deadlines of {len(changed)} open cases changed")
 
 
 @app.command("layers")

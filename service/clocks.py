@@ -80,15 +80,29 @@ class WorkingCalendar:
             return d.weekday() < 5
 
 
-@cache
-def calendar() -> WorkingCalendar:
-    """Return the process calendar with the package's override files (and the data folder's) loaded."""
-    cal = WorkingCalendar()
-    cal.load_dir(Path(str(resources.files("service").joinpath("data/calendar"))))
+def _calendar_dirs() -> tuple[Path, Path]:
     from service.settings import get_settings
 
-    cal.load_dir(Path(get_settings().data_dir).expanduser() / "calendar")
+    return Path(str(resources.files("service").joinpath("data/calendar"))), Path(get_settings().data_dir).expanduser() / "calendar"
+
+
+def _stamp(folder: Path) -> tuple[tuple[str, float], ...]:
+    return tuple((p.name, p.stat().st_mtime) for p in sorted(folder.glob("*.toml"))) if folder.is_dir() else ()
+
+
+@cache
+def _calendar(stamps: tuple[tuple[tuple[str, float], ...], ...]) -> WorkingCalendar:
+    cal = WorkingCalendar()
+    for folder in _calendar_dirs():
+        cal.load_dir(folder)
     return cal
+
+
+def calendar() -> WorkingCalendar:
+    """Return the calendar with the package's and the data folder's year files; a new file is picked up at once."""
+    return _calendar(tuple(_stamp(f) for f in _calendar_dirs()))
+
+
 
 
 @cache

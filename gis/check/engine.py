@@ -72,29 +72,37 @@ def _layer_overlaps_sql(name: str, geometry: str | None = None) -> sql.Composabl
     """Per-feature overlaps of the boundary with one layer, as a jsonb array (subdivided table when there is one)."""
     spec = layer(name)
     table = sql.Identifier(spec.name)
+    # A feature wholly inside the boundary (tested in lon/lat against the boundary PostGIS prepares once) is its
+    # own overlap: only features crossing the boundary's edge are cut, in the GK zone.
+    cut = sql.SQL(
+        "LATERAL (SELECT CASE WHEN ST_Within({g}, b.g) THEN ST_Transform({g}, b.srid) "
+        "ELSE ST_CollectionExtract(ST_Intersection(ST_Transform({g}, b.srid), b.gk), 3) END AS ig) i"
+    )
     if spec.sub_table is not None:
+        # pieces of one feature never overlap: their areas add up, and they are only unioned for the map
         pieces = sql.SQL(
-            "SELECT s.feature_id AS fid, "
-            "ST_Union(ST_CollectionExtract(ST_Intersection(ST_Transform(s.geom, b.srid), b.gk), 3)) AS ig "
-            "FROM {sub} s WHERE s.geom && b.g AND ST_Intersects(s.geom, b.g) GROUP BY s.feature_id"
-        ).format(sub=sql.Identifier(spec.sub_name))
+            "SELECT s.feature_id AS fid, ST_Collect(i.ig) AS ig, sum(ST_Area(i.ig)) AS m2 "
+            "FROM {sub} s, {cut} WHERE s.geom && b.g AND ST_Intersects(s.geom, b.g) GROUP BY s.feature_id"
+        ).format(sub=sql.Identifier(spec.sub_name), cut=cut.format(g=sql.SQL("s.geom")))
     else:
         pieces = sql.SQL(
-            "SELECT p.id AS fid, ST_CollectionExtract(ST_Intersection(ST_Transform(p.geom, b.srid), b.gk), 3) AS ig "
-            "FROM {t} p WHERE p.geom && b.g AND ST_Intersects(p.geom, b.g)"
-        ).format(t=table)
+            "SELECT p.id AS fid, i.ig, ST_Area(i.ig) AS m2 "
+            "FROM {t} p, {cut} WHERE p.geom && b.g AND ST_Intersects(p.geom, b.g)"
+        ).format(t=table, cut=cut.format(g=sql.SQL("p.geom")))
     # Geometry goes back only where the map needs it: per feature when a rule picks features (validity,
     # depth ranges), one union per layer for a conflict, none for inventories (owners, land use, price zones).
     per_feature = sql.SQL(", 'geom', ST_AsGeoJSON(ST_Transform(x.ig, {srid}), 9)::jsonb").format(srid=sql.Literal(STORAGE_SRID))
     union = sql.SQL("ST_AsGeoJSON(ST_Transform(ST_Union(x.ig), {srid}), 9)::jsonb").format(srid=sql.Literal(STORAGE_SRID))
     return sql.SQL(
         """(SELECT jsonb_build_object('features', coalesce(jsonb_agg(jsonb_build_object(
-                'id', p.id, 'm2', x.m2, 'attrs', to_jsonb(p) - 'geom' - 'props'{per_feature})), '[]'), 'geom', {union})
-              FROM (SELECT fid, ig, ST_Area(ig) AS m2 FROM ({pieces}) q) x
+                'id', p.id, 'm2', x.m2, 'attrs', jsonb_build_object({attrs}){per_feature})), '[]'), 'geom', {union})
+              FROM ({pieces}) x
               JOIN {t} p ON p.id = x.fid
              WHERE x.m2 > %(tol)s)"""
     ).format(
         pieces=pieces, t=table,
+        # the catalog's columns by name: to_jsonb(row) would turn every feature's geometry into GeoJSON first
+        attrs=sql.SQL(", ").join(sql.SQL("{}, p.{}").format(sql.Literal(c), sql.Identifier(c)) for c in ["id", *spec.column_names]),
         per_feature=per_feature if geometry == "feature" else sql.SQL(""),
         union=union if geometry == "union" else sql.SQL("NULL"),
     )  # fmt: skip
