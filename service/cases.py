@@ -221,9 +221,9 @@ def _apply_boundary(session: Session, actor: Principal, case: Case, boundary: Bo
 
 def set_boundary(session: Session, actor: Principal, case_id: int, version: int, boundary: BoundaryInput) -> CheckRun:
     """Set or change a case's boundary; its check runs in the same transaction."""
-    case = _locked(session, case_id, version)
     if actor.role not in ("clerk", "admin"):
         raise PermissionDenied("只有窗口受理人员可以修改用地范围 / only clerks change a case's boundary")
+    case = _locked(session, case_id, version)
     if case.status not in ("received", "awaiting_supplement"):
         raise Conflict(f"案件状态为 {case.status}，不能再修改用地范围 / the boundary can no longer change in state {case.status}")
     run = _apply_boundary(session, actor, case, boundary)
@@ -301,6 +301,10 @@ def transition(
 ) -> Case:  # fmt: skip
     """Move a case along its workflow; 409 for an illegal or stale move, 403 for a role that may not."""
     at = at or now()
+    case = get_case(session, case_id)
+    t = workflow().kind(case.kind).get(name)
+    if t is not None and actor.role not in t.roles:
+        raise PermissionDenied(f"角色 {actor.role} 不能执行 {t.title} / role {actor.role!r} may not take {name!r} (allowed: {', '.join(t.roles)})")
     case = _locked(session, case_id, version)
     return _take(session, actor.actor, actor.role, case, name, reason, at)
 
@@ -354,12 +358,12 @@ def complete_task(
         raise InvalidInput("审查结论须为 agree 或 disagree / result must be 'agree' or 'disagree'")
     if not opinion.strip():
         raise InvalidInput("请填写审查意见 / the opinion is empty")
-    case = _locked(session, case_id, version)
-    task = next((t for t in case.tasks if t.id == task_id), None)
-    if task is None:
+    task = session.get(ReviewTask, task_id)
+    if task is None or task.case_id != case_id:
         raise NotFound(f"审查任务不存在 / review task {task_id} not found on this case")
     if actor.role != "admin" and not (actor.role == "reviewer" and actor.department == task.department):
         raise PermissionDenied(f"该任务属于{task.department} / this task belongs to {task.department}")
+    case = _locked(session, case_id, version)
     if task.status == "done" or case.status != IN_REVIEW:
         raise Conflict("审查任务已完成或案件不在审查环节 / the task is done or the case is not in review")
     before = {"task": task.id, "status": task.status}

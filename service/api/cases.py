@@ -97,7 +97,7 @@ def get(case_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str,
 
 
 @router.post("/{case_id}/boundary", summary="Upload or replace the boundary; the check runs in the same transaction")
-async def upload_boundary(
+def upload_boundary(
     case_id: int,
     session: SessionDep,
     principal: PrincipalDep,
@@ -106,7 +106,10 @@ async def upload_boundary(
     file: Annotated[UploadFile, File(description="TXT, mining corner string, GeoJSON, zipped Shapefile, GPKG, KML")],
 ) -> dict[str, Any]:
     """Parse the uploaded boundary file, set it on the case and return the stored check report."""
-    data = await file.read(settings.max_upload_bytes + 1)
+    _visible(session, principal, case_id)
+    if principal.role not in ("clerk", "admin"):
+        raise PermissionDenied("只有窗口受理人员可以修改用地范围 / only clerks change a case's boundary")
+    data = file.file.read(settings.max_upload_bytes + 1)  # a sync route: FastAPI runs it in the thread pool
     boundary = boundary_from_upload(data, file.filename or "boundary", settings.max_upload_bytes)
     run = svc.set_boundary(session, principal, case_id, version, boundary)
     return {"check_id": run.id, "verdict": run.verdict, "report": run.report, "version": svc.get_case(session, case_id).version}
@@ -123,6 +126,7 @@ def take_transition(case_id: int, body: TransitionIn, session: SessionDep, princ
 @router.post("/{case_id}/materials", summary="Record the materials received")
 def materials(case_id: int, body: MaterialsIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Set the received materials (the full list)."""
+    _visible(session, principal, case_id)
     case = svc.set_materials(session, principal, case_id, body.version, body.received)
     return case_detail(session, case, principal.role)
 
@@ -130,6 +134,7 @@ def materials(case_id: int, body: MaterialsIn, session: SessionDep, principal: P
 @router.post("/{case_id}/tasks/{task_id}", summary="Record a department's review opinion")
 def review(case_id: int, task_id: int, body: TaskIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Complete a review task; the last one moves the case on."""
+    _visible(session, principal, case_id)
     case = svc.complete_task(session, principal, case_id, task_id, body.version, body.result, body.opinion)
     return case_detail(session, case, principal.role)
 
@@ -137,6 +142,7 @@ def review(case_id: int, task_id: int, body: TaskIn, session: SessionDep, princi
 @router.post("/{case_id}/override", summary="A leader's exception to a blocking finding")
 def override(case_id: int, body: OverrideIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Record a leader's override with its reason."""
+    _visible(session, principal, case_id)
     case = svc.override_block(session, principal, case_id, body.version, body.reason)
     return case_detail(session, case, principal.role)
 
@@ -156,6 +162,7 @@ def issue_notice(case_id: int, session: SessionDep, principal: PrincipalDep) -> 
     """Issue and record the one-time notice (missing materials and map findings)."""
     if principal.role not in ("clerk", "admin"):
         raise PermissionDenied("只有窗口受理人员可以出具告知书 / only clerks issue notices")
+    _visible(session, principal, case_id)
     notice = svc.one_time_notice(session, principal, case_id)
     return {"id": notice.id, **notice.content}
 
