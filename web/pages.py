@@ -16,9 +16,10 @@ from service.audit import audit
 from service.auth import Principal, authenticate
 from service.errors import NotAuthenticated
 from service.settings import Settings
+from web.documents import html_to_pdf, render_html
 from web.i18n import LANG_COOKIE, lang_of, translator
 from web.map import Basemap, MapLayer, build_map, landuse_colors, render_parts
-from web.session import CsrfDep, csrf_token, set_csrf_cookie
+from web.session import CsrfDep, UserDep, csrf_token, set_csrf_cookie
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -132,3 +133,44 @@ def logout(_csrf: CsrfDep) -> Response:
     response = RedirectResponse("/map", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _latest_notice(session: SessionDep, user: Principal, case_id: int) -> tuple[Any, Any]:
+    from sqlalchemy import select
+
+    from service.api.cases import _visible
+    from service.errors import NotFound
+    from service.models import Notice
+
+    case = _visible(session, user, case_id)
+    notice = session.scalar(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id.desc()).limit(1))
+    if notice is None:
+        raise NotFound("尚未出具告知书 / no notice has been issued for this case")
+    audit(session, user.actor, "notice.view", case.id, None, {"notice_id": notice.id})
+    return case, notice
+
+
+def _notice_context(case: Any, notice: Any, pdf: bool) -> dict[str, Any]:
+    from service.workflow import workflow
+
+    content = notice.content
+    issued = content.get("issued_at", "")[:10]
+    kind_title = {"homestead": "村民建房（农村宅基地）", "requisition": "土地征收", "mining": "采矿权"}.get(case.kind, case.kind)
+    return {"n": content, "issued": issued, "kind_title": kind_title, "pdf": pdf, "states": workflow().state_titles}
+
+
+@router.get("/cases/{case_id}/notice", response_class=HTMLResponse)
+def notice_print_view(case_id: int, request: Request, session: SessionDep, user: UserDep) -> Response:
+    """The latest one-time notice as a print view."""
+    case, notice = _latest_notice(session, user, case_id)
+    return templates.TemplateResponse(request, "notice.html", _notice_context(case, notice, pdf=False))
+
+
+@router.get("/cases/{case_id}/notice.pdf")
+def notice_pdf(case_id: int, request: Request, session: SessionDep, user: UserDep) -> Response:
+    """The latest one-time notice as a PDF with Chinese fonts."""
+    case, notice = _latest_notice(session, user, case_id)
+    html = render_html(templates, request, "notice.html", _notice_context(case, notice, pdf=True))
+    pdf = html_to_pdf(html, str(request.base_url))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="notice-{case.case_no}.pdf"'})  # fmt: skip
