@@ -189,6 +189,26 @@ def budgets(kind: str, green_channel: bool) -> tuple[float, float]:
     return float(spec["statutory"]), float(promised)
 
 
+def step_budget(kind: str, state: str, green_channel: bool) -> float | None:
+    """Return the working-day budget of one step (state) of a kind, None when the step has none."""
+    steps = limits().get("steps", {})
+    if green_channel and state in steps.get(f"{kind}_green_channel", {}):
+        return float(steps[f"{kind}_green_channel"][state])
+    value = steps.get(kind, {}).get(state)
+    return None if value is None else float(value)
+
+
+def step_due(entered: datetime, budget: float, cal: WorkingCalendar | None = None) -> Deadline:
+    """Return when a step entered at `entered` is due: the same day's close for 0, else working days after."""
+    if budget > 0:
+        return add_working_days(entered, budget, cal=cal)
+    cal = cal or calendar()
+    day = entered.astimezone(LOCAL_TZ).date()
+    while not cal.is_working_day(day):  # taken in on a day off: due at the close of the next working day
+        day += timedelta(days=1)
+    return Deadline(_half_ends(day)[1], not cal.known(day.year), None)
+
+
 def _pauses(case: Case, at: datetime) -> list[tuple[datetime, datetime]]:
     return [(p.paused_at, p.resumed_at or at) for p in case.pauses]
 
@@ -233,4 +253,12 @@ def _clock(case: Case, due: datetime | None, at: datetime) -> dict[str, Any]:
 def view(case: Case, at: datetime | None = None) -> dict[str, Any]:
     """Return both clocks as shown to people: due time, provisional flag and reason, status, days left."""
     at = at or datetime.now(LOCAL_TZ)
-    return {"statutory": _clock(case, case.statutory_due, at), "promised": _clock(case, case.promised_due, at)}
+    out: dict[str, Any] = {"statutory": _clock(case, case.statutory_due, at), "promised": _clock(case, case.promised_due, at)}
+    budget = step_budget(case.kind, case.status, case.green_channel)
+    if budget is not None and case.state_entered_at is not None:
+        d = step_due(case.state_entered_at, budget)
+        out["step"] = {"state": case.status, "budget_working_days": budget, "due": d.due.astimezone(LOCAL_TZ).isoformat(),
+                       "status": "overdue" if at > d.due else "ok", "provisional": d.provisional}  # fmt: skip
+    else:
+        out["step"] = None
+    return out

@@ -7,8 +7,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import mapping
+from typer.testing import CliRunner
 
-from service.settings import Settings
+from service.cli import app as cli
+from service.settings import Settings, get_settings
 from tests.support.api import Api
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app
@@ -272,3 +274,40 @@ def test_audit_log_refuses_update_and_delete(api: Api, db_url):
     with psycopg.connect(db_url) as c:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("TRUNCATE audit_log")
+
+
+def test_mining_lifecycle_and_the_due_lists(api: Api, conn, monkeypatch):
+    materials = ["licence_application", "geological_report", "development_plan", "environmental_assessment",
+                 "corner_coordinates", "business_licence"]  # fmt: skip
+    case = api.post("/api/v1/cases", json={
+        "kind": "mining", "applicant_name": "丙矿业有限公司", "applicant_type": "unit", "company": "丙矿业有限公司",
+        "mineral": "石灰岩", "depth_top": 250, "depth_bottom": 50, "materials_received": materials,
+        "boundary": drawn(b(600, 0, 700, 100)),
+    }).json()  # fmt: skip
+    assert case["case_no"].endswith("-CK-000001") and case["check"]["verdict"] == "pass"
+    assert case["step"]["state"] == "received" and case["step"]["budget_working_days"] == 1
+    case = api.move(case, "accept").json()
+    assert {t["department"] for t in case["tasks"]} == {"矿产资源管理股", "国土空间规划股", "生态修复股"}
+    for user in ("rev-mineral", "rev-planning", "rev-ecology"):
+        task = next(t for t in case["tasks"] if t["department"] == api.staff[user]["department"])
+        case = api.post(f"/api/v1/cases/{case['id']}/tasks/{task['id']}", as_=user,
+                        json={"version": case["version"], "result": "agree", "opinion": "同意"}).json()  # fmt: skip
+    assert case["status"] == "leader_approval"
+    case = api.move(case, "approve", as_="leader").json()
+    case = api.move(case, "issue_certificate").json()
+    assert api.move(case, "archive").json()["status"] == "archived"
+
+    # a homestead whose promise (3.5 working days) has run out is listed as overdue, and not as due soon
+    late = homestead(api).json()
+    conn.execute("UPDATE cases SET received_at = now() - interval '20 days', state_entered_at = now() - interval '20 days' WHERE id = %s", (late["id"],))
+    conn.commit()
+    monkeypatch.setenv("LANDWINDOW_DATABASE_URL", api.client.app.state.settings.database_url)
+    get_settings.cache_clear()
+    try:
+        assert CliRunner().invoke(cli, ["calendar", "recompute"]).exit_code == 0
+    finally:
+        get_settings.cache_clear()
+    overdue = api.get("/api/v1/cases?due=overdue").json()
+    assert [c["case_no"] for c in overdue] == [late["case_no"]]
+    assert overdue[0]["promised"]["status"] == "overdue" and overdue[0]["promised"]["remaining_working_days"] < 0
+    assert late["case_no"] not in [c["case_no"] for c in api.get("/api/v1/cases?due=soon").json()]

@@ -132,3 +132,16 @@ def test_loading_a_year_file_recomputes_open_cases(db_url, conn, staff, tmp_path
         assert conn.execute("SELECT count(*) FROM audit_log WHERE action = 'deadline.recompute'").fetchone()[0] == 2
     finally:
         get_settings.cache_clear()
+
+
+def test_step_budgets_are_data_and_the_green_channel_is_same_day():
+    from service.clocks import step_budget, step_due
+
+    assert step_budget("homestead", "received", False) == 0.5
+    assert step_budget("requisition", "in_review", False) == 5
+    assert step_budget("requisition", "in_review", True) == 0
+    assert step_budget("homestead", "archived", False) is None
+    cal = WorkingCalendar()
+    assert step_due(at(2026, 11, 20, 10, 0), 0, cal=cal).due == at(2026, 11, 20, 17, 30)  # same working day
+    assert step_due(at(2026, 11, 21, 10, 0), 0, cal=cal).due == at(2026, 11, 23, 17, 30)  # a Saturday: Monday
+    assert step_due(at(2026, 11, 20, 10, 0), 0.5, cal=cal).due == at(2026, 11, 23, 12, 0)
