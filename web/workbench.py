@@ -1,0 +1,184 @@
+"""The clerk's workbench: case list with both clocks, intake with the check shown before accepting, the case page."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from gis.check import CheckRequest, run_check
+from service import cases as svc
+from service.api.cases import _visible
+from service.boundaries import boundary_from_upload
+from service.errors import DomainError, InvalidInput
+from service.models import Case, CheckRun, ReviewTask
+from service.presenters import case_detail, case_summary, timeline
+from web.i18n import lang_of
+from web.map import build_map, render_parts
+from web.pages import SessionDep, SettingsDep, basemap_of, map_layers, page
+from web.session import CsrfDep, UserDep
+
+router = APIRouter(include_in_schema=False)
+KINDS = ("homestead", "requisition", "mining")
+
+
+def conflicts_of(report: dict[str, Any]) -> dict[str, Any]:
+    """Return the report's blocking and warning overlaps as a FeatureCollection for the map (red)."""
+    feats = []
+    for r in report.get("rules", []):
+        if r["status"] != "pass" and r.get("geometry"):
+            feats.append({"type": "Feature", "geometry": r["geometry"], "properties": {
+                "rule": r["rule"], "title": r["title"], "overlap_m2": round(r["overlap_m2"], 2),
+                "overlap_mu": round(r["overlap_mu"], 4), "message": r["message"]}})  # fmt: skip
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _map(request: Request, settings: Any, boundary: dict[str, Any] | None, report: dict[str, Any] | None, draw: bool = False) -> Any:
+    bounds = None
+    if boundary is not None:
+        from shapely.geometry import shape
+
+        minx, miny, maxx, maxy = shape(boundary).bounds
+        pad = max(maxx - minx, maxy - miny) * 0.6 + 0.0008
+        bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    m = build_map(map_layers(lang_of(request)), bounds=bounds, static_url=settings.static_url, basemap=basemap_of(settings),
+                  boundary=boundary, conflicts=conflicts_of(report) if report else None,
+                  draw_field="boundary_geojson" if draw else None)  # fmt: skip
+    return render_parts(m)
+
+
+@router.get("/workbench", response_class=HTMLResponse)
+def workbench(request: Request, session: SessionDep, user: UserDep, kind: str | None = None, due: str | None = None) -> Response:
+    """List cases with both clocks as countdowns; overdue in red, the last day in amber."""
+    q = select(Case, CheckRun.verdict).outerjoin(CheckRun, CheckRun.id == Case.latest_check_id)
+    if user.role == "reviewer":
+        q = q.where(Case.id.in_(select(ReviewTask.case_id).where(ReviewTask.department == user.department)))
+    if kind in KINDS:
+        q = q.where(Case.kind == kind)
+    rows = [case_summary(c, v) for c, v in session.execute(q.order_by(Case.id.desc()).limit(300)).all()]
+    if due in ("soon", "overdue"):
+        want = "due_soon" if due == "soon" else "overdue"
+        rows = [r for r in rows if want in (r["statutory"]["status"], r["promised"]["status"])]
+    return page(request, "workbench.html", {"rows": rows, "nav": "workbench", "kind": kind, "due": due}, user=user)
+
+
+def _intake_form(request: Request, user: Any, settings: Any, **ctx: Any) -> Response:
+    from service.workflow import workflow
+
+    kind = ctx.get("values", {}).get("kind", "homestead")
+    report = ctx.get("report")
+    boundary = ctx.get("boundary")
+    return page(request, "intake.html", {
+        "nav": "new", "materials": workflow().materials, "kind": kind, "values": ctx.get("values", {}),
+        "map": _map(request, settings, boundary, report, draw=True), **ctx,
+    }, user=user, status=ctx.get("status", 200))  # fmt: skip
+
+
+@router.get("/cases/new", response_class=HTMLResponse)
+def intake(request: Request, user: UserDep, settings: SettingsDep) -> Response:
+    """The intake form: applicant, boundary (upload or draw), materials received."""
+    return _intake_form(request, user, settings)
+
+
+@router.post("/cases/new", response_class=HTMLResponse)
+def intake_post(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    settings: SettingsDep,
+    _csrf: CsrfDep,
+    kind: Annotated[str, Form()],
+    applicant_name: Annotated[str, Form(max_length=100)] = "",
+    id_number: Annotated[str, Form(max_length=32)] = "",
+    phone: Annotated[str, Form(max_length=20)] = "",
+    village: Annotated[str, Form(max_length=50)] = "",
+    household_id: Annotated[str, Form(max_length=50)] = "",
+    project_name: Annotated[str, Form(max_length=200)] = "",
+    action: Annotated[str, Form()] = "check",
+    materials: Annotated[list[str] | None, Form()] = None,
+    boundary_file: Annotated[UploadFile | None, File()] = None,
+    boundary_kept: Annotated[str, Form()] = "",
+    boundary_name: Annotated[str, Form()] = "",
+    boundary_geojson: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the boundary and show the result on the map; on `create`, take the application in."""
+    values = {"kind": kind, "applicant_name": applicant_name, "id_number": id_number, "phone": phone, "village": village,
+              "household_id": household_id, "project_name": project_name, "materials": materials or []}  # fmt: skip
+    data, name = b"", boundary_name
+    if boundary_file is not None and boundary_file.filename:
+        data, name = boundary_file.file.read(settings.max_upload_bytes + 1), boundary_file.filename
+    elif boundary_kept:
+        data = base64.b64decode(boundary_kept)
+    try:
+        if kind not in KINDS:
+            raise InvalidInput(f"未知申请类型 unknown kind {kind!r}")
+        if data:
+            boundary = boundary_from_upload(data, name or "boundary.txt", settings.max_upload_bytes)
+        elif boundary_geojson:
+            import json
+
+            from service.boundaries import boundary_from_geojson
+
+            boundary = boundary_from_geojson(json.loads(boundary_geojson))
+        else:
+            raise InvalidInput("请上传用地范围文件或在地图上绘制 / upload a boundary file or draw it on the map")
+        conn = session.connection().connection.driver_connection
+        report = run_check(conn, CheckRequest(kind=kind, geometry=boundary.geometry, household_id=household_id or None,  # type: ignore[arg-type]
+                                              province=settings.province)).to_dict()  # fmt: skip
+        from shapely.geometry import mapping
+
+        geojson = dict(mapping(boundary.geometry))
+        if action == "create":
+            if not applicant_name.strip():
+                raise InvalidInput("请填写申请人 / the applicant's name is missing")
+            intake_data = svc.Intake(kind=kind, applicant_name=applicant_name.strip(), id_number=id_number or None,
+                                     phone=phone or None, village=village or None, household_id=household_id or None,
+                                     project_name=project_name or None, materials_received=materials or [])  # fmt: skip
+            result = svc.create_case(session, user, intake_data, boundary)
+            session.commit()
+            return RedirectResponse(f"/cases/{result.case.id}?code={result.query_code}", status_code=303)
+        return _intake_form(request, user, settings, values=values, report=report, boundary=geojson,
+                            boundary_kept=base64.b64encode(data).decode() if data else "", boundary_name=name)  # fmt: skip
+    except DomainError as exc:
+        session.rollback()
+        return _intake_form(request, user, settings, values=values, error=exc.message, status=422,
+                            boundary_kept=base64.b64encode(data).decode() if data else "", boundary_name=name)  # fmt: skip
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(case_id: int, request: Request, session: SessionDep, user: UserDep, settings: SettingsDep, code: str | None = None) -> Response:
+    """The case with its map, check report, materials, timeline and the actions the user's role allows."""
+    case = _visible(session, user, case_id)
+    detail = case_detail(session, case, user.role)
+    run = session.get(CheckRun, case.latest_check_id) if case.latest_check_id else None
+    from service.audit import audit
+
+    audit(session, user.actor, "case.view_personal", case.id, None, None)
+    return page(request, "case.html", {
+        "c": detail, "report": run.report if run else None, "timeline": timeline(session, case), "query_code": code,
+        "map": _map(request, settings, detail["boundary"], run.report if run else None), "nav": "workbench",
+    }, user=user)  # fmt: skip
+
+
+@router.post("/cases/{case_id}/act")
+def case_action(
+    case_id: int, session: SessionDep, user: UserDep, _csrf: CsrfDep,
+    transition: Annotated[str, Form()], version: Annotated[int, Form()], reason: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    """Take a transition from the case page."""
+    _visible(session, user, case_id)
+    svc.transition(session, user, case_id, transition, version, reason or None)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/notice")
+def case_notice(case_id: int, session: SessionDep, user: UserDep, _csrf: CsrfDep) -> Response:
+    """Issue the one-time notice and open its print view."""
+    _visible(session, user, case_id)
+    if user.role not in ("clerk", "admin"):
+        raise InvalidInput("只有窗口受理人员可以出具告知书 / only clerks issue notices")
+    svc.one_time_notice(session, user, case_id)
+    return RedirectResponse(f"/cases/{case_id}/notice", status_code=303)
