@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -98,5 +98,17 @@ class CheckReport:
         raise KeyError(rule_id)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready form of the report."""
-        return asdict(self)
+        """Return the JSON-ready form of the report (built shallowly: asdict would deep-copy every attribute)."""
+        out = {k: v for k, v in self.__dict__.items() if k not in ("rules", "landuse", "owners", "compensation")}
+        out["rules"] = [
+            {**{k: v for k, v in r.__dict__.items() if k != "features"},
+             "features": [{"id": f.id, "overlap_m2": f.overlap_m2, "attrs": f.attrs} for f in r.features]}
+            for r in self.rules
+        ]  # fmt: skip
+        out["landuse"] = [dict(a.__dict__) for a in self.landuse]
+        out["owners"] = None if self.owners is None else [dict(o.__dict__) for o in self.owners]
+        if self.compensation is not None:
+            out["compensation"] = {**self.compensation, "zones": [dict(z.__dict__) for z in self.compensation["zones"]]}
+        else:
+            out["compensation"] = None
+        return out
