@@ -59,10 +59,10 @@ def read_boundary_bytes(data: bytes, filename: str, zone: int | None = None, ext
                 safe += {"geojson": ".geojson", "shapefile": ".zip", "kml": ".kml", "gpkg": ".gpkg"}.get(fmt, "")
             path = Path(tmp) / safe
             path.write_bytes(data)
-            return read_vector_boundary(path, fmt, extent)
+            return read_vector_boundary(path, fmt, extent, zone)
     except BoundaryError:
         raise
-    except (ValueError, OSError, RuntimeError, UnicodeError, MemoryError, RecursionError) as exc:
+    except Exception as exc:  # noqa: BLE001 - untrusted input: whatever a reader trips over is the file's fault
         # a reader tripped over something malformed in a way we did not foresee: still a clean error
         raise BoundaryError([error("unreadable", f"文件无法解析：{exc}", f"the file cannot be parsed: {exc}")]) from exc
 
@@ -73,8 +73,13 @@ def read_boundary(path: Path, zone: int | None = None, extent: CountyExtent | No
         data = path.read_bytes()
     except OSError as exc:
         raise BoundaryError([error("unreadable", f"无法读取文件：{exc.strerror}", f"cannot read the file: {exc.strerror}")]) from exc
-    if path.suffix.lower() == ".shp":
-        return read_vector_boundary(path, "shapefile", extent)
+    if path.suffix.lower() == ".shp":  # needs its .dbf, .prj beside it: read in place
+        try:
+            return read_vector_boundary(path, "shapefile", extent, zone)
+        except BoundaryError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise BoundaryError([error("unreadable", f"文件无法解析：{exc}", f"the file cannot be parsed: {exc}")]) from exc
     return read_boundary_bytes(data, path.name, zone, extent)
 
 

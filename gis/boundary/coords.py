@@ -82,5 +82,6 @@ def frame_for(points: list[SurveyPoint], header_zone: int | None, zone_arg: int 
     try:
         epsg = epsg_6deg(zone) if zone_width == 6 else epsg_3deg(zone)
     except CRSError as exc:
-        raise BoundaryError([*issues, error("zone_out_of_range", str(exc), str(exc), field="带号")]) from exc
+        zh, _, en = str(exc).partition(" / ")
+        raise BoundaryError([*issues, error("zone_out_of_range", zh, en or zh, field="带号")]) from exc
     return ProjectedFrame(epsg, zone, zone_width, offset, swapped, prefixed), issues

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,13 +12,23 @@ import shapely
 from shapely.geometry import LinearRing, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from gis.boundary.model import BoundaryIssue, BoundaryParcel, CountyExtent, county_extent, error, warning
+from gis.boundary.model import (
+    BoundaryIssue,
+    BoundaryParcel,
+    CountyExtent,
+    county_extent,
+    error,
+    validation_rules,
+    warning,
+)
 from gis.catalog import STORAGE_SRID
 from gis.crs import ellipsoidal_area_m2, epsg_3deg, m2_to_ha, m2_to_mu, reproject, zone_3deg
 
-SPIKE_RADIANS = 1e-3
-SLIVER_M2 = 0.01
-SLIVER_COMPACTNESS = 1e-4  # 4πA/P²: a 1 km strip a centimetre wide is a sliver, a 1 m wide road is not
+_RULES = validation_rules()
+SPIKE_RADIANS = float(_RULES["spike_radians"])
+SLIVER_M2 = float(_RULES["sliver_m2"])
+SLIVER_COMPACTNESS = float(_RULES["sliver_compactness"])
+ZONE_MARGIN_DEG = float(_RULES["zone_margin_deg"])
 _REASON_POINT = re.compile(r"\[([-\d.eE+]+) ([-\d.eE+]+)\]")
 
 
@@ -85,20 +96,25 @@ def clean_ring(ring: Ring, parcel_no: str, must_be_closed: bool) -> tuple[Polygo
                 issues.append(warning("spike", f"界址点 {_survey_xy(*pts[i])} 形成尖刺，已去除", f"point {_survey_xy(*pts[i])} forms a spike and was removed",
                                       line=lines[i], parcel_no=parcel_no))  # fmt: skip
                 del pts[i], lines[i]
+                if pts[i - 1] == pts[i]:  # the spike went out and came back to the same point
+                    del pts[i], lines[i]
                 changed = True
                 break
     if len(set(pts[:-1])) < 3:
         issues.append(error("too_few_points", f"第{ring.label}圈不足3个不同的界址点", f"ring {ring.label} has fewer than 3 distinct points",
                             line=first_line, parcel_no=parcel_no))  # fmt: skip
         return None, issues
-    lr = LinearRing(pts)
-    if not lr.is_simple:
-        reason = shapely.is_valid_reason(Polygon(pts))
-        m = _REASON_POINT.search(reason)
-        where = _survey_xy(float(m.group(1)), float(m.group(2))) if m else "?"
+    crossing = first_crossing(pts)
+    if crossing is not None:
+        i, j, (cx, cy) = crossing
+        where = _survey_xy(cx, cy)
+        seg_i = _segment_label(lines, i, len(pts) - 1)
+        seg_j = _segment_label(lines, j, len(pts) - 1)
         issues.append(error(
-            "self_intersection", f"第{ring.label}圈自相交，交点 {where}", f"ring {ring.label} intersects itself at {where}",
-            line=first_line, parcel_no=parcel_no,
+            "self_intersection",
+            f"第{ring.label}圈自相交：边{seg_i}与边{seg_j}相交于 {where}",
+            f"ring {ring.label} intersects itself: edge {seg_i} crosses edge {seg_j} at {where}",
+            line=lines[i] if lines[i] is not None else first_line, parcel_no=parcel_no,
         ))  # fmt: skip
         return None, issues
     poly = Polygon(pts)
@@ -108,6 +124,79 @@ def clean_ring(ring: Ring, parcel_no: str, must_be_closed: bool) -> tuple[Polygo
                             f"ring {ring.label} has (almost) no area ({poly.area:.4f} m²): a sliver", line=first_line, parcel_no=parcel_no))  # fmt: skip
         return None, issues
     return poly, issues
+
+
+def _segment_label(lines: list[int | None], i: int, n_edges: int) -> str:
+    """Name edge i of a closed ring by its source lines (TXT) or its corner numbers."""
+    a, b = lines[i], lines[i + 1]
+    if a is None or b is None:
+        return f"{i + 1}–{(i + 1) % n_edges + 1}"
+    return f"L{a}–L{b}"
+
+
+def first_crossing(pts: list[tuple[float, float]]) -> tuple[int, int, tuple[float, float]] | None:
+    """Return (edge i, edge j, crossing point) of the first two edges of a closed ring that cross or overlap."""
+    if LinearRing(pts).is_simple:
+        return None
+    n = len(pts) - 1
+    edges = shapely.linestrings([[pts[k], pts[k + 1]] for k in range(n)])
+    tree = shapely.STRtree(edges)
+    left, right = tree.query(edges, predicate="intersects")
+    best: tuple[int, int, tuple[float, float]] | None = None
+    for i, j in zip(left.tolist(), right.tolist(), strict=True):
+        if j <= i:
+            continue
+        hit = shapely.intersection(edges[i], edges[j])
+        adjacent = j == i + 1 or (i == 0 and j == n - 1)
+        if adjacent and hit.geom_type == "Point":
+            continue  # neighbouring edges share their vertex
+        if best is None or (i, j) < best[:2]:
+            c = shapely.get_coordinates(hit)[0]
+            best = (i, j, (float(c[0]), float(c[1])))
+    if best is None:  # not simple but no pair found (should not happen): point GEOS's reason
+        m = _REASON_POINT.search(shapely.is_valid_reason(Polygon(pts)))
+        return (0, 0, (float(m.group(1)), float(m.group(2))) if m else pts[0])
+    return best
+
+
+def check_points(
+    points: Sequence[tuple[float, float]],
+    lines: Sequence[int | None],
+    src_epsg: int | str,
+    extent: CountyExtent | None,
+    stated_zone: int | None,
+    zone_width: int = 3,
+    parcel_no: str | None = None,
+) -> list[BoundaryIssue]:
+    """Check survey points (easting, northing) lie in their stated zone and in the county; name the first that does not."""
+    if not points:
+        return []
+    extent = extent or county_extent()
+    lonlat = reproject(shapely.multipoints(points), src_epsg, STORAGE_SRID)
+    coords = shapely.get_coordinates(lonlat)
+    if stated_zone is not None:
+        cm = stated_zone * 3 if zone_width == 3 else stated_zone * 6 - 3
+        half = zone_width / 2 + ZONE_MARGIN_DEG
+        for (lon, _lat), (e, n), ln in zip(coords.tolist(), points, lines, strict=True):
+            if abs(lon - cm) > half:
+                return [error(
+                    "outside_zone",
+                    f"界址点 {_survey_xy(e, n)}（{lon:.4f}°E）不在所述{zone_width}度带第{stated_zone}带（中央经线{cm}°）内，请检查带号和坐标",
+                    f"point {_survey_xy(e, n)} ({lon:.4f}°E) lies outside the stated {zone_width}° zone {stated_zone} (CM {cm}°): check the zone and the coordinates",
+                    line=ln, field="Y", parcel_no=parcel_no,
+                )]  # fmt: skip
+    for (lon, lat), (e, n), ln in zip(coords.tolist(), points, lines, strict=True):
+        if not extent.contains(lon, lat):
+            return [_outside(lon, lat, ln, parcel_no, f"界址点 {_survey_xy(e, n)} ", f"point {_survey_xy(e, n)} ")]
+    return []
+
+
+def _outside(lon: float, lat: float, line: int | None, parcel_no: str | None, what_zh: str = "坐标", what_en: str = "coordinate") -> BoundaryIssue:
+    return error(
+        "outside_county", f"{what_zh}({lon:.6f}°E, {lat:.6f}°N) 不在本县范围内，请检查坐标系、带号或X/Y顺序",
+        f"{what_en}({lon:.6f}°E, {lat:.6f}°N) lies outside the county: check the CRS, zone or X/Y order",
+        line=line, parcel_no=parcel_no,
+    )  # fmt: skip
 
 
 def assemble(polys: list[Polygon], parcel_no: str, line: int | None = None) -> tuple[MultiPolygon | None, list[BoundaryIssue]]:
@@ -161,11 +250,7 @@ def finish(
     ll = reproject(geom_src, src_epsg, STORAGE_SRID)
     outside = _first_outside(ll, extent)
     if outside is not None:
-        return None, [error(
-            "outside_county", f"坐标 ({outside[0]:.6f}°E, {outside[1]:.6f}°N) 不在本县范围内，请检查坐标系、带号或X/Y顺序",
-            f"coordinate ({outside[0]:.6f}°E, {outside[1]:.6f}°N) lies outside the county: check the CRS, zone or X/Y order",
-            line=line, parcel_no=parcel_no,
-        )]  # fmt: skip
+        return None, [_outside(outside[0], outside[1], line, parcel_no, "坐标 ", "coordinate ")]
     zone = zone_3deg(ll.centroid.x)
     gk_epsg = epsg_3deg(zone)
     gk = geom_src if src_epsg == gk_epsg else reproject(ll, STORAGE_SRID, gk_epsg)
@@ -173,8 +258,8 @@ def finish(
     return BoundaryParcel(
         parcel_no=parcel_no,
         name=name,
-        geometry=_multi(ll),
-        geometry_gk=_multi(gk),
+        geometry=as_multipolygon(ll),
+        geometry_gk=as_multipolygon(gk),
         zone=zone,
         area_m2=area,
         area_ha=m2_to_ha(area),
@@ -184,7 +269,8 @@ def finish(
     ), []
 
 
-def _multi(g: BaseGeometry) -> MultiPolygon:
+def as_multipolygon(g: BaseGeometry) -> MultiPolygon:
+    """Return the polygonal parts of a geometry as one MultiPolygon."""
     if isinstance(g, MultiPolygon):
         return g
     if isinstance(g, Polygon):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 import shapely
@@ -9,7 +10,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
 from gis.boundary.coords import SurveyPoint, frame_for
-from gis.boundary.geometry import Ring, clean_ring, finish
+from gis.boundary.geometry import Ring, check_points, clean_ring, finish
 from gis.boundary.model import Boundary, BoundaryError, BoundaryIssue, CountyExtent, error
 from gis.boundary.txt import decode, normalise
 from gis.catalog import STORAGE_SRID
@@ -31,7 +32,9 @@ def _dms(token: str) -> float:
 def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | None = None) -> Boundary:
     """Read a corner string: `圈数, {点数, (点号,X,Y)×点数, 标高上, 标高下, 备注, 标志}×圈数`."""
     text, _ = decode(data)
-    tokens = [t.strip() for t in normalise(text.replace("\n", ",").replace("\r", ",")).split(",")]
+    # a line break separates items like a comma (and a comma at a line's end is not an extra, empty item)
+    text = re.sub(r"[ \t]*,?[ \t]*(?:\r?\n|\r)+[ \t]*,?", ",", text.strip())
+    tokens = [t.strip() for t in normalise(text).split(",")]
     while tokens and tokens[-1] == "":
         tokens.pop()
     pos = 0
@@ -98,7 +101,10 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
             except (ValueError, InvalidOperation) as exc:
                 raise BoundaryError([error("bad_dms", f"度分秒坐标格式错误：{exc}", f"malformed packed DMS coordinate: {exc}")]) from exc
             rings.append(Ring([to_gk.transform(lon, lat) for lon, lat in lonlat], label=str(len(rings) + 1), flag=flag))
-        crs_label = "EPSG:4490 (DMS)"
+        crs_label, form = f"EPSG:{STORAGE_SRID}", "dms"
+        located = check_points([en for r in rings for en in r.points], [None] * sum(len(r.points) for r in rings), src, extent, None)
+        if located:
+            raise BoundaryError(located)
     else:
         survey = [SurveyPoint(coord(x, "X"), coord(y, "Y")) for pts, *_ in raw_rings for _, x, y in pts]
         frame, issues = frame_for(survey, None, zone, 3)
@@ -106,7 +112,12 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
         it = iter(survey)
         for pts, _, _, _, flag in raw_rings:
             rings.append(Ring([frame.en(next(it)) for _ in pts], label=str(len(rings) + 1), flag=flag))
-        crs_label = f"EPSG:{frame.epsg}"
+        crs_label, form = f"EPSG:{frame.epsg}", "projected"
+        located = check_points(
+            [en for r in rings for en in r.points], [None] * len(survey), src, extent, frame.zone, frame.zone_width
+        )
+        if located:
+            raise BoundaryError([*issues, *located])
     included: list[Polygon] = []
     excluded: list[Polygon] = []
     for ring in rings:
@@ -131,22 +142,18 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
     if parcel is None:
         raise BoundaryError([*issues, *finish_issues])
     parcel.warnings = [i for i in issues if i.severity == "warning"]
-    return Boundary([parcel], "mining", crs_label, parcel.zone, {"rings": n_rings}, [])
+    header = {"圈数": n_rings, "coordinates": form,
+              "rings": [{"flag": f, "标高上": t, "标高下": b, "备注": r, "points": len(pts)} for (pts, t, b, r, f) in raw_rings]}  # fmt: skip
+    return Boundary([parcel], "mining", crs_label, parcel.zone, header, [])
 
 
 def _pack_dms(v: float) -> str:
+    """Pack decimal degrees as `ddd.mmss` with five decimals of seconds (0.00001″ ≈ 0.3 mm)."""
     sign = "-" if v < 0 else ""
-    v = abs(v)
-    d = int(v)
-    m_float = (v - d) * 60
-    m = int(m_float)
-    s = (m_float - m) * 60
-    if round(s, 4) >= 60:
-        m, s = m + 1, 0.0
-    if m >= 60:
-        d, m = d + 1, 0
-    secs = f"{s:07.4f}".replace(".", "")  # 0.0001″ ≈ 3 mm
-    return f"{sign}{d}.{m:02d}{secs}"
+    tenths = round(abs(v) * 3600 * 100_000)  # whole units of 0.00001″
+    d, rest = divmod(tenths, 3600 * 100_000)
+    m, s = divmod(rest, 60 * 100_000)
+    return f"{sign}{d}.{m:02d}{s:07d}"
 
 
 def write_mining(boundary: Boundary, dms: bool = False, depth_top: float | None = None, depth_bottom: float | None = None) -> str:

@@ -28,13 +28,14 @@ class BoundaryIssue:
     parcel_no: str | None = None
 
     def __str__(self) -> str:
+        """Return `line N: 中文 / English`, with the field and parcel when known."""
         where = []
         if self.line is not None:
-            where.append(f"第{self.line}行 line {self.line}")
+            where.append(f"line {self.line}")
         if self.field:
-            where.append(f"字段 field {self.field}")
+            where.append(f"field {self.field}")
         if self.parcel_no:
-            where.append(f"地块 parcel {self.parcel_no}")
+            where.append(f"parcel {self.parcel_no}")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message_zh} / {self.message_en}" if prefix else f"{self.message_zh} / {self.message_en}"
 
@@ -86,6 +87,11 @@ class BoundaryParcel:
     attributes: dict[str, Any] = field(default_factory=dict)
     warnings: list[BoundaryIssue] = field(default_factory=list)
 
+    @property
+    def area_km2(self) -> float:
+        """Return the ellipsoidal area in km² to 4 decimals, as mining rights state it."""
+        return round(self.ellipsoidal_area_m2 / 1e6, 4)
+
 
 @dataclass
 class Boundary:
@@ -128,3 +134,9 @@ def county_extent() -> CountyExtent:
     """Return the configured county extent (gis/data/county.toml)."""
     raw = tomllib.loads(resources.files("gis").joinpath("data/county.toml").read_text("utf-8"))
     return CountyExtent(raw["lon_min"], raw["lon_max"], raw["lat_min"], raw["lat_max"])
+
+
+@cache
+def validation_rules() -> dict[str, Any]:
+    """Return the validation thresholds (gis/boundary/validation.toml)."""
+    return tomllib.loads(resources.files("gis").joinpath("boundary/validation.toml").read_text("utf-8"))

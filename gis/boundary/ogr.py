@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pyproj
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 
-from gis.boundary.geometry import finish
+from gis.boundary.geometry import check_points, finish
 from gis.boundary.model import Boundary, BoundaryError, BoundaryIssue, BoundaryParcel, CountyExtent, error, warning
 from gis.catalog import STORAGE_SRID
-from gis.crs import zone_of_epsg
+from gis.crs import epsg_3deg, zone_of_epsg
 from gis.vector import VectorFileError, read_vector
 
 NO_FIELDS = ("parcel_no", "dkbh", "地块编号", "zddm", "宗地代码", "bh", "id")
@@ -21,7 +22,8 @@ NAME_FIELDS = ("name", "dkmc", "地块名称", "mc", "名称")
 CODE_FIELDS = ("dlbm", "地类编码", "landuse_code")
 
 
-def _guess_crs(geoms: list[Any]) -> int | None:
+def _guess_crs(geoms: list[Any], zone: int | None) -> int | None:
+    """Infer the CRS of coordinates a file states none for: lon/lat, or a GK zone from the prefix (or `zone`)."""
     xs = shapely.get_coordinates(geoms)
     if not len(xs):
         return None
@@ -29,8 +31,21 @@ def _guess_crs(geoms: list[Any]) -> int | None:
     if -180 <= x <= 180 and -90 <= y <= 90:
         return STORAGE_SRID
     if 25_000_000 < x < 46_000_000 and 1_000_000 < y < 7_000_000:
-        return 4488 + int(x // 1_000_000)
+        return epsg_3deg(int(x // 1_000_000))
+    if zone is not None and 100_000 < x < 900_000 and 1_000_000 < y < 7_000_000:
+        return epsg_3deg(zone, prefixed=False)
     return None
+
+
+OLD_DATUMS = {"Xian 1980": "1980西安坐标系", "Beijing 1954": "1954北京坐标系"}
+
+
+def _source_crs(crs: pyproj.CRS) -> tuple[int | str, str]:
+    """Return the CRS to reproject from (EPSG code when known) and its label."""
+    epsg = crs.to_epsg(min_confidence=70)
+    if epsg is not None:
+        return epsg, f"EPSG:{epsg}"
+    return crs.to_wkt(), crs.name
 
 
 def _pick(row: dict[str, Any], names: tuple[str, ...]) -> str | None:
@@ -42,42 +57,70 @@ def _pick(row: dict[str, Any], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def from_frame(gdf: gpd.GeoDataFrame, fmt: str, extent: CountyExtent | None = None, crs: int | None = None) -> Boundary:
+def from_frame(
+    gdf: gpd.GeoDataFrame, fmt: str, extent: CountyExtent | None = None, crs: int | None = None, zone: int | None = None
+) -> Boundary:
     """Turn a GeoDataFrame of polygons into a boundary; invalid geometry is refused, never silently repaired."""
     issues: list[BoundaryIssue] = []
     if len(gdf) == 0:
         raise BoundaryError([error("no_parcels", "文件中没有要素", "the file holds no features")])
     geoms = list(shapely.force_2d(gdf.geometry.values))
-    epsg = crs or (gdf.crs.to_epsg() if gdf.crs is not None else None)
-    if epsg is None:
-        epsg = _guess_crs(geoms)
-        if epsg is None:
+    src: int | str
+    if crs is not None:
+        src, label = crs, f"EPSG:{crs}"
+    elif gdf.crs is not None:
+        datum = gdf.crs.datum.name if gdf.crs.datum is not None else ""
+        old = next((zh for en, zh in OLD_DATUMS.items() if en in datum), None)
+        if old is not None:
+            raise BoundaryError([error(
+                "datum_needs_parameters", f"文件坐标系为{old}（{gdf.crs.name}），须先用七参数转换到2000国家大地坐标系",
+                f"the file is in {gdf.crs.name}; convert it to CGCS2000 with seven parameters first", field="CRS",
+            )])  # fmt: skip
+        src, label = _source_crs(gdf.crs)
+        gk = zone_of_epsg(src) if isinstance(src, int) else None
+        if src != STORAGE_SRID and gk is None and src != 4326:
+            issues.append(warning("foreign_crs", f"坐标系 {label} 非CGCS2000，已转换", f"{label} is not CGCS2000; converted"))
+        if gk is not None and zone is not None and gk[1] != zone and gk[0] == 3:
+            raise BoundaryError([error("zone_mismatch", f"指定带号 {zone} 与文件坐标系 {label}（第{gk[1]}带）不一致",
+                                       f"the given zone {zone} differs from the file's {label} (zone {gk[1]})", field="CRS")])  # fmt: skip
+    else:
+        gk = None
+        guessed = _guess_crs(geoms, zone)
+        if guessed is None:
             raise BoundaryError([error("no_crs", "文件没有坐标系且无法从坐标判断", "the file states no CRS and the coordinates do not tell")])
-        issues.append(warning("crs_guessed", f"文件未声明坐标系，按坐标判断为 EPSG:{epsg}", f"no CRS in the file; EPSG:{epsg} inferred from the coordinates"))
-    elif epsg != STORAGE_SRID and zone_of_epsg(epsg) is None and epsg not in (4326,):
-        issues.append(warning("foreign_crs", f"坐标系 EPSG:{epsg} 非CGCS2000，已转换", f"EPSG:{epsg} is not CGCS2000; converted"))
+        src, label = guessed, f"EPSG:{guessed}"
+        issues.append(warning("crs_guessed", f"文件未声明坐标系，按坐标判断为 {label}", f"no CRS in the file; {label} inferred from the coordinates"))
+    if crs is not None:
+        gk = None
+    stated = gk if gk is not None else (zone_of_epsg(src) if isinstance(src, int) else None)  # (width, zone, prefixed)
     parcels: list[BoundaryParcel] = []
     errors: list[BoundaryIssue] = []
     rows = gdf.drop(columns=gdf.geometry.name).to_dict("records")
     for i, (geom, row) in enumerate(zip(geoms, rows, strict=True)):
-        label = _pick(row, NO_FIELDS) or str(i + 1)
+        feature_no = _pick(row, NO_FIELDS) or str(i + 1)
         if geom is None or geom.is_empty:
-            errors.append(error("empty_geometry", f"第{i + 1}个要素没有几何", f"feature {i + 1} has no geometry", field=f"feature {i + 1}", parcel_no=label))
+            errors.append(error("empty_geometry", f"第{i + 1}个要素没有几何", f"feature {i + 1} has no geometry", field=f"feature {i + 1}", parcel_no=feature_no))
             continue
         if not isinstance(geom, Polygon | MultiPolygon):
             errors.append(error("not_polygon", f"第{i + 1}个要素不是面（{geom.geom_type}）", f"feature {i + 1} is not a polygon ({geom.geom_type})",
-                                field=f"feature {i + 1}", parcel_no=label))  # fmt: skip
+                                field=f"feature {i + 1}", parcel_no=feature_no))  # fmt: skip
+            continue
+        if geom.convex_hull.area == 0:  # all points on one line: no area at all
+            errors.append(error("sliver", f"第{i + 1}个要素面积为零", f"feature {i + 1} has no area", field=f"feature {i + 1}", parcel_no=feature_no))
             continue
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
             errors.append(error("self_intersection" if "Self-intersection" in reason else "invalid_geometry",
-                                f"第{i + 1}个要素几何无效：{reason}", f"feature {i + 1} is invalid: {reason}", field=f"feature {i + 1}", parcel_no=label))  # fmt: skip
-            continue
-        if geom.area == 0:
-            errors.append(error("sliver", f"第{i + 1}个要素面积为零", f"feature {i + 1} has no area", field=f"feature {i + 1}", parcel_no=label))
+                                f"第{i + 1}个要素几何无效：{reason}", f"feature {i + 1} is invalid: {reason}", field=f"feature {i + 1}", parcel_no=feature_no))  # fmt: skip
             continue
         multi = geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
-        parcel, finish_issues = finish(multi, epsg, label, _pick(row, NAME_FIELDS) or "", extent=extent,
+        if stated is not None:
+            located = check_points([(float(x), float(y)) for x, y in shapely.get_coordinates(multi)], [None] * shapely.get_num_coordinates(multi),
+                                   src, extent, stated[1], stated[0], feature_no)  # fmt: skip
+            if located:
+                errors += located
+                continue
+        parcel, finish_issues = finish(multi, src, feature_no, _pick(row, NAME_FIELDS) or "", extent=extent,
                                        landuse_code=_pick(row, CODE_FIELDS),
                                        attributes={k: (v if isinstance(v, str | int | float | bool) or v is None else str(v)) for k, v in row.items()})  # fmt: skip
         errors += finish_issues
@@ -85,20 +128,30 @@ def from_frame(gdf: gpd.GeoDataFrame, fmt: str, extent: CountyExtent | None = No
             parcels.append(parcel)
     if errors:
         raise BoundaryError([*issues, *errors])
-    return Boundary(parcels, fmt, f"EPSG:{epsg}", parcels[0].zone, {}, issues)
+    return Boundary(parcels, fmt, label, parcels[0].zone, {}, issues)
 
 
-def read_vector_boundary(path: Path, fmt: str, extent: CountyExtent | None = None) -> Boundary:
+def read_vector_boundary(path: Path, fmt: str, extent: CountyExtent | None = None, zone: int | None = None) -> Boundary:
     """Read a GeoJSON, (zipped) Shapefile, GeoPackage or KML file as a boundary."""
     try:
         gdf = read_vector(path)
     except VectorFileError as exc:
-        raise BoundaryError([error("unreadable", str(exc), str(exc))]) from exc
-    return from_frame(gdf, fmt, extent)
+        zh, _, en = str(exc).partition(" / ")
+        raise BoundaryError([error("unreadable", zh, en or zh)]) from exc
+    return from_frame(gdf, fmt, extent, zone=zone)
 
 
 def read_drawn(geojson: dict[str, Any] | str, extent: CountyExtent | None = None) -> Boundary:
-    """Read a polygon drawn on the map: a GeoJSON geometry, Feature or FeatureCollection in lon/lat."""
+    """Read a polygon drawn on the map: a GeoJSON geometry, Feature or FeatureCollection in lon/lat (EPSG:4490)."""
+    try:
+        return _read_drawn(geojson, extent)
+    except BoundaryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the browser sent, the caller gets a clean error
+        raise BoundaryError([error("bad_geojson", f"GeoJSON 结构错误：{exc}", f"malformed GeoJSON: {exc}")]) from exc
+
+
+def _read_drawn(geojson: dict[str, Any] | str, extent: CountyExtent | None) -> Boundary:
     try:
         obj = json.loads(geojson) if isinstance(geojson, str) else geojson
     except json.JSONDecodeError as exc:
@@ -133,7 +186,7 @@ def to_geojson(boundary: Boundary) -> dict[str, Any]:
                 "geometry": shapely.geometry.mapping(p.geometry),
                 "properties": {
                     "parcel_no": p.parcel_no, "name": p.name, "area_m2": round(p.area_m2, 3), "area_mu": round(p.area_mu, 4),
-                    "area_ha": round(p.area_ha, 4), "declared_area_ha": p.declared_area_ha, "zone": p.zone,
+                    "area_ha": round(p.area_ha, 4), "area_km2": p.area_km2, "declared_area_ha": p.declared_area_ha, "zone": p.zone,
                     "source_crs": boundary.source_crs, "landuse_code": p.landuse_code,
                     "depth_top": p.depth_top, "depth_bottom": p.depth_bottom,
                     "warnings": [str(w) for w in [*boundary.warnings, *p.warnings]],

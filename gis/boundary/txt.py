@@ -12,7 +12,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
 from gis.boundary.coords import ProjectedFrame, SurveyPoint, frame_for
-from gis.boundary.geometry import Ring, assemble, clean_ring, finish
+from gis.boundary.geometry import Ring, as_multipolygon, assemble, check_points, clean_ring, finish
 from gis.boundary.model import (
     Boundary,
     BoundaryError,
@@ -20,17 +20,18 @@ from gis.boundary.model import (
     BoundaryParcel,
     CountyExtent,
     error,
+    validation_rules,
     warning,
 )
 from gis.catalog import STORAGE_SRID
-from gis.crs import reproject
+from gis.crs import epsg_3deg, reproject
 
 ATTRIBUTES = "属性描述"
 COORDINATES = "地块坐标"
 # header key → the name used here (real files vary)
 HEADER_ALIASES = {"分带": "几度分带", "带宽": "几度分带", "投影带号": "带号", "中央子午线": "中央经线"}
 PARCEL_FIELDS = ("界址点数", "地块面积", "地块编号", "地块名称", "图形属性", "图幅号", "地块用途", "地类编码")
-AREA_TOLERANCE = 0.01
+AREA_TOLERANCE = float(validation_rules()["area_tolerance"])
 _NUMBER = re.compile(r"^[-+]?\d+(\.\d*)?$")
 
 
@@ -91,15 +92,21 @@ def _seven_parameters(header: dict[str, str]) -> list[float] | None:
         return None
 
 
-_ELLIPSOIDS = {"xian80": "+a=6378140 +rf=298.257", "beijing54": "+ellps=krass"}
+_ELLIPSOIDS = {"xian80": "+ellps=IAU76", "beijing54": "+ellps=krass"}
+"""Xian 1980 uses the IAG 1975 ellipsoid (PROJ IAU76, a = 6378140, 1/f = 298.257); Beijing 1954 Krassowsky."""
 
 
-def _custom_crs(datum: str, frame: ProjectedFrame, params: list[float]) -> str:
-    # The file's 3°/6° GK zone on the old datum, with the seven Bursa-Wolf parameters to CGCS2000 (≈ WGS 84 here).
+def datum_crs(datum: str, frame: ProjectedFrame, params: list[float]) -> str:
+    """Return the PROJ string of the file's zone on an old datum with its seven parameters (towgs84).
+
+    The projection is that of EPSG:2324+zone (Xian 1980 3° GK, prefixed) or EPSG:2376+zone (Beijing 1954), or the 6°
+    equivalents; the seven Bursa-Wolf parameters (dx, dy, dz in m, rx, ry, rz in arc-seconds, scale in ppm, position
+    vector convention as PROJ's +towgs84) take it to WGS 84, which CGCS2000 matches to centimetres.
+    """
     cm = 3 * frame.zone if frame.zone_width == 3 else 6 * frame.zone - 3
     towgs = ",".join(f"{v:g}" for v in params)
     return (f"+proj=tmerc +lat_0=0 +lon_0={cm} +k=1 +x_0={frame.zone * 1_000_000 + 500_000} +y_0=0 "
-            f"{_ELLIPSOIDS[datum]} +towgs84={towgs} +units=m +no_defs")  # fmt: skip
+            f"{_ELLIPSOIDS[datum]} +towgs84={towgs} +units=m +no_defs +type=crs")  # fmt: skip
 
 
 def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None = None) -> Boundary:
@@ -175,7 +182,7 @@ def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None =
                 f"the file uses {label}; seven transformation parameters (转换参数) are needed to convert it to CGCS2000",
                 field="坐标系",
             )])  # fmt: skip
-        src = _custom_crs(datum, frame, params)
+        src = datum_crs(datum, frame, params)
         issues.append(warning("datum_converted", f"已用七参数由{label}转换到CGCS2000", f"converted from {label} to CGCS2000 with the seven parameters"))
 
     out: list[BoundaryParcel] = []
@@ -187,7 +194,7 @@ def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None =
             out.append(parcel)
     if errors:
         raise BoundaryError([*issues, *errors])
-    crs_label = f"EPSG:{frame.epsg}" if datum == "cgcs2000" else f"{datum}+7p zone {frame.zone}"
+    crs_label = f"EPSG:{frame.epsg}" if datum == "cgcs2000" else str(src)
     return Boundary(out, "txt", crs_label, out[0].zone if out else frame.zone, header, issues)
 
 
@@ -208,6 +215,10 @@ def _parcel(p: _Parcel, frame: ProjectedFrame, src: int | str, extent: CountyExt
             current = rings[-1]
         current.points.append(en)
         current.lines.append(pt.line)
+    located = check_points([en for r in rings for en in r.points], [ln for r in rings for ln in r.lines], src, extent,
+                           frame.zone, frame.zone_width, parcel_no)  # fmt: skip
+    if located:
+        return None, located
     polys = []
     for ring in rings:
         poly, ring_issues = clean_ring(ring, parcel_no, must_be_closed=True)
@@ -244,10 +255,12 @@ def _parcel(p: _Parcel, frame: ProjectedFrame, src: int | str, extent: CountyExt
             f"declared area {declared_area:.4f} ha differs from the computed {parcel.area_ha:.4f} ha by more than 1 %",
             line=p.line, field="地块面积", parcel_no=parcel_no,
         ))  # fmt: skip
-    if declared_points is not None and declared_points != len(p.points):
+    distinct = sum(len(r.points) - (1 if len(r.points) > 1 and r.points[0] == r.points[-1] else 0) for r in rings)
+    if declared_points is not None and declared_points not in (len(p.points), distinct):
+        # files count either every point line (closing points included) or the distinct corners: accept both
         issues.append(warning(
-            "point_count_mismatch", f"申报界址点数 {declared_points} 与实际 {len(p.points)} 不符",
-            f"declared point count {declared_points} differs from the {len(p.points)} points given",
+            "point_count_mismatch", f"申报界址点数 {declared_points} 与实际 {len(p.points)}（不含闭合点 {distinct}）不符",
+            f"declared point count {declared_points} differs from the {len(p.points)} point lines ({distinct} without closing points)",
             line=p.line, field="界址点数", parcel_no=parcel_no,
         ))  # fmt: skip
     parcel.warnings = [i for i in issues if i.severity == "warning"]
@@ -281,7 +294,9 @@ def write_txt(boundary: Boundary, encoding: str = "gbk", unit: str = "土地窗�
         point_lines = []
         n = 0
         ring_no = 0
-        for poly in p.geometry_gk.geoms:
+        # the file has one 带号: a parcel surveyed in another zone is written in the file's zone
+        gk = p.geometry_gk if p.zone == zone else as_multipolygon(reproject(p.geometry, STORAGE_SRID, epsg_3deg(zone)))
+        for poly in gk.geoms:
             for ring_coords in _rings(poly):
                 ring_no += 1
                 first = n + 1

@@ -38,7 +38,7 @@ add("14_zone_mismatch_header.txt", txt(P + "\n".join(SQ), head=HEAD.replace("带
 add("15_noprefix_no_zone.txt", txt(P + "\n".join(s.replace(",385", ",5") for s in SQ), head=HEAD.replace("带号=38\n", "")), "zone_unknown")
 add("16_xian80_without_parameters.txt", txt(P + "\n".join(SQ), head=HEAD.replace("2000国家大地坐标系", "1980西安坐标系")), "datum_needs_parameters")
 add("17_beijing54_without_parameters.txt", txt(P + "\n".join(SQ), head=HEAD.replace("2000国家大地坐标系", "1954北京坐标系").replace("[地块坐标]", "转换参数=,,,,,,\n[地块坐标]")), "datum_needs_parameters")
-add("18_outside_county.txt", txt(P + "\n".join(s.replace(",33061", ",34061") for s in SQ)), "outside_county", 7)
+add("18_outside_county.txt", txt(P + "\n".join(s.replace(",33061", ",34061") for s in SQ)), "outside_county", 8)
 add("19_bad_northing_digits.txt", txt(P + "\n".join(s.replace(",33061", ",3061") for s in SQ)), "bad_northing", 8)
 add("20_bad_easting_digits.txt", txt(P + "\n".join(s.replace(",385", ",3850") for s in SQ)), "bad_easting", 8)
 add("21_mixed_zones.txt", txt(P + "\n".join([*SQ[:2], SQ[2].replace(",385", ",395"), *SQ[3:]])), "mixed_zones")
@@ -49,6 +49,16 @@ add("23_unrecognised_line.txt", txt(P + "\n".join([SQ[0], "J2;1;3306165.750;3852
 add("24_gbk_not_closed.txt", txt(P + "\n".join(SQ[:4]), enc="gbk"), "ring_not_closed", 11)
 add("25_zone_out_of_range.txt", txt(P + "\n".join(s.replace(",385", ",505") for s in SQ), head=HEAD.replace("带号=38\n", "")), "zone_out_of_range")
 add("26_latin1_garbage.txt", "\xff\xfe\xfd".encode("latin-1") * 3 + b"\x81\x20\x81", "encoding")
+add("27_outside_zone.txt", txt(P + "\n".join([*SQ[:2], SQ[2].replace(",38523692", ",38823692"), *SQ[3:]])), "outside_zone", 10)
+add("28_crossing_later_edge.txt", txt("7," + P[2:] + "\n".join(
+    ["J1,1,3306100.000,38523600.000", "J2,1,3306100.000,38523700.000", "J3,1,3306200.000,38523700.000",
+     "J4,1,3306200.000,38523600.000", "J5,1,3306150.000,38523750.000", "J6,1,3306150.000,38523600.000",
+     "J1,1,3306100.000,38523600.000"])), "self_intersection", 9)
+add("29_letter_o_in_y.txt", txt(P + "\n".join([*SQ[:3], "J4,1,3306153.250,38523692.5O0", SQ[4]])), "bad_number", 11)
+add("38_xian80_bad_parameters.txt", txt(P + "\n".join(SQ), head=HEAD.replace("2000国家大地坐标系", "1980西安坐标系").replace("[地块坐标]", "转换参数=a,b,c,d,e,f,g\n[地块坐标]")), "datum_needs_parameters")
+add("39_hole_touching_twice.txt", txt("10," + P[2:] + "\n".join(SQ) + "\n" + "\n".join(
+    ["J5,2,3306153.250,38523680.500", "J6,2,3306165.750,38523692.500", "J7,2,3306160.000,38523692.500",
+     "J8,2,3306153.250,38523686.000", "J5,2,3306153.250,38523680.500"])), "invalid_geometry", 7)
 # mining corner strings
 add("30_mining_truncated.txt", "1,4,1,3290700.000,38549550.000,2,3291100.000,38549550.000,3,3291100.000", "truncated")
 add("31_mining_bad_number.txt", "1,4,1,3290700.000,38549550.000,2,3291100.000,38549550.000,3,3291100.000,38550050.000,4,三,38550050.000,300,100,矿,1", "bad_number")
@@ -58,6 +68,10 @@ add("34_mining_only_cutout.txt", "1,4,1,3290700.000,38549550.000,2,3291100.000,3
 add("35_mining_two_points.txt", "1,2,1,3290700.000,38549550.000,2,3291100.000,38549550.000,300,100,矿,1", "too_few_points")
 add("36_mining_bad_dms.txt", "1,4,1,114.3099,29.4401,2,114.3099,29.4414,3,114.3102,29.4414,4,114.3102,29.4401,140,0,矿,1", "bad_dms")
 add("37_mining_bowtie.txt", "1,4,1,3290700.000,38549550.000,2,3291100.000,38550050.000,3,3291100.000,38549550.000,4,3290700.000,38550050.000,300,100,矿,1", "self_intersection")
+add("46_mining_outside_zone.txt", "1,4,1,3290700.000,38949550.000,2,3291100.000,38949550.000,3,3291100.000,38950050.000,4,3290700.000,38950050.000,300,100,矿,1", "outside_zone")
+add("47_mining_dms_outside_county.txt", "1,4,1,116.1815,39.4820,2,116.1845,39.4820,3,116.1845,39.4840,4,116.1815,39.4840,150,0,矿,1", "outside_county")
+add("48_mining_noprefix_no_zone.txt", "1,4,1,3290700.000,549550.000,2,3291100.000,549550.000,3,3291100.000,550050.000,4,3290700.000,550050.000,300,100,矿,1", "zone_unknown")
+add("49_mining_empty.txt", "", "empty_file")
 # GeoJSON
 add("40_geojson_point.geojson", '{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[114.3,29.8]}}', "not_polygon")
 add("41_geojson_bowtie.geojson", '{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[114.30,29.80],[114.31,29.81],[114.31,29.80],[114.30,29.81],[114.30,29.80]]]}}', "self_intersection")
@@ -65,6 +79,11 @@ add("42_geojson_outside.geojson", '{"type":"Feature","properties":{},"geometry":
 add("43_geojson_broken.geojson", '{"type":"FeatureCollection","features":[{"type":', "unreadable")
 add("44_geojson_empty.geojson", '{"type":"FeatureCollection","features":[]}', "no_parcels")
 add("45_zip_without_shp.zip", b"PK\x05\x06" + b"\x00" * 18, "unreadable")
+add("50_geojson_xian80_crs.geojson", '{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::2362"}},"features":[{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[38523680.5,3306153.25],[38523692.5,3306153.25],[38523692.5,3306165.75],[38523680.5,3306153.25]]]}}]}', "datum_needs_parameters")
+add("51_geojson_linestring.geojson", '{"type":"Feature","properties":{"parcel_no":"L1"},"geometry":{"type":"LineString","coordinates":[[114.30,29.80],[114.31,29.81]]}}', "not_polygon")
+add("52_geojson_sliver.geojson", '{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[114.30,29.80],[114.31,29.80],[114.32,29.80],[114.30,29.80]]]}}', "sliver")
+add("53_kml_point.kml", '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>p</name><Point><coordinates>114.3,29.8</coordinates></Point></Placemark></Document></kml>', "not_polygon")
+add("54_random_bytes.zip", bytes(range(7, 250, 3)) * 5, "unreadable")
 
 lines = ["# expected error code (and line, for TXT) of every malformed boundary file", ""]
 for name, (code, line) in sorted(cases.items()):
