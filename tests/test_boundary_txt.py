@@ -264,3 +264,13 @@ def test_writer_puts_outer_rings_clockwise_and_holes_counter_clockwise():
     holes = [k for k in rings if any(Polygon(rings[o]).contains(Polygon(rings[k])) for o in rings if o != k)]
     assert holes == ["2"]
     assert signs == {"1": False, "2": True, "3": False}
+
+
+def test_writer_keeps_fields_intact_and_encodes_every_character():
+    b = read_txt(one_parcel(SQUARE))
+    b.parcels[0].name = "张三,李四 宅基地\n(合建) 𠀀"  # a comma, a line break and a character GBK lacks
+    data = write_txt(b)
+    again = read_txt(data)
+    assert again.parcels[0].name == "张三、李四 宅基地 (合建) 𠀀"
+    assert data.decode("gb18030").count(",@") == 1
+    assert write_txt(b, encoding="utf-8").decode("utf-8").count("张三、李四") == 1

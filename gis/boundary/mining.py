@@ -12,7 +12,7 @@ from shapely.geometry.polygon import orient
 from gis.boundary.coords import SurveyPoint, frame_for
 from gis.boundary.geometry import Ring, check_points, clean_ring, finish
 from gis.boundary.model import Boundary, BoundaryError, BoundaryIssue, CountyExtent, error
-from gis.boundary.txt import decode, normalise
+from gis.boundary.txt import decode, field_text, normalise
 from gis.catalog import STORAGE_SRID
 from gis.crs import CRSError, epsg_3deg, transformer, zone_3deg
 
@@ -172,6 +172,6 @@ def write_mining(boundary: Boundary, dms: bool = False, depth_top: float | None 
             for x, y in coords:
                 n += 1
                 items += [str(n), _pack_dms(x), _pack_dms(y)] if dms else [str(n), f"{y:.3f}", f"{x:.3f}"]
-            items += [f"{top:g}", f"{bottom:g}", parcel.name if flag == 1 else "", str(flag)]
+            items += [f"{top:g}", f"{bottom:g}", field_text(parcel.name) if flag == 1 else "", str(flag)]
             blocks.append(",".join(items))
     return f"{len(blocks)}," + ",".join(blocks)

@@ -305,10 +305,19 @@ def write_txt(boundary: Boundary, encoding: str = "gbk", unit: str = "土地窗�
                     point_lines.append(f"J{n},{ring_no},{y:.3f},{x:.3f}")
                 x0, y0 = ring_coords[0]
                 point_lines.append(f"J{first},{ring_no},{y0:.3f},{x0:.3f}")
-        fields = [str(len(point_lines)), f"{p.area_ha:.4f}", p.parcel_no, p.name, "面", "", p.use or "", p.landuse_code or ""]
+        fields = [str(len(point_lines)), f"{p.area_ha:.4f}", *(field_text(v) for v in (p.parcel_no, p.name, "面", "", p.use, p.landuse_code))]
         lines.append(",".join(fields) + ",@")
         lines += point_lines
-    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+    # GB18030 encodes every character and is byte-identical to GBK wherever GBK has the character
+    codec = "gb18030" if encoding.lower().replace("-", "") in ("gbk", "gb2312", "cp936") else encoding
+    return ("\r\n".join(lines) + "\r\n").encode(codec)
+
+
+def field_text(value: str | None) -> str:
+    """Return a value safe inside a comma-separated field: no separators, no line breaks."""
+    if not value:
+        return ""
+    return re.sub(r"[\r\n]+", " ", value).replace(",", "、").replace("，", "、").strip()
 
 
 def _rings(poly: Polygon) -> list[list[tuple[float, ...]]]:
