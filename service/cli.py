@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gis.catalog import CatalogError, catalog
 from gis.importer import ImportResult, LayerImportError, layer_versions, load, read
+from service import boundary_command
 from service.audit import audit
 from service.auth import add_user, demo_users, ensure_demo_users, set_password
 from service.cluster import ClusterError, EmbeddedCluster
@@ -37,6 +37,7 @@ user_app = typer.Typer(help="用户管理 / staff accounts", no_args_is_help=Tru
 app.add_typer(user_app, name="user")
 calendar_app = typer.Typer(help="节假日安排 / holiday schedules and deadlines", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
+app.command("boundary")(boundary_command.boundary)
 
 out = Console()
 err = Console(stderr=True)
@@ -259,36 +260,6 @@ def recheck_cmd() -> None:
 
 
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "block": "bold red"}
-
-
-@app.command("boundary")
-def boundary_cmd(
-    path: Annotated[Path, typer.Argument(help="用地范围文件 / boundary file (TXT, corner string, GeoJSON, SHP zip, GPKG, KML)")],
-    to: Annotated[str, typer.Option("--to", help="输出格式 / output: geojson | txt | mining")] = "geojson",
-    zone: Annotated[int | None, typer.Option("--zone", help="3度带带号（Y不带带号时）/ 3° zone when Y has no prefix")] = None,
-) -> None:
-    """解析或转换用地范围文件 / Parse a boundary file and print it (exit 0 parsed, 2 with the errors on stderr)."""
-    import json
-
-    from gis.boundary import BoundaryError, read_boundary, to_geojson, write_mining, write_txt
-
-    if to not in ("geojson", "txt", "mining"):
-        _fail(f"未知输出格式 / unknown output format {to!r}: geojson, txt or mining")
-    try:
-        boundary = read_boundary(path, zone=zone)
-    except BoundaryError as exc:
-        err.print(f"[bold red]{path.name}: 用地范围文件有误 / the boundary file has errors[/]")
-        for issue in exc.issues:
-            err.print(f"  {issue}", highlight=False)
-        raise typer.Exit(2) from exc
-    for w in boundary.all_warnings:
-        err.print(f"[yellow]warning[/] {w}", highlight=False)
-    if to == "geojson":
-        print(json.dumps(to_geojson(boundary), ensure_ascii=False, indent=1))
-    elif to == "txt":
-        sys.stdout.write(write_txt(boundary, encoding="utf-8").decode("utf-8"))
-    else:
-        print(write_mining(boundary))
 
 
 @app.command("check")

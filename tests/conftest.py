@@ -142,3 +142,29 @@ def staff(conn, staff_hashes) -> dict[str, dict]:
             )
     conn.commit()
     return users
+
+
+@pytest.fixture
+def sample_app(db_url, conn, staff, tmp_path):
+    """Serve the real app on loopback over a database holding the sample county and the demo staff."""
+    from gis.catalog import catalog
+    from gis.importer import load, read
+    from service.settings import Settings
+    from web.server import serving
+
+    county = Path(__file__).resolve().parent.parent / "sample_parcels" / "county.gpkg"
+    for name in catalog():
+        load(conn, read(county, name))
+    with serving(Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="w" * 32)) as url:
+        yield url
+
+
+@pytest.fixture
+def cli_db(db_url, monkeypatch):
+    """Point the `landwindow` command at the test database through LANDWINDOW_DATABASE_URL."""
+    from service.settings import get_settings
+
+    monkeypatch.setenv("LANDWINDOW_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()

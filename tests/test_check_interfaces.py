@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from gis.boundary import read_drawn, write_txt
 from service.cli import app as cli
-from service.settings import Settings, get_settings
+from service.settings import Settings
 from tests.support.api import Api
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app
@@ -28,13 +28,6 @@ def txt_file(tmp_path, geom, name="plot.txt"):
     path.write_bytes(write_txt(boundary))
     return path
 
-
-@pytest.fixture
-def cli_db(db_url, monkeypatch):
-    monkeypatch.setenv("LANDWINDOW_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield db_url
-    get_settings.cache_clear()
 
 
 def test_cli_check_exit_codes_and_json(cli_db, one_map, tmp_path):

@@ -6,23 +6,13 @@ from urllib.parse import urlparse
 
 import pytest
 
-from gis.catalog import catalog
-from gis.importer import load, read
-from service.settings import Settings
 from tests.conftest import unavailable
 from tests.support.browser import browser_page, chromium_path, screenshot
-from web.server import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 FARMLAND_TXT = ROOT / "sample_parcels" / "applications" / "homestead_on_farmland_utf8.txt"
 
 
-@pytest.fixture
-def sample_app(db_url, conn, staff, tmp_path):
-    for name in catalog():
-        load(conn, read(ROOT / "sample_parcels" / "county.gpkg", name))
-    with serving(Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="w" * 32)) as url:
-        yield url
 
 
 @pytest.mark.browser

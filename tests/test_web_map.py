@@ -7,13 +7,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from gis.catalog import catalog
-from gis.importer import load, read
-from service.settings import Settings
 from tests.conftest import unavailable
 from tests.support.browser import browser_page, chromium_path, screenshot
 from web.map import Basemap, MapLayer, build_map, render_parts
-from web.server import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "web" / "static"
@@ -46,12 +42,6 @@ def test_page_size_does_not_grow_with_the_layer():
     assert len(_html()) < 40_000
 
 
-@pytest.fixture
-def sample_app(db_url, conn, tmp_path):
-    for name in catalog():
-        load(conn, read(ROOT / "sample_parcels" / "county.gpkg", name))
-    with serving(Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="k" * 32)) as url:
-        yield url
 
 
 @pytest.mark.browser

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import shapely
 from psycopg import sql
-from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry import MultiPolygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from gis import landuse
@@ -543,9 +543,6 @@ def _compensation(hits: list[dict[str, Any]]) -> dict[str, Any]:
 
 def boundary_geometry(parts: Sequence[BaseGeometry]) -> MultiPolygon:
     """Return the union of a boundary's parcels as one MultiPolygon (what the check runs on)."""
-    u = shapely.union_all(list(parts))
-    polys = [p for p in shapely.get_parts(u) if isinstance(p, Polygon)]
-    for p in shapely.get_parts(u):
-        if isinstance(p, MultiPolygon):
-            polys.extend(p.geoms)
-    return MultiPolygon(polys)
+    from gis.boundary.geometry import as_multipolygon
+
+    return as_multipolygon(shapely.union_all(list(parts)))
