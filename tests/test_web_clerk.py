@@ -38,7 +38,7 @@ def test_clerk_takes_in_a_homestead_and_sees_the_farmland_conflict(sample_app):
         assert "block" in page.inner_text("#check-report h2")
         assert "HS-BF" in page.inner_text("#check-report") and "永久基本农田 42.00 平方米（0.063 亩）" in page.inner_text("#check-report")
         page.wait_for_function("document.querySelectorAll('.leaflet-tile-loaded').length > 2", timeout=15000)
-        red = page.locator("path[stroke='#c8102e']")
+        red = page.locator("path[stroke='#c8102e' i]")
         assert red.count() >= 1  # the conflict, drawn in red over the map
         page.wait_for_timeout(400)
         screenshot(page, "clerk_intake_check.png")

@@ -31,7 +31,7 @@ def conflicts_of(report: dict[str, Any]) -> dict[str, Any]:
     for r in report.get("rules", []):
         if r["status"] != "pass" and r.get("geometry"):
             feats.append({"type": "Feature", "geometry": r["geometry"], "properties": {
-                "rule": r["rule"], "title": r["title"], "overlap_m2": round(r["overlap_m2"], 2),
+                "rule": r["rule"], "title": r["title"], "status": r["status"], "overlap_m2": round(r["overlap_m2"], 2),
                 "overlap_mu": round(r["overlap_mu"], 4), "message": r["message"]}})  # fmt: skip
     return {"type": "FeatureCollection", "features": feats}
 
