@@ -333,8 +333,8 @@ def calendar_load(
     from service.cases import recompute_deadlines
 
     try:
-        year = clocks.WorkingCalendar().load_year(path)
-    except clocks.CalendarError as exc:
+        year = clocks.parse_year_file(path).year
+    except clocks.CalendarFileError as exc:
         _fail(str(exc))
     folder = Path(get_settings().data_dir).expanduser() / "calendar"
     folder.mkdir(parents=True, exist_ok=True)
