@@ -347,10 +347,14 @@ def load(
         if spec.sub_table is not None:
             conn.execute(
                 sql.SQL(
+                    # Cut in the feature's 3° GK zone, where checks measure: cut lines are straight there, so
+                    # pieces meet exactly when projected back (cut in degrees, long cut edges leave false slivers).
                     "INSERT INTO {sub} (feature_id, geom) "
-                    "SELECT id, g FROM (SELECT id, ST_Subdivide(geom, %s) AS g FROM {t} WHERE id > %s) s "
+                    "SELECT id, ST_Transform(g, {srid}) FROM ("
+                    "  SELECT id, ST_Subdivide(ST_Transform(geom, 4488 + floor((ST_X(ST_Centroid(geom)) + 1.5) / 3)::int), %s) AS g "
+                    "  FROM {t} WHERE id > %s) s "
                     "WHERE GeometryType(g) = 'POLYGON'"
-                ).format(sub=sql.Identifier(spec.sub_name), t=table),
+                ).format(sub=sql.Identifier(spec.sub_name), t=table, srid=sql.Literal(STORAGE_SRID)),
                 (SUBDIVIDE_VERTICES, first_new_id),
             )
         conn.execute(sql.SQL("ANALYZE {}").format(table))
