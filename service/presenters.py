@@ -126,3 +126,29 @@ def public_case(session: Session, case: Case, at: datetime | None = None) -> dic
         "rating": {"stars": rating.stars, "comment": rating.comment} if rating else None,
         **clocks.view(case, at),
     }
+
+
+def case_rows(
+    session: Session, role: str, department: str | None, kind: str | None = None, status: str | None = None,
+    due: str | None = None, limit: int = 100, offset: int = 0,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Return case-list rows newest first as a role sees them (reviewers: their department's cases), filtered by
+    kind, state and deadline (`due`: "soon" or "overdue" on either clock)."""
+    from service.cases import OPEN_STATES
+    from service.models import ReviewTask
+
+    q = select(Case, CheckRun.verdict).outerjoin(CheckRun, CheckRun.id == Case.latest_check_id)
+    if role == "reviewer":
+        q = q.where(Case.id.in_(select(ReviewTask.case_id).where(ReviewTask.department == department)))
+    if kind:
+        q = q.where(Case.kind == kind)
+    if status:
+        q = q.where(Case.status == status)
+    if due:
+        q = q.where(Case.status.in_(OPEN_STATES))
+    rows = session.execute(q.order_by(Case.id.desc()).limit(limit if not due else 10000).offset(offset)).all()
+    out = [case_summary(c, v) for c, v in rows]
+    if due:
+        wanted = "due_soon" if due == "soon" else "overdue"
+        out = [r for r in out if wanted in (r["statutory"]["status"], r["promised"]["status"])][:limit]
+    return out

@@ -19,7 +19,7 @@ from service.settings import Settings
 from web.documents import html_to_pdf, render_html
 from web.i18n import LANG_COOKIE, lang_of, translator
 from web.map import Basemap, MapLayer, build_map, landuse_colors, render_parts
-from web.session import CsrfDep, UserDep, csrf_token, set_csrf_cookie
+from web.session import CsrfDep, UserDep, csrf_token, session_user, set_csrf_cookie
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -81,19 +81,7 @@ async def one_map(request: Request, conn: ConnDep, settings: SettingsDep) -> Res
     colors = landuse_colors()
     legend = [(code, color) for code, color in colors.items() if len(code) == 2]
     return page(request, "map.html", {"map": render_parts(m), "nav": "map", "legend": legend, "layers": map_layers(lang)},
-                user=_maybe_user(request))  # fmt: skip
-
-
-def _maybe_user(request: Request) -> Principal | None:
-    from service.api.deps import get_signer
-
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        return None
-    try:
-        return get_signer(request).read(cookie, cookie=True)
-    except NotAuthenticated:
-        return None
+                user=session_user(request))  # fmt: skip
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -27,16 +27,8 @@ def portal_form(request: Request) -> Response:
 def _show(request: Request, session: SessionDep, settings: SettingsDep, case_no: str, query_code: str, **extra: object) -> Response:
     case = svc.find_by_query_code(session, case_no.strip(), query_code)
     view = public_case(session, case)
-    boundary = view["boundary"]
-    bounds = None
-    if boundary is not None:
-        from shapely.geometry import shape
-
-        minx, miny, maxx, maxy = shape(boundary).bounds
-        pad = max(maxx - minx, maxy - miny) * 0.8 + 0.0008
-        bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
-    m = build_map(map_layers(lang_of(request)), bounds=bounds, static_url=settings.static_url, basemap=basemap_of(settings),
-                  boundary=boundary, measure=False)  # fmt: skip
+    m = build_map(map_layers(lang_of(request)), static_url=settings.static_url, basemap=basemap_of(settings),
+                  boundary=view["boundary"], measure=False)  # fmt: skip
     return page(request, "portal_case.html", {"v": view, "map": render_parts(m), "nav": "portal",
                                               "case_no": case_no, "query_code": query_code, **extra})  # fmt: skip
 

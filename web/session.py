@@ -10,7 +10,7 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from service.api.deps import SESSION_COOKIE, get_signer
-from service.auth import Principal, TokenSigner
+from service.auth import Principal
 from service.errors import NotAuthenticated, PermissionDenied
 
 CSRF_COOKIE = "lw_csrf"
@@ -48,15 +48,23 @@ def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> Non
         raise PermissionDenied("页面已过期，请刷新后重试 / the form has expired (CSRF check failed); reload and try again")
 
 
-def current_user(request: Request, signer: Annotated[TokenSigner, Depends(get_signer)]) -> Principal:
-    """Return the logged-in member of staff, or send the browser to the login page."""
+def session_user(request: Request) -> Principal | None:
+    """Return the member of staff of a valid session cookie, or None."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
-        raise LoginRequired(str(request.url.path))
+        return None
     try:
-        return signer.read(cookie, cookie=True)
-    except NotAuthenticated as exc:
-        raise LoginRequired(str(request.url.path)) from exc
+        return get_signer(request).read(cookie, cookie=True)
+    except NotAuthenticated:
+        return None
+
+
+def current_user(request: Request) -> Principal:
+    """Return the logged-in member of staff, or send the browser to the login page."""
+    user = session_user(request)
+    if user is None:
+        raise LoginRequired(str(request.url.path))
+    return user
 
 
 def login_redirect(next_url: str) -> RedirectResponse:

@@ -336,7 +336,7 @@ def interpret(req: CheckRequest, row: dict[str, Any], zone: int, rules: RuleSet)
         rules=results,
         landuse=lu,
         categories=dict(categories),
-        layer_versions={n: versions.get(n, 0) for n in [*hits, *(["pending_mining"] if "pending" in row else [])] if n in versions or n in hits},
+        layer_versions={n: versions.get(n, 0) for n in hits},
         homestead=extra.get("homestead"),
     )
     if req.kind == "requisition":

@@ -13,8 +13,8 @@ from service.audit import audit
 from service.auth import Principal
 from service.boundaries import boundary_from_geojson, boundary_from_upload
 from service.errors import NotFound, PermissionDenied
-from service.models import Case, CheckRun, Notice, ReviewTask
-from service.presenters import case_detail, case_summary, timeline
+from service.models import Case, Notice, ReviewTask
+from service.presenters import case_detail, case_rows, timeline
 from service.schemas import CaseCreate, MaterialsIn, OverrideIn, TaskIn, TransitionIn
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -73,21 +73,7 @@ def list_cases(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     """Return cases newest first, filtered by kind, state and deadline."""
-    q = select(Case, CheckRun.verdict).outerjoin(CheckRun, CheckRun.id == Case.latest_check_id)
-    if principal.role == "reviewer":
-        q = q.where(Case.id.in_(select(ReviewTask.case_id).where(ReviewTask.department == principal.department)))
-    if kind:
-        q = q.where(Case.kind == kind)
-    if status:
-        q = q.where(Case.status == status)
-    if due:
-        q = q.where(Case.status.in_(svc.OPEN_STATES))
-    rows = session.execute(q.order_by(Case.id.desc()).limit(limit if not due else 10000).offset(offset)).all()
-    out = [case_summary(c, v) for c, v in rows]
-    if due:
-        wanted = {"soon": ("due_soon",), "overdue": ("overdue",)}[due]
-        out = [r for r in out if r["statutory"]["status"] in wanted or r["promised"]["status"] in wanted][:limit]
-    return out
+    return case_rows(session, principal.role, principal.department, kind, status, due, limit, offset)
 
 
 @router.get("/{case_id}", summary="One case with everything staff need")

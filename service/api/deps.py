@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.orm import Session
 
 from service.auth import Principal, TokenSigner, secret_key
-from service.errors import NotAuthenticated, PermissionDenied, Unavailable
+from service.errors import NotAuthenticated, Unavailable
 from service.settings import Settings
 
 SESSION_COOKIE = "lw_session"
@@ -79,17 +79,6 @@ def get_principal(
     if cookie:
         return signer.read(cookie, cookie=True)
     raise NotAuthenticated("请先登录 / log in first")
-
-
-def require(*roles: str) -> Callable[..., Principal]:
-    """Return a dependency that admits only the given roles."""
-
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if principal.role not in roles:
-            raise PermissionDenied(f"角色 {principal.role} 无权执行此操作 / role {principal.role!r} may not do this")
-        return principal
-
-    return check
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
