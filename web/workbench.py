@@ -7,15 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from gis.check import CheckRequest, run_check
 from service import cases as svc
 from service.api.cases import _visible
 from service.boundaries import boundary_from_upload
 from service.errors import DomainError, InvalidInput
-from service.models import Case, CheckRun, ReviewTask
-from service.presenters import case_detail, case_summary, timeline
+from service.models import CheckRun
+from service.presenters import case_detail, case_rows, timeline
 from web.i18n import lang_of
 from web.map import build_map, render_parts
 from web.pages import SessionDep, SettingsDep, basemap_of, map_layers, page
@@ -28,7 +27,8 @@ KINDS = ("homestead", "requisition", "mining")
 def conflicts_of(report: dict[str, Any]) -> dict[str, Any]:
     """Return the report's blocking and warning overlaps as a FeatureCollection for the map (red)."""
     feats = []
-    for r in report.get("rules", []):
+    # warnings first, blocking findings last: where both cover the same ground, the block is drawn on top
+    for r in sorted(report.get("rules", []), key=lambda r: r["status"] == "block"):
         if r["status"] != "pass" and r.get("geometry"):
             feats.append({"type": "Feature", "geometry": r["geometry"], "properties": {
                 "rule": r["rule"], "title": r["title"], "status": r["status"], "overlap_m2": round(r["overlap_m2"], 2),
@@ -37,14 +37,8 @@ def conflicts_of(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _map(request: Request, settings: Any, boundary: dict[str, Any] | None, report: dict[str, Any] | None, draw: bool = False) -> Any:
-    bounds = None
-    if boundary is not None:
-        from shapely.geometry import shape
-
-        minx, miny, maxx, maxy = shape(boundary).bounds
-        pad = max(maxx - minx, maxy - miny) * 0.6 + 0.0008
-        bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
-    m = build_map(map_layers(lang_of(request)), bounds=bounds, static_url=settings.static_url, basemap=basemap_of(settings),
+    # with no bounds given, build_map frames the boundary and its conflicts itself
+    m = build_map(map_layers(lang_of(request)), static_url=settings.static_url, basemap=basemap_of(settings),
                   boundary=boundary, conflicts=conflicts_of(report) if report else None,
                   draw_field="boundary_geojson" if draw else None)  # fmt: skip
     return render_parts(m)
@@ -53,15 +47,8 @@ def _map(request: Request, settings: Any, boundary: dict[str, Any] | None, repor
 @router.get("/workbench", response_class=HTMLResponse)
 def workbench(request: Request, session: SessionDep, user: UserDep, kind: str | None = None, due: str | None = None) -> Response:
     """List cases with both clocks as countdowns; overdue in red, the last day in amber."""
-    q = select(Case, CheckRun.verdict).outerjoin(CheckRun, CheckRun.id == Case.latest_check_id)
-    if user.role == "reviewer":
-        q = q.where(Case.id.in_(select(ReviewTask.case_id).where(ReviewTask.department == user.department)))
-    if kind in KINDS:
-        q = q.where(Case.kind == kind)
-    rows = [case_summary(c, v) for c, v in session.execute(q.order_by(Case.id.desc()).limit(300)).all()]
-    if due in ("soon", "overdue"):
-        want = "due_soon" if due == "soon" else "overdue"
-        rows = [r for r in rows if want in (r["statutory"]["status"], r["promised"]["status"])]
+    rows = case_rows(session, user.role, user.department, kind if kind in KINDS else None,
+                     due=due if due in ("soon", "overdue") else None, limit=300)  # fmt: skip
     return page(request, "workbench.html", {"rows": rows, "nav": "workbench", "kind": kind, "due": due}, user=user)
 
 
