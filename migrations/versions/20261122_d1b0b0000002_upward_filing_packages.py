@@ -1,0 +1,25 @@
+"""upward filing packages
+
+Revision ID: d1b0b0000002
+Revises: d1a0a0000001
+Create Date: 2026-11-22 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import geoalchemy2  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "d1b0b0000002"
+down_revision: str | None = "d1a0a0000001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
