@@ -95,3 +95,32 @@ def test_reimport_then_recheck_lists_the_flipped_case(api, load_layer, conn):
     assert report["trigger"] == "recheck" and report["layer_versions"]["basic_farmland"] == 2
     runs = conn.execute("SELECT verdict, layer_versions->>'basic_farmland' FROM check_runs ORDER BY id").fetchall()
     assert runs == [("pass", "1"), ("block", "2")]  # the old report is kept with the map it was made on
+
+
+def test_a_large_boundary_split_over_pooled_connections_gives_the_one_statement_report(api, db_url, tmp_path):
+    """A requisition above engine.split_above_m2 is gathered by one statement per dense layer at once."""
+    from gis.check import CheckRequest, run_check
+    from gis.check.engine import column_groups
+    from gis.check.rules import ruleset
+
+    rules = ruleset()
+    groups = column_groups(rules, "requisition")
+    assert groups[1:] == [["hits:parcels"], ["hits:landuse"]] and groups[0][-1] == "hits:basic_farmland"
+    assert sorted(n for g in groups for n in g) == sorted({n for g in groups for n in g})  # no figure twice
+    big = b(-50, -50, 250, 150)  # 60 000 m² > 20 000 m²: over basic farmland (a warning: State Council level), two price zones
+    drawn = json.dumps(mapping(lonlat(big)))
+    r = api.post("/api/v1/checks", data={"kind": "requisition", "geojson": drawn})
+    assert r.status_code == 200, r.text
+    split = r.json()
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        whole = json.loads(json.dumps(run_check(conn, CheckRequest(kind="requisition", geometry=lonlat(big))).to_dict()))
+    assert split["area_m2"] == pytest.approx(60000.0, abs=0.01)
+    for key in ("verdict", "approval_level", "compensation", "landuse", "categories", "layer_versions"):
+        assert split[key] == whole[key], key
+    by_rule = {x["rule"]: x for x in split["rules"]}
+    assert by_rule == {x["rule"]: x for x in whole["rules"]}
+    farmland = next(x for x in split["rules"] if x["layer"] == "basic_farmland")
+    assert farmland["status"] == "warn" and farmland["overlap_m2"] == pytest.approx(10000.0, abs=0.01)
+    assert sorted(f["parcel_no"] for o in split["owners"] for f in o["parcels"]) == ["JA001", "JA002"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import shapely
 from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
 from shapely.geometry import MultiPolygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -69,7 +72,7 @@ class CheckRequest:
 
 
 def _layer_overlaps_sql(name: str, geometry: str | None = None) -> sql.Composable:
-    """Per-feature overlaps of the boundary with one layer, as a jsonb array (subdivided table when there is one)."""
+    """Per-feature overlaps of the boundary with one layer, as a JSON array (subdivided table when there is one)."""
     spec = layer(name)
     table = sql.Identifier(spec.name)
     # A feature wholly inside the boundary (tested in lon/lat against the boundary PostGIS prepares once) is its
@@ -78,34 +81,39 @@ def _layer_overlaps_sql(name: str, geometry: str | None = None) -> sql.Composabl
         "LATERAL (SELECT CASE WHEN ST_Within({g}, b.g) THEN ST_Transform({g}, b.srid) "
         "ELSE ST_CollectionExtract(ST_Intersection(ST_Transform({g}, b.srid), b.gk), 3) END AS ig) i"
     )
+    attrs = sql.SQL(", ").join(sql.SQL("{}, p.{}").format(sql.Literal(c), sql.Identifier(c)) for c in ["id", *spec.column_names])
+    # OFFSET 0 keeps the planner from inlining the cut into both the area filter and the output (cutting twice).
     if spec.sub_table is not None:
-        # pieces of one feature never overlap: their areas add up, and they are only unioned for the map
+        # pieces of one feature never overlap: their areas add up, and they are only collected for the map
         pieces = sql.SQL(
-            "SELECT s.feature_id AS fid, ST_Collect(i.ig) AS ig, sum(ST_Area(i.ig)) AS m2 "
-            "FROM {sub} s, {cut} WHERE s.geom && b.g AND ST_Intersects(s.geom, b.g) GROUP BY s.feature_id"
-        ).format(sub=sql.Identifier(spec.sub_name), cut=cut.format(g=sql.SQL("s.geom")))
+            "SELECT x.fid, x.ig, x.m2, json_build_object({attrs}) AS attrs "
+            "FROM (SELECT s.feature_id AS fid, ST_Collect(i.ig) AS ig, sum(ST_Area(i.ig)) AS m2 "
+            "FROM {sub} s, {cut} WHERE s.geom && b.g AND ST_Intersects(s.geom, b.g) GROUP BY s.feature_id OFFSET 0) x "
+            "JOIN {t} p ON p.id = x.fid"
+        ).format(sub=sql.Identifier(spec.sub_name), cut=cut.format(g=sql.SQL("s.geom")), t=table, attrs=attrs)
     else:
         pieces = sql.SQL(
-            "SELECT p.id AS fid, i.ig, ST_Area(i.ig) AS m2 "
-            "FROM {t} p, {cut} WHERE p.geom && b.g AND ST_Intersects(p.geom, b.g)"
-        ).format(t=table, cut=cut.format(g=sql.SQL("p.geom")))
+            "SELECT p.id AS fid, i.ig, ST_Area(i.ig) AS m2, json_build_object({attrs}) AS attrs "
+            "FROM {t} p, {cut} WHERE p.geom && b.g AND ST_Intersects(p.geom, b.g) OFFSET 0"
+        ).format(t=table, cut=cut.format(g=sql.SQL("p.geom")), attrs=attrs)
     # Geometry goes back only where the map needs it: per feature when a rule picks features (validity,
-    # depth ranges), one union per layer for a conflict, none for inventories (owners, land use, price zones).
-    per_feature = sql.SQL(", 'geom', ST_AsGeoJSON(ST_Transform(x.ig, {srid}), 9)::jsonb").format(srid=sql.Literal(STORAGE_SRID))
-    union = sql.SQL("ST_AsGeoJSON(ST_Transform(ST_Union(x.ig), {srid}), 9)::jsonb").format(srid=sql.Literal(STORAGE_SRID))
+    # depth ranges), all overlaps of the layer collected for a conflict (features of a layer do not overlap, so
+    # a dissolve would only cost time), none for inventories (owners, land use, price zones). JSON, not jsonb:
+    # the rows are built once and parsed once, a jsonb tree in between is pure cost.
+    per_feature = sql.SQL(", 'geom', ST_AsGeoJSON(ST_Transform(x.ig, {srid}), 9)::json").format(srid=sql.Literal(STORAGE_SRID))
+    collected = sql.SQL(
+        "ST_AsGeoJSON(ST_Transform(ST_Multi(ST_CollectionExtract(ST_Collect(x.ig), 3)), {srid}), 9)::json"
+    ).format(srid=sql.Literal(STORAGE_SRID))
     return sql.SQL(
-        """(SELECT jsonb_build_object('features', coalesce(jsonb_agg(jsonb_build_object(
-                'id', p.id, 'm2', x.m2, 'attrs', jsonb_build_object({attrs}){per_feature})), '[]'), 'geom', {union})
+        """(SELECT json_build_object('features', coalesce(json_agg(json_build_object(
+                'id', x.fid, 'm2', x.m2, 'attrs', x.attrs{per_feature})), '[]'::json), 'geom', {union})
               FROM ({pieces}) x
-              JOIN {t} p ON p.id = x.fid
              WHERE x.m2 > %(tol)s)"""
     ).format(
-        pieces=pieces, t=table,
-        # the catalog's columns by name: to_jsonb(row) would turn every feature's geometry into GeoJSON first
-        attrs=sql.SQL(", ").join(sql.SQL("{}, p.{}").format(sql.Literal(c), sql.Identifier(c)) for c in ["id", *spec.column_names]),
+        pieces=pieces,
         per_feature=per_feature if geometry == "feature" else sql.SQL(""),
-        union=union if geometry == "union" else sql.SQL("NULL"),
-    )  # fmt: skip
+        union=collected if geometry == "union" else sql.SQL("NULL"),
+    )
 
 
 def _outside_sql(name: str) -> sql.Composable:
@@ -150,23 +158,44 @@ def _geometry_need(rules: tuple[Rule, ...], layer_name: str) -> str | None:
     return None
 
 
-def build_query(rules: RuleSet, kind: str, batch: bool = False) -> sql.Composed:
-    """Return the one statement that gathers every figure the rules of a kind need (for one boundary or a batch)."""
+def _columns(rules: RuleSet, kind: str) -> dict[str, sql.Composable]:
+    """Every figure the rules of a kind need, by column name (each a subquery correlated with the boundary b)."""
     kind_rules = rules.for_kind(kind)
-    layers = list(dict.fromkeys([*rules.layers(kind), "landuse"]))
+    cols: dict[str, sql.Composable] = {}
+    for n in dict.fromkeys([*rules.layers(kind), "landuse"]):
+        cols[f"hits:{n}"] = _layer_overlaps_sql(n, _geometry_need(kind_rules, n))
+    for n in dict.fromkeys(r.layer for r in kind_rules if r.predicate == "outside"):
+        cols[f"outside:{n}"] = _outside_sql(n)
+    if any(r.predicate == "pending_conflict" for r in kind_rules):
+        cols["pending"] = _PENDING_SQL
+    if any(r.predicate == "household" for r in kind_rules):
+        cols["household"] = _HOUSEHOLD_SQL
+    return cols
+
+
+def column_groups(rules: RuleSet, kind: str) -> list[list[str]]:
+    """Split a kind's figures into statements that can run at once: one per dense layer, the rest with the first."""
+    names = list(_columns(rules, kind))
+    dense = [[n] for n in names if n.split(":", 1)[-1] in rules.split_layers and n.startswith("hits:")]
+    rest = [n for n in names if not any(n in g for g in dense)]
+    if not dense:
+        return [names]
+    dense[0] = rest + dense[0]
+    return dense
+
+
+def build_query(rules: RuleSet, kind: str, batch: bool = False, only: Sequence[str] | None = None) -> sql.Composed:
+    """Return the statement that gathers the figures the rules of a kind need (for one boundary or a batch).
+
+    ``only`` limits it to some of the figures (see column_groups); area, zone and layer versions always come back.
+    """
     parts: list[sql.Composable] = [
         sql.SQL("ST_Area(b.gk) AS area_m2"),
         sql.SQL("b.srid - 4488 AS zone"),
         sql.SQL("(SELECT coalesce(jsonb_object_agg(layer, version), '{}') FROM layer_versions) AS versions"),
     ]
-    parts += [sql.SQL("{} AS {}").format(_layer_overlaps_sql(n, _geometry_need(kind_rules, n)), sql.Identifier(f"hits:{n}"))
-              for n in layers]
-    for n in dict.fromkeys(r.layer for r in kind_rules if r.predicate == "outside"):
-        parts.append(sql.SQL("{} AS {}").format(_outside_sql(n), sql.Identifier(f"outside:{n}")))
-    if any(r.predicate == "pending_conflict" for r in kind_rules):
-        parts.append(sql.SQL("{} AS pending").format(_PENDING_SQL))
-    if any(r.predicate == "household" for r in kind_rules):
-        parts.append(sql.SQL("{} AS household").format(_HOUSEHOLD_SQL))
+    parts += [sql.SQL("{} AS {}").format(expr, sql.Identifier(name))
+              for name, expr in _columns(rules, kind).items() if only is None or name in only]  # fmt: skip
     # Overlaps are cut in the boundary's 3° GK zone, where survey edges are straight and areas are what
     # survey reports state; the && prefilter uses the lon/lat index. Every figure is a subquery correlated
     # with the boundary row b: one boundary (a check) or every open case of a kind (a recheck) alike.
@@ -222,14 +251,38 @@ def run_check(conn: psycopg.Connection, req: CheckRequest, rules: RuleSet | None
     return interpret(req, dict(zip([d.name for d in cur.description], row, strict=True)), zone, rules)
 
 
-async def run_check_async(conn: psycopg.AsyncConnection, req: CheckRequest, rules: RuleSet | None = None) -> CheckReport:
-    """Async twin of run_check for the API's connection pool."""
+async def run_check_async(
+    conn: psycopg.AsyncConnection, req: CheckRequest, rules: RuleSet | None = None, pool: AsyncConnectionPool | None = None
+) -> CheckReport:
+    """Async twin of run_check; with a pool, a large boundary's figures are gathered by several statements at once."""
     rules = rules or ruleset()
     query, params, zone = _prepare(req, rules)
+    groups = column_groups(rules, req.kind)
+    if pool is not None and len(groups) > 1 and _approx_area_m2(req.geometry) > rules.split_above_m2:
+
+        async def gather(only: list[str]) -> dict[str, Any]:
+            async with pool.connection() as other:
+                return await _fetch_row(other, build_query(rules, req.kind, only=only), params)
+
+        rows = await asyncio.gather(_fetch_row(conn, build_query(rules, req.kind, only=groups[0]), params),
+                                    *(gather(g) for g in groups[1:]))  # fmt: skip
+        # a re-import between the statements would mix two maps: then gather everything in one statement
+        if all(r["versions"] == rows[0]["versions"] for r in rows):
+            return interpret(req, {k: v for r in rows for k, v in r.items()}, zone, rules)
+    return interpret(req, await _fetch_row(conn, query, params), zone, rules)
+
+
+async def _fetch_row(conn: psycopg.AsyncConnection, query: sql.Composed, params: dict[str, Any]) -> dict[str, Any]:
     cur = await conn.execute(query, params)
     row = await cur.fetchone()
     assert row is not None and cur.description is not None
-    return interpret(req, dict(zip([d.name for d in cur.description], row, strict=True)), zone, rules)
+    return dict(zip([d.name for d in cur.description], row, strict=True))
+
+
+def _approx_area_m2(geom: BaseGeometry) -> float:
+    """Area of a lon/lat geometry in m², good to a few per cent (enough to choose how to run the check)."""
+    lat = math.radians(geom.centroid.y)
+    return float(geom.area) * 111_320.0**2 * math.cos(lat)
 
 
 def run_check_batch(

@@ -51,6 +51,8 @@ class RuleSet:
     titles: dict[str, tuple[str, str]]
     min_overlap_m2: float
     approval: ApprovalThresholds
+    split_above_m2: float = float("inf")
+    split_layers: tuple[str, ...] = ()
 
     def for_kind(self, kind: str) -> tuple[Rule, ...]:
         """Return the rules of a kind, or raise RuleError naming the known kinds."""
@@ -91,6 +93,10 @@ def parse_rules(text: str) -> RuleSet:
         kinds[kind] = tuple(rules)
         titles[kind] = (spec.get("title", kind), spec.get("title_en", kind))
     a = raw["approval"]
+    engine = raw.get("engine", {})
+    for name in engine.get("split_layers", []):
+        if name not in catalog():
+            raise RuleError(f"engine.split_layers: unknown layer {name!r}")
     return RuleSet(
         kinds=kinds,
         titles=titles,
@@ -99,6 +105,8 @@ def parse_rules(text: str) -> RuleSet:
             float(a["state_council_basic_farmland_m2"]), float(a["state_council_cultivated_ha"]),
             float(a["state_council_other_ha"]), a.get("basis", ""),
         ),  # fmt: skip
+        split_above_m2=float(engine.get("split_above_m2", float("inf"))),
+        split_layers=tuple(engine.get("split_layers", ())),
     )
 
 

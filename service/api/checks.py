@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from gis.check import CheckInputError, CheckRequest, run_check_async
 from gis.check.rules import KINDS
 from service import cases as svc
-from service.api.deps import ConnDep, PrincipalDep, SessionDep, SettingsDep
+from service.api.deps import ConnDep, PoolDep, PrincipalDep, SessionDep, SettingsDep
 from service.boundaries import boundary_from_geojson, boundary_from_upload
 from service.errors import InvalidInput, PermissionDenied
 
@@ -21,6 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["checks"])
 @router.post("/checks", summary="Check a boundary against the one map")
 async def check(
     conn: ConnDep,
+    pool: PoolDep,
     settings: SettingsDep,
     principal: PrincipalDep,
     kind: Annotated[str, Form(description="homestead | requisition | mining")],
@@ -29,7 +30,7 @@ async def check(
     household_id: Annotated[str | None, Form(max_length=50)] = None,
     depth_top: Annotated[float | None, Form()] = None,
     depth_bottom: Annotated[float | None, Form()] = None,
-) -> JSONResponse:
+) -> Response:
     """Return the JSON check report for an uploaded file or a drawn polygon."""
     if kind not in KINDS:
         raise InvalidInput(f"未知申请类型 unknown kind {kind!r}; one of {', '.join(KINDS)}")
@@ -49,11 +50,11 @@ async def check(
         province=settings.province,
     )  # fmt: skip
     try:
-        report = await run_check_async(conn, req)
+        report = await run_check_async(conn, req, pool=pool)
     except CheckInputError as exc:
         raise InvalidInput(str(exc)) from exc
-    # JSONResponse straight away: the report is plain JSON data, FastAPI's per-field encoding would only cost time
-    return JSONResponse({**report.to_dict(), "boundary": boundary.source})
+    # encoded straight away: the report is plain JSON data, FastAPI's per-field encoding would only cost time
+    return Response(orjson.dumps({**report.to_dict(), "boundary": boundary.source}), media_type="application/json")
 
 
 @router.post("/recheck", summary="Re-run the check of every open case against today's map")
