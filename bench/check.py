@@ -3,7 +3,7 @@
     .venv/bin/python bench/check.py [--runs 200] [--cases 1000]
 
 (a) one check of a typical homestead and of a typical 50 ha requisition, end to end through POST /api/v1/checks
-    (HTTP, parsing, the one SQL statement, the JSON report), p50/p95 over --runs runs; against a naive check doing
+    (HTTP to `landwindow serve` in its own process, parsing, the SQL, the JSON report), p50/p95 over --runs runs; against a naive check doing
     the same overlaps per request: geopandas.read_postgis(bbox) of each layer + overlay in the GK zone.
 (b) `recheck` of --cases open cases after a re-import.
 """
@@ -25,15 +25,15 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import DATA, bench_cluster, county, percentiles  # noqa: E402
+from bench.common import DATA, bench_cluster, county, landwindow_server, percentiles  # noqa: E402
 from gis.catalog import catalog  # noqa: E402
 from gis.check.rules import ruleset  # noqa: E402
 from gis.crs import epsg_3deg, zone_3deg  # noqa: E402
 from gis.importer import load, read  # noqa: E402
 from service.auth import hash_secret  # noqa: E402
 from service.cases import recheck_open_cases  # noqa: E402
-from service.settings import Settings, sqlalchemy_url  # noqa: E402
-from web.server import serving  # noqa: E402
+from service.settings import sqlalchemy_url  # noqa: E402
+from web.server import free_port  # noqa: E402
 
 
 def naive_check(engine, kind: str, geom) -> float:  # type: ignore[no-untyped-def]
@@ -67,9 +67,8 @@ def main() -> None:
             conn.execute("INSERT INTO users (username, role, password_hash) VALUES ('clerk', 'clerk', %s)", (hash_secret("bench-pass-1"),))
             conn.commit()
         print(f"loaded the 1M county in {time.perf_counter() - t:.0f} s")
-        settings = Settings(_env_file=None, database_url=url, data_dir=Path("/tmp"), secret_key="b" * 32)
         engine = create_engine(sqlalchemy_url(url))
-        with serving(settings) as base, httpx.Client(base_url=base, timeout=60) as client:
+        with landwindow_server(url, free_port()) as base, httpx.Client(base_url=base, timeout=60) as client:
             token = client.post("/api/v1/auth/token", data={"username": "clerk", "password": "bench-pass-1"}).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
             for label, kind, anchor in (("homestead", "homestead", "homestead_clean"), ("50 ha requisition", "requisition", "requisition_50ha")):

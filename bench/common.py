@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from service.cluster import EmbeddedCluster
@@ -63,3 +63,41 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     """Return (p50, p95) of samples."""
     s = sorted(samples)
     return statistics.median(s), s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
+
+
+@contextmanager
+def server_process(command: list[str], env: dict[str, str], health: str, port: int) -> Iterator[str]:
+    """Run a web server in its own process (as in production: no GIL shared with the client); yield its base URL."""
+    import os
+
+    import httpx
+
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{command[0]} exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            try:
+                if httpx.get(base + health, timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError(f"{command} did not answer on {base}{health}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def landwindow_server(url: str, port: int) -> AbstractContextManager[str]:
+    """Run `landwindow serve` on a database URL in its own process."""
+    env = {"LANDWINDOW_DATABASE_URL": url, "LANDWINDOW_SECRET_KEY": "b" * 32, "LANDWINDOW_DATA_DIR": "/tmp"}
+    cmd = [str(ROOT / ".venv" / "bin" / "landwindow"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return server_process(cmd, env, "/healthz", port)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from service.api.deps import SESSION_COOKIE, get_signer
+from service.api.deps import SESSION_COOKIE, signer_for
 from service.auth import Principal
 from service.errors import NotAuthenticated, PermissionDenied
 
@@ -54,7 +54,7 @@ def session_user(request: Request) -> Principal | None:
     if not cookie:
         return None
     try:
-        return get_signer(request).read(cookie, cookie=True)
+        return signer_for(request).read(cookie, cookie=True)
     except NotAuthenticated:
         return None
 

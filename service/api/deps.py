@@ -19,12 +19,12 @@ SESSION_COOKIE = "lw_session"
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """Return the settings the app was created with."""
+async def get_settings_dep(request: Request) -> Settings:
+    """Return the settings the app was created with (async: cheap dependencies stay off the thread pool)."""
     return request.app.state.settings
 
 
-def get_pool(request: Request) -> AsyncConnectionPool:
+async def get_pool(request: Request) -> AsyncConnectionPool:
     """Return the connection pool opened in the lifespan."""
     pool = getattr(request.app.state, "pool", None)
     if pool is None:
@@ -57,8 +57,13 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-def get_signer(request: Request) -> TokenSigner:
+async def get_signer(request: Request) -> TokenSigner:
     """Return the token signer built from the app's settings."""
+    return signer_for(request)
+
+
+def signer_for(request: Request) -> TokenSigner:
+    """Return the app's token signer, built once from its settings."""
     signer = getattr(request.app.state, "signer", None)
     if signer is None:
         settings: Settings = request.app.state.settings
@@ -67,7 +72,7 @@ def get_signer(request: Request) -> TokenSigner:
     return signer
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     signer: Annotated[TokenSigner, Depends(get_signer)],
     token: Annotated[str | None, Depends(oauth2_scheme)],
