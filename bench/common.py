@@ -96,8 +96,9 @@ def server_process(command: list[str], env: dict[str, str], health: str, port: i
             proc.kill()
 
 
-def landwindow_server(url: str, port: int) -> AbstractContextManager[str]:
-    """Run `landwindow serve` on a database URL in its own process."""
+def landwindow_server(url: str, port: int, **settings: str) -> AbstractContextManager[str]:
+    """Run `landwindow serve` on a database URL in its own process (more settings as LANDWINDOW_<NAME>)."""
     env = {"LANDWINDOW_DATABASE_URL": url, "LANDWINDOW_SECRET_KEY": "b" * 32, "LANDWINDOW_DATA_DIR": "/tmp"}
+    env.update({f"LANDWINDOW_{k.upper()}": v for k, v in settings.items()})
     cmd = [str(ROOT / ".venv" / "bin" / "landwindow"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     return server_process(cmd, env, "/healthz", port)

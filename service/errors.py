@@ -12,6 +12,10 @@ class DomainError(Exception):
         self.details = details
 
 
+class BadRequest(DomainError):
+    """A request that cannot mean anything (a tile off the grid): 400."""
+
+
 class InvalidInput(DomainError):
     """Input that cannot be accepted (a malformed file, an unknown kind, a value out of range)."""
 

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
 
     tile_feature_limit: int = Field(default=20000, ge=100)
     tile_max_age: int = Field(default=3600, ge=0)
+    tile_cache_mb: int = Field(default=256, ge=0, description="rendered tiles kept in memory (0: none)")
 
     @field_validator("database_url")
     @classmethod

@@ -75,8 +75,8 @@ def test_empty_and_bad_tiles(client, parcels_loaded):
     assert client.get("/tiles/parcels/16/0/0.pbf").status_code == 204
     assert client.get("/tiles/parcels/5/20/10.pbf").status_code == 204  # below the layer's minimum zoom
     r = client.get("/tiles/parcels/3/8/1.pbf")
-    assert r.status_code == 422 and "超出范围" in r.json()["detail"]
-    assert client.get("/tiles/parcels/23/0/0.pbf").status_code == 422
+    assert r.status_code == 400 and "超出范围" in r.json()["detail"]
+    assert client.get("/tiles/parcels/23/0/0.pbf").status_code == 400
     r = client.get("/tiles/roads/10/1/1.pbf")
     assert r.status_code == 404 and "unknown layer 'roads'" in r.json()["detail"]
 
@@ -90,3 +90,44 @@ def test_tilejson(client, parcels_loaded):
     xmin, ymin, xmax, ymax = tj["bounds"]
     assert 114.30 < xmin < xmax < 114.32 and 29.84 < ymin < ymax < 29.86
     assert "owner" not in tj["vector_layers"][0]["fields"]
+
+
+def test_tiles_cut_from_lon_lat_match_projected_tiles(client, conn, parcels_loaded):
+    """From z12 the tile grid is mapped straight from lon/lat: within one grid unit of projecting every vertex."""
+    from gis.catalog import layer
+    from gis.crs import reproject
+    from gis.tiles import LINEAR_FROM_ZOOM, tile_query
+
+    c = reproject(box(X0, Y0, X0 + 70, Y0 + 20), 4526, 4490).centroid
+    spec = layer("parcels")
+    for z in (LINEAR_FROM_ZOOM, 14, 16, 18):
+        x, y = _tile_of(c.x, c.y, z)
+        params = {"z": z, "x": x, "y": y, "limit": 100}
+        linear = mapbox_vector_tile.decode(bytes(conn.execute(tile_query(spec, z), params).fetchone()[1]))
+        projected = mapbox_vector_tile.decode(bytes(conn.execute(tile_query(spec, LINEAR_FROM_ZOOM - 1), params).fetchone()[1]))
+        a = {f["id"]: f["geometry"]["coordinates"] for f in linear["parcels"]["features"]}
+        b = {f["id"]: f["geometry"]["coordinates"] for f in projected["parcels"]["features"]}
+        assert a.keys() == b.keys() and len(a) == 2
+        for fid in a:
+            pa, pb = [p for ring in a[fid] for p in ring], [p for ring in b[fid] for p in ring]
+            assert len(pa) == len(pb), (z, fid)
+            assert max(max(abs(u[0] - v[0]), abs(u[1] - v[1])) for u, v in zip(pa, pb, strict=True)) <= 1, (z, fid)
+
+
+def test_tiles_are_served_from_memory_until_the_layer_changes(client, conn, tmp_path, parcels_loaded):
+    from gis.crs import reproject
+
+    c = reproject(box(X0, Y0, X0 + 70, Y0 + 20), 4526, 4490).centroid
+    x, y = _tile_of(c.x, c.y, 16)
+    cache = client.app.state.tile_cache
+    first = client.get(f"/tiles/parcels/16/{x}/{y}.pbf")
+    hits = cache.hits
+    again = client.get(f"/tiles/parcels/16/{x}/{y}.pbf")
+    assert cache.hits == hits + 1 and again.content == first.content and again.headers["etag"] == '"parcels-1"'
+    gdf = gpd.GeoDataFrame({"parcel_no": ["B1"]}, geometry=[box(X0, Y0, X0 + 10, Y0 + 10)], crs=4526)
+    path = tmp_path / "q.gpkg"
+    gdf.to_file(path, layer="parcels")
+    load(conn, read(path, "parcels"), replace=True)
+    fresh = client.get(f"/tiles/parcels/16/{x}/{y}.pbf")
+    assert fresh.headers["etag"] == '"parcels-2"'
+    assert [f["properties"]["parcel_no"] for f in mapbox_vector_tile.decode(fresh.content)["parcels"]["features"]] == ["B1"]

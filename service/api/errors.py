@@ -10,6 +10,7 @@ from gis.importer import LayerImportError
 from service import errors
 
 STATUS: dict[type[Exception], int] = {
+    errors.BadRequest: 400,
     errors.InvalidInput: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,

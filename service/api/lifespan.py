@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from service.db import database_url, make_engine
 from service.settings import Settings
+from service.tilecache import TileCache
 
 
 async def _configure(conn: AsyncConnection) -> None:
@@ -39,6 +40,7 @@ def make_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContex
         app.state.settings = settings
         app.state.pool = pool
         app.state.engine = engine
+        app.state.tile_cache = TileCache(settings.tile_cache_mb * 2**20)
         try:
             yield
         finally:

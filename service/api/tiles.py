@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from gis.catalog import layer
-from gis.tiles import MAX_ZOOM, TileAddress, TileRequestError, extent_query, tile_query
+from gis.tiles import MAX_ZOOM, TileAddress, TileRequestError, extent_query, tile_query, version_query
 from service.api.deps import ConnDep, SettingsDep
-from service.errors import InvalidInput
+from service.errors import BadRequest
+from service.tilecache import TileCache
 
 router = APIRouter(tags=["tiles"])
 
@@ -26,22 +27,27 @@ async def tile(layer_name: str, z: int, x: int, y: int, request: Request, conn: 
     try:
         TileAddress(z, x, y)
     except TileRequestError as exc:
-        raise InvalidInput(str(exc)) from exc
-    cache = {"Cache-Control": f"public, max-age={settings.tile_max_age}"}
+        raise BadRequest(str(exc)) from exc
+    cache_control = {"Cache-Control": f"public, max-age={settings.tile_max_age}"}
     if z < spec.minzoom:
-        return Response(status_code=204, headers=cache)
-    cur = await conn.execute(
-        tile_query(spec), {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit}, binary=True
-    )
-    row = await cur.fetchone()
-    version, data = (row[0], row[1]) if row else (0, None)
-    etag = f'"{spec.name}-{version or 0}"'
-    headers = {**cache, "ETag": etag}
+        return Response(status_code=204, headers=cache_control)
+    row = await (await conn.execute(version_query(), {"layer": spec.name})).fetchone()
+    version = int(row[0]) if row else 0
+    etag = f'"{spec.name}-{version}"'
     if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
+        return Response(status_code=304, headers={**cache_control, "ETag": etag})
+    cache: TileCache = request.app.state.tile_cache
+    data = cache.get((spec.name, version, z, x, y))
+    if data is None:
+        cur = await conn.execute(tile_query(spec, z), {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit}, binary=True)
+        row = await cur.fetchone()
+        version, data = (int(row[0] or 0), bytes(row[1] or b"")) if row else (0, b"")
+        cache.put((spec.name, version, z, x, y), data)
+        etag = f'"{spec.name}-{version}"'
+    headers = {**cache_control, "ETag": etag}
     if not data:
         return Response(status_code=204, headers=headers)
-    return Response(content=bytes(data), media_type=MVT_MEDIA_TYPE, headers=headers)
+    return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers)
 
 
 @router.get("/tiles/{layer_name}.json", summary="TileJSON 3.0 of a layer")
