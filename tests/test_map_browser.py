@@ -95,12 +95,15 @@ def _mvt(layer: str, z: int, x: int, y: int) -> bytes:
 
 class _Handler(SimpleHTTPRequestHandler):
     page = b""
+    canvas_page = b""
 
     def log_message(self, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:  # noqa: N802
         path = urlparse(self.path).path
+        if path == "/canvas.html":
+            return self._send(200, "text/html; charset=utf-8", self.canvas_page)
         if path == "/map.html":
             return self._send(200, "text/html; charset=utf-8", self.page)
         if path == "/favicon.ico":
@@ -126,9 +129,12 @@ def served() -> Iterator[str]:
         unavailable("Debian's chromium is not installed (apt-get install chromium; scripts/setup does it)")
     pytest.importorskip("mapbox_vector_tile")
     layers = [MapLayer("landuse", "土地利用现状", 12), MapLayer("parcels", "地籍宗地", 14)]
-    m = build_map(layers, center=CENTER, zoom=16, boundary=BOUNDARY, conflicts=CONFLICTS, draw_field="boundary_geojson")
-    html = map_html(m).replace("<body>", "<body><input type='hidden' id='boundary_geojson' value=''>", 1)
-    handler = type("Handler", (_Handler,), {"page": html.encode()})
+    pages = {}
+    for renderer in ("svg", "canvas"):
+        m = build_map(layers, center=CENTER, zoom=16, boundary=BOUNDARY, conflicts=CONFLICTS, draw_field="boundary_geojson",
+                      renderer=renderer)  # fmt: skip
+        pages[renderer] = map_html(m).replace("<body>", "<body><input type='hidden' id='boundary_geojson' value=''>", 1).encode()
+    handler = type("Handler", (_Handler,), {"page": pages["svg"], "canvas_page": pages["canvas"]})
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(STATIC)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -215,3 +221,28 @@ def test_map_draws_vector_tiles_offline_with_popups_and_drawing(served):
     assert any("/tiles/landuse/16/" in u for u in requests) and any("/tiles/parcels/16/" in u for u in requests)
     assert errors == [], errors
     assert shot.stat().st_size > 20_000
+
+
+def test_canvas_tiles_draw_the_land_use_colours_and_answer_clicks(served):
+    """The default renderer: vector tiles painted on canvas, still clickable for a feature's attributes."""
+    with browser_page() as (page, requests, errors):
+        page.goto(f"{served}/canvas.html")
+        page.wait_for_function(
+            "document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length >= 4", timeout=15000
+        )
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.querySelectorAll('.leaflet-tile-pane svg path').length") == 0
+        colours = page.evaluate(
+            """(() => { const seen = new Set();
+                for (const c of document.querySelectorAll('.leaflet-tile-pane canvas')) {
+                  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  for (let i = 0; i < d.length; i += 4 * 97) if (d[i + 3] > 0) seen.add([d[i], d[i+1], d[i+2]].join(','));
+                }
+                return [...seen]; })()"""
+        )
+        assert "255,255,100" in colours  # #FFFF64 paddy fields, painted from the colour table
+        page.mouse.click(300, 650)
+        page.wait_for_selector(".lw-popup", timeout=5000)
+        assert "dlbm" in page.inner_text(".lw-popup") or "parcel_no" in page.inner_text(".lw-popup")
+        screenshot(page, "map_builder_canvas.png")
+    assert errors == [], errors

@@ -314,12 +314,14 @@ def build_map(
     scale: bool = True,
     layer_control: bool = True,
     lang: str = "zh",
+    renderer: str = "canvas",
 ) -> OfflineMap:
     """Build the one map; every JS/CSS link points at `static_url`, so the page needs no other host.
 
     `bounds` is (lon_min, lat_min, lon_max, lat_max) and `center` is (lon, lat), both EPSG:4490 ≈ WGS 84; with
     neither, the view fits the boundary and conflicts, else the county extent. `draw` (default: on when `draw_field`
     is given) adds leaflet-draw; the drawn polygon goes to the element with id `draw_field` as GeoJSON.
+    `renderer` draws vector tiles on "canvas" (thousands of parcels stay fast) or as "svg" paths.
     """
     zh = lang == "zh"
     grids_spec = [_as_layer(lyr) for lyr in layers]
@@ -338,6 +340,11 @@ def build_map(
         "colors": json.dumps(landuse_colors()), "landuse": json.dumps(layer_style("landuse")), "unknown": json.dumps(UNKNOWN_FILL)}),
         name="landwindow_head")  # fmt: skip
 
+    if center is None:
+        # framed before any layer is added: tiles are fetched once, at the zoom the clerk will see
+        assert bounds is not None
+        m.add_child(_Script(f"{m.get_name()}.fitBounds([[{bounds[1]}, {bounds[0]}], [{bounds[3]}, {bounds[2]}]]);"))
+
     for url, attribution, title in (basemap or Basemap()).layers():
         folium.TileLayer(tiles=url, attr=attribution, name=title, overlay=False, control=False, max_zoom=MAX_ZOOM,
                          subdomains="01234567").add_to(m)  # fmt: skip
@@ -346,7 +353,8 @@ def build_map(
     for lyr in grids_spec:
         key = json.dumps(lyr.name)
         style = "LW.landuseStyle" if lyr.style_kind == "landuse" else json.dumps(layer_style(lyr.style_kind))
-        options = (f"{{interactive: true, minZoom: {int(lyr.minzoom)}, maxZoom: {MAX_ZOOM}, getFeatureId: LW.fid, "
+        factory = "rendererFactory: L.canvas.tile, " if renderer == "canvas" else ""
+        options = (f"{{interactive: true, {factory}minZoom: {int(lyr.minzoom)}, maxZoom: {MAX_ZOOM}, getFeatureId: LW.fid, "
                    f"vectorTileLayerStyles: {{{key}: {style}}}}}")  # fmt: skip
         grid = VectorGridProtobuf(
             _tile_url(lyr.url or tile_url, lyr.name), name=lyr.title, options=options, show=lyr.show
@@ -389,9 +397,6 @@ def build_map(
         code.append(_DRAW_HANDOFF % (name, drawn.get_name(), json.dumps(draw_field)))
     if scale:
         code.append(f"L.control.scale({{imperial: false, metric: true, position: 'bottomleft'}}).addTo({name});")
-    if center is None:
-        assert bounds is not None
-        code.append(f"{name}.fitBounds([[{bounds[1]}, {bounds[0]}], [{bounds[3]}, {bounds[2]}]]);")
     code.append(f"window.landwindowMap = {name};")
     m.add_child(_Script("\n".join(code)))
     return m
