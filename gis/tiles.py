@@ -44,14 +44,15 @@ def tile_query(spec: LayerSpec, z: int = MAX_ZOOM) -> sql.Composed:
         # Web Mercator x is linear in longitude and, across one tile from z12 on, y is linear in latitude to within
         # tan(lat)·Δlat/8 of the tile: under 0.6 of its 4096 units up to 45°N. Mapping the tile's lon/lat box
         # straight onto the grid gives the same integer coordinates as projecting every vertex first.
-        geom = sql.SQL("ST_AsMVTGeom(f.geom, ST_Transform(env.tile, {srid})::box2d, {extent}, {buffer}, true)")
+        geom = sql.SQL("ST_AsMVTGeom(f.geom, env.box, {extent}, {buffer}, true)")
     else:
         geom = sql.SQL("ST_AsMVTGeom(ST_Transform(f.geom, 3857), env.tile, {extent}, {buffer}, true)")
     return sql.SQL(
         """
         WITH env AS (
             SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
-                   ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {srid}) AS query
+                   ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {srid}) AS query,
+                   ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {srid})::box2d AS box
         ), features AS (
             SELECT f.id{columns}, {geom} AS geom
               FROM {table} f, env
