@@ -61,22 +61,32 @@ def from_frame(
     gdf: gpd.GeoDataFrame, fmt: str, extent: CountyExtent | None = None, crs: int | None = None, zone: int | None = None
 ) -> Boundary:
     """Turn a GeoDataFrame of polygons into a boundary; invalid geometry is refused, never silently repaired."""
-    issues: list[BoundaryIssue] = []
     if len(gdf) == 0:
         raise BoundaryError([error("no_parcels", "文件中没有要素", "the file holds no features")])
     geoms = list(shapely.force_2d(gdf.geometry.values))
+    rows = gdf.drop(columns=gdf.geometry.name).to_dict("records")
+    return _from_features(geoms, rows, gdf.crs, fmt, extent, crs, zone)
+
+
+def _from_features(
+    geoms: list[Any], rows: list[dict[str, Any]], frame_crs: Any, fmt: str, extent: CountyExtent | None, crs: int | None,
+    zone: int | None,
+) -> Boundary:
+    issues: list[BoundaryIssue] = []
+    if not geoms:
+        raise BoundaryError([error("no_parcels", "文件中没有要素", "the file holds no features")])
     src: int | str
     if crs is not None:
         src, label = crs, f"EPSG:{crs}"
-    elif gdf.crs is not None:
-        datum = gdf.crs.datum.name if gdf.crs.datum is not None else ""
+    elif frame_crs is not None:
+        datum = frame_crs.datum.name if frame_crs.datum is not None else ""
         old = next((zh for en, zh in OLD_DATUMS.items() if en in datum), None)
         if old is not None:
             raise BoundaryError([error(
-                "datum_needs_parameters", f"文件坐标系为{old}（{gdf.crs.name}），须先用七参数转换到2000国家大地坐标系",
-                f"the file is in {gdf.crs.name}; convert it to CGCS2000 with seven parameters first", field="CRS",
+                "datum_needs_parameters", f"文件坐标系为{old}（{frame_crs.name}），须先用七参数转换到2000国家大地坐标系",
+                f"the file is in {frame_crs.name}; convert it to CGCS2000 with seven parameters first", field="CRS",
             )])  # fmt: skip
-        src, label = _source_crs(gdf.crs)
+        src, label = _source_crs(frame_crs)
         gk = zone_of_epsg(src) if isinstance(src, int) else None
         if src != STORAGE_SRID and gk is None and src != 4326:
             issues.append(warning("foreign_crs", f"坐标系 {label} 非CGCS2000，已转换", f"{label} is not CGCS2000; converted"))
@@ -95,7 +105,6 @@ def from_frame(
     stated = gk if gk is not None else (zone_of_epsg(src) if isinstance(src, int) else None)  # (width, zone, prefixed)
     parcels: list[BoundaryParcel] = []
     errors: list[BoundaryIssue] = []
-    rows = gdf.drop(columns=gdf.geometry.name).to_dict("records")
     for i, (geom, row) in enumerate(zip(geoms, rows, strict=True)):
         feature_no = _pick(row, NO_FIELDS) or str(i + 1)
         if geom is None or geom.is_empty:
@@ -172,8 +181,8 @@ def _read_drawn(geojson: dict[str, Any] | str, extent: CountyExtent | None) -> B
             raise BoundaryError([error("bad_geojson", f"第{i + 1}个要素几何格式错误：{exc}", f"feature {i + 1} has a malformed geometry: {exc}",
                                        field=f"feature {i + 1}")]) from exc  # fmt: skip
         props.append(f.get("properties") or {})
-    gdf = gpd.GeoDataFrame(props, geometry=geoms, crs=STORAGE_SRID) if geoms else gpd.GeoDataFrame(geometry=[], crs=STORAGE_SRID)
-    return from_frame(gdf, "drawn", extent, crs=STORAGE_SRID)
+    # what the browser drew is already lon/lat: no data frame needed on the way (it cost a millisecond a check)
+    return _from_features(list(shapely.force_2d(geoms)) if geoms else [], props, None, "drawn", extent, STORAGE_SRID, None)
 
 
 def to_geojson(boundary: Boundary) -> dict[str, Any]:

@@ -175,6 +175,14 @@ def _columns(rules: RuleSet, kind: str) -> dict[str, sql.Composable]:
 
 def column_groups(rules: RuleSet, kind: str) -> list[list[str]]:
     """Split a kind's figures into statements that can run at once: one per dense layer, the rest with the first."""
+    key = (id(rules), kind)
+    hit = _GROUPS.get(key)
+    if hit is None or hit[0] is not rules:
+        hit = _GROUPS[key] = (rules, _column_groups(rules, kind))
+    return [list(g) for g in hit[1]]
+
+
+def _column_groups(rules: RuleSet, kind: str) -> list[list[str]]:
     names = list(_columns(rules, kind))
     dense = [[n] for n in names if n.split(":", 1)[-1] in rules.split_layers and n.startswith("hits:")]
     rest = [n for n in names if not any(n in g for g in dense)]
@@ -182,6 +190,20 @@ def column_groups(rules: RuleSet, kind: str) -> list[list[str]]:
         return [names]
     dense[0] = rest + dense[0]
     return dense
+
+
+# Composing a statement costs a millisecond or two of Python: each is composed once per rule set, kind and figures.
+_STATEMENTS: dict[tuple[int, str, bool, tuple[str, ...] | None], tuple[RuleSet, bytes]] = {}
+_GROUPS: dict[tuple[int, str], tuple[RuleSet, list[list[str]]]] = {}
+
+
+def statement(rules: RuleSet, kind: str, batch: bool = False, only: Sequence[str] | None = None) -> bytes:
+    """Return build_query's statement as bytes, composed once and kept."""
+    key = (id(rules), kind, batch, tuple(only) if only is not None else None)
+    hit = _STATEMENTS.get(key)
+    if hit is None or hit[0] is not rules:  # the rule set is kept with it, so its id is never reused meanwhile
+        hit = _STATEMENTS[key] = (rules, build_query(rules, kind, batch, only).as_bytes(None))
+    return hit[1]
 
 
 def build_query(rules: RuleSet, kind: str, batch: bool = False, only: Sequence[str] | None = None) -> sql.Composed:
@@ -215,7 +237,7 @@ def build_query(rules: RuleSet, kind: str, batch: bool = False, only: Sequence[s
     return sql.SQL("WITH b AS ({source}) SELECT {cols} FROM b").format(source=source, cols=sql.SQL(",\n  ").join(parts))
 
 
-def _prepare(req: CheckRequest, rules: RuleSet) -> tuple[sql.Composed, dict[str, Any], int]:
+def _prepare(req: CheckRequest, rules: RuleSet) -> tuple[bytes, dict[str, Any], int]:
     geom = req.geometry
     if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise CheckInputError("边界为空或不是面 / the boundary is empty or not a polygon")
@@ -238,7 +260,7 @@ def _prepare(req: CheckRequest, rules: RuleSet) -> tuple[sql.Composed, dict[str,
         "p_bottom": [p.depth_bottom for p in req.pending],
         "p_wkb": [shapely.to_wkb(p.geometry) for p in req.pending],
     }
-    return build_query(rules, req.kind), params, zone
+    return statement(rules, req.kind), params, zone
 
 
 def run_check(conn: psycopg.Connection, req: CheckRequest, rules: RuleSet | None = None) -> CheckReport:
@@ -262,9 +284,9 @@ async def run_check_async(
 
         async def gather(only: list[str]) -> dict[str, Any]:
             async with pool.connection() as other:
-                return await _fetch_row(other, build_query(rules, req.kind, only=only), params)
+                return await _fetch_row(other, statement(rules, req.kind, only=only), params)
 
-        rows = await asyncio.gather(_fetch_row(conn, build_query(rules, req.kind, only=groups[0]), params),
+        rows = await asyncio.gather(_fetch_row(conn, statement(rules, req.kind, only=groups[0]), params),
                                     *(gather(g) for g in groups[1:]))  # fmt: skip
         # a re-import between the statements would mix two maps: then gather everything in one statement
         if all(r["versions"] == rows[0]["versions"] for r in rows):
@@ -272,7 +294,7 @@ async def run_check_async(
     return interpret(req, await _fetch_row(conn, query, params), zone, rules)
 
 
-async def _fetch_row(conn: psycopg.AsyncConnection, query: sql.Composed, params: dict[str, Any]) -> dict[str, Any]:
+async def _fetch_row(conn: psycopg.AsyncConnection, query: bytes, params: dict[str, Any]) -> dict[str, Any]:
     cur = await conn.execute(query, params)
     row = await cur.fetchone()
     assert row is not None and cur.description is not None
@@ -300,7 +322,7 @@ def run_check_batch(
         "case_ids": list(requests), "tol": rules.min_overlap_m2, "right_types": right_types,
         "p_ref": [], "p_lodged": [], "p_top": [], "p_bottom": [], "p_wkb": [],
     }  # fmt: skip
-    cur = conn.execute(build_query(rules, kind, batch=True), params)
+    cur = conn.execute(statement(rules, kind, batch=True), params)
     assert cur.description is not None
     names = [d.name for d in cur.description]
     out = {}
