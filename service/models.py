@@ -226,3 +226,39 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class CallbackDraw(Base):
+    """A month's seeded random sample of decided cases for the satisfaction callback (万人评窗口)."""
+
+    __tablename__ = "callback_draws"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    month: Mapped[str] = mapped_column(Text, unique=True)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer)
+    drawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _now()
+    entries: Mapped[list[CallbackEntry]] = relationship(back_populates="draw", order_by="CallbackEntry.position")
+
+
+class CallbackEntry(Base):
+    """One sampled case of a callback draw, with the outcome of the call once made."""
+
+    __tablename__ = "callback_entries"
+    __table_args__ = (
+        UniqueConstraint("draw_id", "case_id", name="uq_callback_entries_draw_case"),
+        UniqueConstraint("draw_id", "position", name="uq_callback_entries_draw_position"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("callback_draws.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    called_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    draw: Mapped[CallbackDraw] = relationship(back_populates="entries")
+    case: Mapped[Case] = relationship()
