@@ -114,7 +114,7 @@ def draw(
     for i, case_id in enumerate(chosen, start=1):
         session.add(CallbackEntry(draw_id=row.id, case_id=case_id, position=i))
     session.flush()
-    numbers = dict(session.execute(select(Case.id, Case.case_no).where(Case.id.in_(chosen))).tuples().all())
+    numbers = {r.id: r.case_no for r in session.execute(select(Case.id, Case.case_no).where(Case.id.in_(chosen)))}
     audit(session, by.actor if by else CLI_ACTOR, "callback.draw", None, None,
           {"month": str(month), "seed": seed, "size": size, "population": len(pool),
            "cases": [numbers[c] for c in chosen]})  # fmt: skip

@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from service.api import api_router, errors
 from service.api.lifespan import make_lifespan
 from service.settings import Settings, get_settings
-from web import pages, portal, workbench
+from web import pages, portal, reports, workbench
 from web.session import LoginRequired, login_redirect
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router())
     app.include_router(workbench.router)
     app.include_router(portal.router)
+    app.include_router(reports.router)
     app.include_router(pages.router)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount(settings.static_url, StaticFiles(directory=STATIC_DIR), name="static")

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.api import auth, cases, checks, health, public, tiles
+from service.api import auth, cases, checks, health, public, reports, tiles
 
 
 def api_router() -> APIRouter:
@@ -14,4 +14,5 @@ def api_router() -> APIRouter:
     router.include_router(cases.router)
     router.include_router(public.router)
     router.include_router(checks.router)
+    router.include_router(reports.router)
     return router
