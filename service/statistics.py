@@ -40,7 +40,7 @@ from gis.landuse import AGRICULTURAL
 from service import clocks
 from service.calendar import LOCAL_TZ
 from service.errors import InvalidInput
-from service.models import KINDS, Case
+from service.models import KINDS, AuditEntry, Case
 from service.workflow import workflow
 
 CULTIVATED = "耕地"
@@ -266,8 +266,6 @@ def _transition_actions() -> dict[str, list[str]]:
 
 def decided_in(month: Month) -> Any:
     """Return a select of the ids of the cases decided in the month (from the audit log)."""
-    from service.models import AuditEntry
-
     return select(AuditEntry.case_id).where(
         AuditEntry.action.in_(_transition_actions()["decide"]), AuditEntry.at >= month.start, AuditEntry.at < month.end
     )

@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from service import callbacks
 from service.api.reports import STATISTICS_ROLES
 from service.audit import audit
+from service.auth import Principal
 from service.calendar import LOCAL_TZ
-from service.errors import DomainError
+from service.errors import DomainError, InvalidInput
 from service.statistics import COLUMNS, CONVERSION_COLUMNS, Month, monthly_statistics
 from web.pages import SessionDep, page
 from web.session import CsrfDep, UserDep
@@ -27,15 +28,15 @@ def _month(value: str | None, default: Month) -> Month:
         return default
 
 
-def _forbidden(request: Request, user: object, message: str) -> Response:
-    return page(request, "reports_monthly.html", {"nav": "reports", "forbidden": message}, user=user, status=403)  # type: ignore[arg-type]
+def _forbidden(request: Request, user: Principal, template: str, message: str) -> Response:
+    return page(request, template, {"nav": template.split(".")[0], "forbidden": message}, user=user, status=403)
 
 
 @router.get("/reports/monthly", response_class=HTMLResponse)
 def monthly(request: Request, session: SessionDep, user: UserDep, month: str | None = None) -> Response:
     """The month's figures per kind and clerk, the converted area by township, and CSV / XLSX downloads."""
     if user.role not in STATISTICS_ROLES:
-        return _forbidden(request, user, "只有领导、规划审计员和管理员可以查看统计 / only leaders, planners and administrators see the statistics")
+        return _forbidden(request, user, "reports_monthly.html", "只有领导、规划审计员和管理员可以查看统计 / only leaders, planners and administrators see the statistics")
     m = _month(month, Month.of(datetime.now(LOCAL_TZ)))
     stats = monthly_statistics(session, m)
     return page(request, "reports_monthly.html", {
@@ -59,9 +60,7 @@ def _callbacks_page(request: Request, session: SessionDep, user: UserDep, m: Mon
 def callback_list(request: Request, session: SessionDep, user: UserDep, month: str | None = None) -> Response:
     """The month's callback sample with the applicants' phones, and a form per case to record the outcome."""
     if user.role not in callbacks.ROLES:
-        return page(request, "callbacks.html", {"nav": "callbacks", "forbidden":
-                    "只有领导和管理员可以查看回访名单 / only leaders and administrators see the callback list"},
-                    user=user, status=403)  # fmt: skip
+        return _forbidden(request, user, "callbacks.html", "只有领导和管理员可以查看回访名单 / only leaders and administrators see the callback list")
     return _callbacks_page(request, session, user, _month(month, Month.of(datetime.now(LOCAL_TZ)).previous()))
 
 
@@ -74,8 +73,6 @@ def callback_draw(
     m = _month(month, Month.of(datetime.now(LOCAL_TZ)).previous())
     try:
         if seed.strip() and not seed.strip().isdigit():
-            from service.errors import InvalidInput
-
             raise InvalidInput(f"随机种子应为非负整数（收到 {seed!r}）/ the seed must be a non-negative integer (got {seed!r})")
         callbacks.draw(session, Month.parse(month), size, int(seed) if seed.strip() else None, by=user)
     except DomainError as exc:
