@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from gis.catalog import CatalogError, catalog
 from gis.importer import ImportResult, LayerImportError, layer_versions, load, read
-from service import boundary_command, report_command
+from service import backup_command, boundary_command, report_command
 from service.audit import audit
 from service.auth import add_user, demo_users, ensure_demo_users, set_password
 from service.cluster import ClusterError, EmbeddedCluster
@@ -38,6 +38,8 @@ app.add_typer(user_app, name="user")
 calendar_app = typer.Typer(help="节假日安排 / holiday schedules and deadlines", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
 app.command("boundary")(boundary_command.boundary)
+app.command("backup")(backup_command.backup)
+app.command("restore")(backup_command.restore)
 app.add_typer(report_command.report_app, name="report")
 app.add_typer(report_command.callback_app, name="callback")
 
