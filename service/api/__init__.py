@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.api import auth, cases, checks, health, public, reports, tiles
+from service.api import auth, cases, checks, exports, health, public, reports, tiles
 
 
 def api_router() -> APIRouter:
@@ -12,6 +12,7 @@ def api_router() -> APIRouter:
     router.include_router(tiles.router)
     router.include_router(auth.router)
     router.include_router(cases.router)
+    router.include_router(exports.router)
     router.include_router(public.router)
     router.include_router(checks.router)
     router.include_router(reports.router)
