@@ -20,6 +20,7 @@ from service.auth import add_user, demo_users, ensure_demo_users, set_password
 from service.cluster import ClusterError, EmbeddedCluster
 from service.db import database_url, make_engine, migrate
 from service.errors import DomainError
+from service.filing_command import filing_app
 from service.settings import get_settings
 
 SAMPLE_COUNTY = Path(__file__).resolve().parent.parent / "sample_parcels" / "county.gpkg"
@@ -42,6 +43,7 @@ app.command("backup")(backup_command.backup)
 app.command("restore")(backup_command.restore)
 app.add_typer(report_command.report_app, name="report")
 app.add_typer(report_command.callback_app, name="callback")
+app.add_typer(filing_app, name="filing")
 
 out = Console()
 err = Console(stderr=True)

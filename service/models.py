@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Integer,
+    LargeBinary,
     SmallInteger,
     Text,
     UniqueConstraint,
@@ -262,3 +263,42 @@ class CallbackEntry(Base):
     called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     draw: Mapped[CallbackDraw] = relationship(back_populates="entries")
     case: Mapped[Case] = relationship()
+
+
+class FilingPackage(Base):
+    """An upward filing package (报批材料包): sent from this instance, or received here from the level below."""
+
+    __tablename__ = "filing_packages"
+    __table_args__ = (
+        CheckConstraint("direction IN ('sent', 'received')", name="direction"),
+        UniqueConstraint("direction", "package_id", name="uq_filing_packages_direction_package_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    package_id: Mapped[str] = mapped_column(Text)
+    direction: Mapped[str] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    case_no: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    sender_name: Mapped[str] = mapped_column(Text)
+    sender_level: Mapped[str] = mapped_column(Text)
+    receiver_level: Mapped[str] = mapped_column(Text)
+    receiver_name: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    archive: Mapped[bytes] = mapped_column(LargeBinary)
+    archive_sha256: Mapped[str] = mapped_column(Text)
+    sender_verdict: Mapped[str | None] = mapped_column(Text)
+    sender_approval_level: Mapped[str | None] = mapped_column(Text)
+    check_run_id: Mapped[int | None] = mapped_column(ForeignKey("check_runs.id"))
+    agrees: Mapped[bool | None] = mapped_column(Boolean)
+    disagreements: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=True)
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    receipt_seq: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     tile_max_age: int = Field(default=3600, ge=0)
     tile_cache_mb: int = Field(default=256, ge=0, description="rendered tiles kept in memory (0: none)")
 
+    filing_key: str | None = Field(
+        default=None, min_length=16, description="Shared HMAC-SHA256 key that signs upward filing packages and receipts."
+    )
+    instance_level: Literal["county", "city", "province", "ministry"] = Field(
+        default="county", description="This installation's level in the filing chain county → city → province → ministry."
+    )
+    instance_name: str = Field(default="Land Window", min_length=1, description="This installation's name on packages.")
+
     @field_validator("database_url")
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:

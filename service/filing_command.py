@@ -1,0 +1,152 @@
+"""The `landwindow filing` commands: export a case upward, receive a package, decide on it, import the receipt."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from service.errors import DomainError
+
+if TYPE_CHECKING:
+    from service.filing import Instance
+
+filing_app = typer.Typer(help="逐级报批 / upward filing packages (county → city → province → ministry)", no_args_is_help=True)
+out = Console(width=None if sys.stdout.isatty() else 220)  # piped: wide enough for a package id per row
+
+
+def _instance() -> Instance:
+    from service.cli import _fail
+    from service.filing import Instance
+    from service.settings import get_settings
+
+    try:
+        return Instance.from_settings(get_settings())
+    except DomainError as exc:
+        _fail(exc.message)
+
+
+def _read(path: Path) -> bytes:
+    from service.cli import _fail
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        _fail(f"{path}: 无法读取文件 / cannot read the file: {exc.strerror}")
+
+
+@filing_app.command("export")
+def export(
+    case_no: Annotated[str, typer.Argument(help="案件编号 / case number")],
+    out_path: Annotated[Path, typer.Option("--out", help="报批包文件 / where to write the package (.zip)")],
+    to_level: Annotated[str | None, typer.Option("--to", help="city | province | ministry (default: the level above)")] = None,
+) -> None:
+    """导出报批包 / Export a case that needs higher approval as one signed package."""
+    from service.cli import _fail, _orm_session
+    from service.filing import CLI, export_case
+
+    instance = _instance()
+    with _orm_session() as session:
+        try:
+            pkg, data = export_case(session, CLI, instance, case_no, to_level)
+            out_path.write_bytes(data)
+            session.commit()
+        except DomainError as exc:
+            _fail(exc.message)
+        except OSError as exc:
+            _fail(f"{out_path}: 无法写入 / cannot write: {exc.strerror}")
+        out.print(f"{case_no} → {pkg.receiver_level}: package {pkg.package_id} ({len(data):,} bytes, sha256 {pkg.archive_sha256[:16]}…) → {out_path}")
+
+
+@filing_app.command("receive")
+def receive(path: Annotated[Path, typer.Argument(help="报批包 / the package (.zip)")]) -> None:
+    """接收报批包 / Verify a package from the level below, re-check it on this map and store it (exit 2 if refused)."""
+    from service.cli import _fail, _orm_session
+    from service.filing import CLI, receive_package
+
+    instance = _instance()
+    data = _read(path)
+    with _orm_session() as session:
+        try:
+            pkg = receive_package(session, CLI, instance, data)
+            session.commit()
+        except DomainError as exc:
+            _fail(exc.message)
+        out.print(f"package {pkg.package_id} received: case {pkg.case_no} from {pkg.sender_name} ({pkg.sender_level})")
+        out.print(f"  sender's verdict {pkg.sender_verdict}, approval level {pkg.sender_approval_level}")
+        if pkg.agrees:
+            out.print("  [green]本级核查与报送方一致 / our check agrees with the sender's[/]")
+        else:
+            out.print("  [yellow]本级核查与报送方不一致 / our check disagrees with the sender's:[/]")
+            for d in pkg.disagreements:
+                out.print(f"    {d['item']}: {d['sender']} → {d['receiver']}  {d['message']}", highlight=False)
+
+
+@filing_app.command("decide")
+def decide_cmd(
+    package_id: Annotated[str, typer.Argument(help="报批包编号 / package id")],
+    decision: Annotated[str, typer.Argument(help="presign (预审签收) | receive (受理) | return (退回)")],
+    reason: Annotated[str | None, typer.Option("--reason", help="理由（退回必填）/ reason (required to return)")] = None,
+    receipt_path: Annotated[Path | None, typer.Option("--receipt", help="回执文件 / where to write the receipt")] = None,
+) -> None:
+    """处理报批包 / Pre-sign, receive or return a received package and write the signed receipt for the sender."""
+    from service.cli import _fail, _orm_session
+    from service.filing import CLI, decide
+    from service.filing_package import receipt_bytes
+
+    instance = _instance()
+    with _orm_session() as session:
+        try:
+            pkg, receipt = decide(session, CLI, instance, package_id, decision, reason)
+            target = receipt_path or Path(f"receipt-{pkg.package_id}-{pkg.receipt_seq}.json")
+            target.write_bytes(receipt_bytes(receipt))
+            session.commit()
+        except DomainError as exc:
+            _fail(exc.message)
+        except OSError as exc:
+            _fail(f"无法写入回执 / cannot write the receipt: {exc.strerror}")
+        out.print(f"package {pkg.package_id}: {pkg.status}; receipt → {target}")
+
+
+@filing_app.command("receipt")
+def receipt_cmd(path: Annotated[Path, typer.Argument(help="回执文件 / the receipt (.json)")]) -> None:
+    """导入回执 / Import the higher level's signed receipt and update the sent package."""
+    from service.cli import _fail, _orm_session
+    from service.filing import CLI, import_receipt
+
+    instance = _instance()
+    data = _read(path)
+    with _orm_session() as session:
+        try:
+            pkg = import_receipt(session, CLI, instance, data)
+            session.commit()
+        except DomainError as exc:
+            _fail(exc.message)
+        reason = f" ({pkg.reason})" if pkg.reason else ""
+        out.print(f"package {pkg.package_id} of {pkg.case_no}: {pkg.status} by {pkg.receiver_name}{reason}")
+
+
+@filing_app.command("list")
+def list_cmd(
+    direction: Annotated[str | None, typer.Option("--direction", help="sent | received")] = None,
+) -> None:
+    """报批包列表 / List the packages sent and received."""
+    from service.cli import _fail, _orm_session
+    from service.filing import list_packages, rules
+
+    with _orm_session() as session:
+        try:
+            pkgs = list_packages(session, direction)
+        except DomainError as exc:
+            _fail(exc.message)
+        table = Table("package", "dir", "case", "from", "to", "status", "sender verdict", "agrees", "created")
+        for p in pkgs:
+            agrees = "—" if p.agrees is None else ("yes" if p.agrees else f"no ({len(p.disagreements)})")
+            table.add_row(p.package_id, p.direction, p.case_no, f"{p.sender_name} ({p.sender_level})", p.receiver_level,
+                          f"{p.status} {rules().statuses.get(p.status, '')}", p.sender_verdict or "—", agrees,
+                          p.created_at.isoformat(timespec="seconds"))  # fmt: skip
+        out.print(table)

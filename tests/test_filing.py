@@ -1,0 +1,261 @@
+"""Upward filing between two Land Window instances, each with its own migrated PostGIS database and its own map."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from pytest_postgresql.janitor import DatabaseJanitor
+from shapely.geometry import mapping
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from service.auth import Principal
+from service.boundaries import boundary_from_geojson
+from service.cases import Intake, create_case
+from service.cli import app as cli
+from service.cluster import SUPERUSER
+from service.db import make_engine
+from service.errors import InvalidInput
+from service.filing import CLI, Instance, export_case, receive_package
+from service.models import User
+from service.settings import get_settings
+from tests.support.onemap import b, load_one_map, lonlat
+
+KEY = "filing-key-shared-by-the-chain-0123456789"
+COUNTY = Instance("咸安区自然资源局", "county", KEY.encode())
+CITY = Instance("咸宁市自然资源和规划局", "city", KEY.encode())
+REQUISITION_MATERIALS = ["project_approval", "planning_permit", "survey_report", "boundary_txt", "compensation_plan", "risk_assessment"]
+runner = CliRunner()
+
+
+@pytest.fixture
+def city_db_url(pg_cluster) -> Iterator[str]:
+    """A second, separately migrated database: the city's instance (cloned from the migrated template like db_url)."""
+    name = f"lw_city_{uuid.uuid4().hex[:10]}"
+    with DatabaseJanitor(user=SUPERUSER, host="127.0.0.1", port=pg_cluster.port, dbname=name,
+                         template_dbname="lw_template", password=pg_cluster.password()):  # fmt: skip
+        yield pg_cluster.url(name)
+
+
+def loader(conn: psycopg.Connection):
+    import geopandas as gpd
+
+    from gis.catalog import layer
+    from gis.importer import load, prepare
+
+    def _load(name, rows, geoms, crs=4526, replace=True):
+        gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=crs)
+        gdf.index = [str(i + 1) for i in range(len(gdf))]
+        return load(conn, prepare(gdf, layer(name), source=f"test:{name}"), replace=replace)
+
+    return _load
+
+
+@pytest.fixture
+def county(db_url, conn, staff, load_layer) -> str:
+    """The county's database: the hand-made one map, the demo staff and a requisition submitted upward."""
+    load_one_map(load_layer)
+    engine = make_engine(db_url, pool_size=1)
+    with Session(engine) as s:
+        u = s.scalar(select(User).where(User.username == "clerk"))
+        assert u is not None
+        clerk = Principal(u.id, u.username, u.role, u.department)
+        intake = Intake(kind="requisition", applicant_name="咸安区人民政府", applicant_type="unit", phone="13800138000",
+                        project_name="咸安经济开发区标准厂房", industry="制造业", materials_received=REQUISITION_MATERIALS)  # fmt: skip
+        drawn = {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(100, 0, 150, 100)))}
+        case = create_case(s, clerk, intake, boundary_from_geojson(drawn)).case
+        # the lifecycle up to the leader's submission upward is test_cases_api's; here the case starts there
+        case.status = "submitted_higher"
+        s.commit()
+    engine.dispose()
+    return db_url
+
+
+@pytest.fixture
+def city(city_db_url) -> Iterator[str]:
+    """The city's database: the same map, except that its basic farmland reaches 30 m further east."""
+    with psycopg.connect(city_db_url) as c:
+        load = loader(c)
+        load_one_map(load)
+        load("basic_farmland", [{"patch_no": "BF1"}], [b(0, 0, 130, 100)])
+        c.commit()
+    yield city_db_url
+
+
+def counts(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as c:
+        tables = [r[0] for r in c.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")]  # fmt: skip
+        return {t: c.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+
+
+def as_instance(monkeypatch, url: str, inst: Instance) -> None:
+    monkeypatch.setenv("LANDWINDOW_DATABASE_URL", url)
+    monkeypatch.setenv("LANDWINDOW_FILING_KEY", inst.key.decode())
+    monkeypatch.setenv("LANDWINDOW_INSTANCE_LEVEL", inst.level)
+    monkeypatch.setenv("LANDWINDOW_INSTANCE_NAME", inst.name)
+    get_settings.cache_clear()
+
+
+def case_no(url: str) -> str:
+    with psycopg.connect(url) as c:
+        return c.execute("SELECT case_no FROM cases").fetchone()[0]
+
+
+def export(url: str, inst: Instance = COUNTY, to_level: str | None = None) -> bytes:
+    engine = make_engine(url, pool_size=1)
+    with Session(engine) as s:
+        _, data = export_case(s, CLI, inst, case_no(url), to_level)
+        s.rollback()  # the bytes are all these tests need; the sender may export again
+    engine.dispose()
+    return data
+
+
+def receive(url: str, data: bytes, inst: Instance = CITY):
+    engine = make_engine(url, pool_size=1)
+    try:
+        with Session(engine) as s:
+            pkg = receive_package(s, CLI, inst, data)
+            s.commit()
+            return pkg.package_id
+    finally:
+        engine.dispose()
+
+
+def test_package_round_trip_between_two_databases(county, city, monkeypatch, tmp_path):
+    no = case_no(county)
+    as_instance(monkeypatch, county, COUNTY)
+    pkg_path = tmp_path / "package.zip"
+    r = runner.invoke(cli, ["filing", "export", no, "--out", str(pkg_path)])
+    assert r.exit_code == 0, r.output
+    with zipfile.ZipFile(pkg_path) as zf:
+        assert zf.namelist() == ["manifest.json", "signature.json", "boundary.txt", "check_report.json",
+                                 "materials.json", "case.json"]  # fmt: skip
+        manifest = json.loads(zf.read("manifest.json"))
+        case = json.loads(zf.read("case.json"))
+        txt = zf.read("boundary.txt").decode("gb18030")
+    assert manifest["sender"] == {"name": COUNTY.name, "level": "county"} and manifest["receiver"] == {"level": "city"}
+    assert manifest["case"]["case_no"] == no and manifest["case"]["approval_level"] == "province"
+    assert {f["name"] for f in manifest["files"]} == {"boundary.txt", "check_report.json", "materials.json", "case.json"}
+    assert all(len(f["sha256"]) == 64 for f in manifest["files"])
+    assert case["phone"] == "138****8000" and "query_code_hash" not in case and "password_hash" not in json.dumps(case)
+    assert "[地块坐标]" in txt and "带号=38" in txt
+    # a second export while this one is open is refused
+    r = runner.invoke(cli, ["filing", "export", no, "--out", str(tmp_path / "again.zip")])
+    assert r.exit_code == 2 and "已上报" in r.output
+
+    as_instance(monkeypatch, city, CITY)
+    r = runner.invoke(cli, ["filing", "receive", str(pkg_path)])
+    assert r.exit_code == 0, r.output
+    package_id = manifest["package_id"]
+    with psycopg.connect(city) as c:
+        status, agrees, disagreements, run_id = c.execute(
+            "SELECT status, agrees, disagreements, check_run_id FROM filing_packages WHERE package_id = %s", (package_id,)).fetchone()  # fmt: skip
+        trigger, verdict, report = c.execute("SELECT trigger, verdict, report FROM check_runs WHERE id = %s", (run_id,)).fetchone()
+    assert status == "pending" and trigger == "filing"
+    # the city's own map has basic farmland under 30 × 100 m of the boundary: its check says State Council
+    assert report["approval_level"]["level"] == "state_council"
+    bf = next(x for x in report["rules"] if x["rule"] == "RQ-BF")
+    assert bf["overlap_m2"] == pytest.approx(3000.0, abs=0.5)
+    assert agrees is False
+    items = {d["item"]: d for d in disagreements}
+    assert items["approval_level"]["sender"] == "province" and items["approval_level"]["receiver"] == "state_council"
+    assert "rule:RQ-BF" in items
+    # the same package twice is refused
+    r = runner.invoke(cli, ["filing", "receive", str(pkg_path)])
+    assert r.exit_code == 2 and "已接收" in r.output
+
+    r1, r2 = tmp_path / "r1.json", tmp_path / "r2.json"
+    r = runner.invoke(cli, ["filing", "decide", package_id, "presign", "--receipt", str(r1)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["filing", "decide", package_id, "return"])
+    assert r.exit_code == 2 and "理由" in r.output
+    r = runner.invoke(cli, ["filing", "decide", package_id, "presign"])
+    assert r.exit_code == 2 and "预审签收" in r.output  # already pre-signed
+    r = runner.invoke(cli, ["filing", "decide", package_id, "receive", "--receipt", str(r2)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["filing", "list"])
+    assert r.exit_code == 0 and package_id in r.stdout and "received" in r.stdout
+
+    as_instance(monkeypatch, county, COUNTY)
+    r = runner.invoke(cli, ["filing", "receipt", str(r1)])
+    assert r.exit_code == 0, r.output
+    with psycopg.connect(county) as c:
+        assert c.execute("SELECT status FROM filing_packages WHERE package_id = %s", (package_id,)).fetchone()[0] == "presigned"
+    r = runner.invoke(cli, ["filing", "receipt", str(r2)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["filing", "receipt", str(r1)])  # older than the one imported
+    assert r.exit_code == 2 and "older" in r.output
+    with psycopg.connect(county) as c:
+        status, receiver, seq, receipt = c.execute(
+            "SELECT status, receiver_name, receipt_seq, receipt FROM filing_packages WHERE package_id = %s", (package_id,)).fetchone()  # fmt: skip
+        trail = [a for (a,) in c.execute("SELECT action FROM audit_log WHERE action LIKE 'filing.%' ORDER BY id")]
+    assert (status, receiver, seq) == ("received", CITY.name, 2)
+    assert receipt["payload"]["receiver_check"]["approval_level"] == "state_council"
+    assert trail == ["filing.export", "filing.receipt", "filing.receipt"]
+    # a tampered receipt is refused and changes nothing
+    doc = json.loads(r2.read_text())
+    doc["payload"]["status"] = "returned"
+    r2.write_text(json.dumps(doc))
+    r = runner.invoke(cli, ["filing", "receipt", str(r2)])
+    assert r.exit_code == 2 and "signature" in r.output
+
+
+def flip(data: bytes, i: int) -> bytes:
+    return data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1 :]
+
+
+def member_span(data: bytes, name: str) -> tuple[int, int]:
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
+    start = info.header_offset + 30 + len(name.encode())
+    return start, start + info.file_size
+
+
+def test_tampered_truncated_wrongly_signed_or_wrong_level_packages_write_nothing(county, city):
+    data = export(county)
+    before = counts(city)
+
+    def refused(bad: bytes) -> InvalidInput:
+        with pytest.raises(InvalidInput) as exc:
+            receive(city, bad)
+        return exc.value
+
+    start, end = member_span(data, "boundary.txt")
+    e = refused(flip(data, (start + end) // 2))
+    assert e.details == {"failed": "checksum", "file": "boundary.txt"} and "SHA-256" in e.message
+    start, end = member_span(data, "case.json")
+    assert refused(flip(data, end - 2)).details["file"] == "case.json"
+    start, end = member_span(data, "manifest.json")
+    e = refused(flip(data, start + 40))
+    assert e.details["failed"] == "signature" and "manifest" in e.message
+    start, end = member_span(data, "signature.json")
+    value_at = data.index(b'"value": "', start) + 12
+    e = refused(flip(data, value_at))
+    assert e.details["failed"] == "signature"
+    # every byte of the zip's own headers and directory, and every 13th byte elsewhere
+    contents = [member_span(data, n) for n in zipfile.ZipFile(io.BytesIO(data)).namelist()]
+    positions = [i for i in range(len(data)) if i % 13 == 0 or not any(s <= i < t for s, t in contents)]
+    for i in positions:
+        assert refused(flip(data, i)).details["failed"] in ("zip", "checksum", "signature", "missing_file",
+                                                             "unexpected_file", "manifest"), i  # fmt: skip
+    for n in (0, 1, 100, len(data) // 2, len(data) - 22, len(data) - 1):
+        e = refused(data[:n])
+        assert e.details["failed"] == "zip", n
+    assert "truncated" in refused(data[:-1]).message
+    assert refused(data + b"\0").details["failed"] == "zip"
+    e = refused(export(county, Instance(COUNTY.name, "county", b"another-key-0123456789abcdef")))
+    assert e.details["failed"] == "signature" and "another filing key" in e.message
+    e = refused(export(county, to_level="province"))
+    assert e.details["failed"] == "level" and "'province'" in e.message
+    assert counts(city) == before
+    # and the untouched package is accepted
+    receive(city, data)
+    after = counts(city)
+    assert after["filing_packages"] == before["filing_packages"] + 1 and after["check_runs"] == before["check_runs"] + 1
