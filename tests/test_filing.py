@@ -259,3 +259,70 @@ def test_tampered_truncated_wrongly_signed_or_wrong_level_packages_write_nothing
     receive(city, data)
     after = counts(city)
     assert after["filing_packages"] == before["filing_packages"] + 1 and after["check_runs"] == before["check_runs"] + 1
+
+
+@pytest.fixture
+def apis(county, city, staff, staff_hashes, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from service.auth import demo_users
+    from service.settings import Settings
+    from tests.support.api import Api
+    from web.app import create_app
+
+    with psycopg.connect(city) as c:
+        for u in demo_users():
+            c.execute("INSERT INTO users (username, display_name, role, department, password_hash) VALUES (%s, %s, %s, %s, %s)",
+                      (u["username"], u.get("display_name", ""), u["role"], u.get("department"), staff_hashes[u["password"]]))  # fmt: skip
+    common = {"_env_file": None, "secret_key": "f" * 32, "filing_key": KEY}
+    county_settings = Settings(**common, database_url=county, data_dir=tmp_path / "county", instance_level="county", instance_name=COUNTY.name)
+    city_settings = Settings(**common, database_url=city, data_dir=tmp_path / "city", instance_level="city", instance_name=CITY.name)
+    with TestClient(create_app(county_settings)) as c1, TestClient(create_app(city_settings)) as c2:
+        yield Api(c1, staff), Api(c2, staff)
+
+
+def test_api_export_receive_return_and_receipt_on_the_case(apis, county, city):
+    county_api, city_api = apis
+    with psycopg.connect(county) as c:
+        case_id = c.execute("SELECT id FROM cases").fetchone()[0]
+    assert county_api.post(f"/api/v1/cases/{case_id}/filing", as_="planner").status_code == 403
+    r = county_api.post(f"/api/v1/cases/{case_id}/filing", as_="leader")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/zip"
+    data, package_id = r.content, r.headers["x-filing-package-id"]
+    sent = county_api.get(f"/api/v1/cases/{case_id}/filings").json()
+    assert [(p["package_id"], p["status"], p["receiver_level"]) for p in sent] == [(package_id, "sent", "city")]
+
+    start, end = member_span(data, "check_report.json")
+    r = city_api.post("/api/v1/filings/received", files={"file": ("p.zip", flip(data, start + 10), "application/zip")})
+    assert r.status_code == 422 and r.json()["failed"] == "checksum" and r.json()["file"] == "check_report.json"
+    assert "check_report.json" in r.json()["detail"]
+    assert city_api.get("/api/v1/filings").json() == []
+
+    r = city_api.post("/api/v1/filings/received", files={"file": ("p.zip", data, "application/zip")})
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert got["package_id"] == package_id and got["status"] == "pending" and got["sender_level"] == "county"
+    assert got["check"]["approval_level"] == "state_council" and got["sender_approval_level"] == "province"
+    assert got["check"]["report"]["kind"] == "requisition" and got["agrees"] is False
+    assert [d["name"] for d in got["allowed_decisions"]] == ["presign", "receive", "return"]
+
+    r = city_api.post(f"/api/v1/filings/{package_id}/decisions", as_="leader", json={"decision": "return"})
+    assert r.status_code == 422 and "理由" in r.json()["detail"]
+    reason = "本级一张图显示占用永久基本农田3000平方米，须报国务院审批 / takes basic farmland: State Council"
+    r = city_api.post(f"/api/v1/filings/{package_id}/decisions", as_="leader", json={"decision": "return", "reason": reason})
+    assert r.status_code == 200, r.text
+    assert r.json()["package"]["status"] == "returned" and r.json()["receipt"]["payload"]["status"] == "returned"
+    assert city_api.post(f"/api/v1/filings/{package_id}/decisions", as_="leader",
+                         json={"decision": "receive"}).status_code == 409  # fmt: skip
+    receipt = city_api.get(f"/api/v1/filings/{package_id}/receipt")
+    assert receipt.status_code == 200
+
+    r = county_api.post("/api/v1/filings/receipts", files={"file": ("r.json", receipt.content, "application/json")})
+    assert r.status_code == 200, r.text
+    shown = county_api.get(f"/api/v1/cases/{case_id}/filings").json()[0]
+    assert (shown["status"], shown["status_title"], shown["reason"]) == ("returned", "已退回", reason)
+    assert shown["receiver_name"] == CITY.name and shown["receiver_check"]["approval_level"] == "state_council"
+    # a returned package can be sent again
+    r = county_api.post(f"/api/v1/cases/{case_id}/filing", as_="leader")
+    assert r.status_code == 200 and r.headers["x-filing-package-id"] != package_id
