@@ -18,6 +18,7 @@ from typing import Any
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import mapping
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.boundary import BoundaryError, read_drawn, read_txt, write_txt
@@ -356,7 +357,10 @@ def receive_package(session: Session, actor: Actor, instance: Instance, data: by
         geom=from_shape(geometry, srid=STORAGE_SRID), created_by=actor.user_id, created_at=at, updated_at=at,
     )  # fmt: skip
     session.add(received)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same package received at the same moment by another clerk
+        raise Conflict(f"报批包 {package_id} 已接收 / package {package_id} was received already", package_id=package_id) from exc
     audit(session, actor.name, "filing.receive", None, None,
           {"package_id": package_id, "case_no": case_no, "sender": sender_name, "sender_level": sender_level,
            "check_id": run.id, "verdict": run.verdict, "agrees": not disagreements,

@@ -326,3 +326,19 @@ def test_api_export_receive_return_and_receipt_on_the_case(apis, county, city):
     # a returned package can be sent again
     r = county_api.post(f"/api/v1/cases/{case_id}/filing", as_="leader")
     assert r.status_code == 200 and r.headers["x-filing-package-id"] != package_id
+
+
+def test_no_filing_key_is_a_clear_refusal_and_equal_reports_agree():
+    from service.errors import Conflict
+    from service.filing import compare_reports
+    from service.settings import Settings
+
+    with pytest.raises(Conflict, match="LANDWINDOW_FILING_KEY"):
+        Instance.from_settings(Settings(_env_file=None))
+    report = {"verdict": "warn", "area_m2": 5000.0, "approval_level": {"level": "province"},
+              "rules": [{"rule": "RQ-BF", "status": "pass", "overlap_m2": 0.0}]}  # fmt: skip
+    assert compare_reports(report, json.loads(json.dumps(report))) == []
+    moved = {**report, "rules": [{"rule": "RQ-BF", "status": "pass", "overlap_m2": 0.4}]}
+    assert compare_reports(report, moved) == []  # within the 1 m² tolerance (filing.toml)
+    moved = {**report, "area_m2": 5100.0}
+    assert [d["item"] for d in compare_reports(report, moved)] == ["area_m2"]
