@@ -342,3 +342,28 @@ def test_no_filing_key_is_a_clear_refusal_and_equal_reports_agree():
     assert compare_reports(report, moved) == []  # within the 1 m² tolerance (filing.toml)
     moved = {**report, "area_m2": 5100.0}
     assert [d["item"] for d in compare_reports(report, moved)] == ["area_m2"]
+
+
+def test_every_single_byte_change_and_every_truncation_is_refused():
+    from service.filing_package import build_package, build_receipt, open_package, open_receipt, receipt_bytes
+
+    key = KEY.encode()
+    files = [("boundary.txt", "[地块坐标]\r\nJ1,1,3303000.000,38530100.000\r\n".encode("gb18030") * 20),
+             ("case.json", '{"applicant_name": "咸安区人民政府"}\n'.encode() * 30)]  # fmt: skip
+    data = build_package({"package_id": "p-1", "receiver": {"level": "city"}}, files, key)
+    assert open_package(data, key).files == dict(files)
+    for i in range(len(data)):
+        for mask in (0x01, 0x80, 0xFF):
+            with pytest.raises(InvalidInput):
+                open_package(data[:i] + bytes([data[i] ^ mask]) + data[i + 1 :], key)
+    for n in range(len(data)):
+        with pytest.raises(InvalidInput):
+            open_package(data[:n], key)
+    receipt = receipt_bytes(build_receipt({"package_id": "p-1", "status": "returned", "sequence": 1, "reason": "退回"}, key))
+    assert open_receipt(receipt, key)["status"] == "returned"
+    for i in range(len(receipt)):
+        with pytest.raises(InvalidInput):
+            open_receipt(receipt[:i] + bytes([receipt[i] ^ 0x01]) + receipt[i + 1 :], key)
+    for n in range(len(receipt) - 1):  # cutting only the trailing newline leaves the same JSON
+        with pytest.raises(InvalidInput):
+            open_receipt(receipt[:n], key)
