@@ -86,6 +86,9 @@ async def get_principal(
     raise NotAuthenticated("请先登录 / log in first")
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent. With FastAPI's default ("request") the commit ran after
+# the client had its 201, so a crash or a failed commit lost a case whose receipt was already handed out
+# (scripts/crash_test.py found one, its number then given to the next applicant).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 SignerDep = Annotated[TokenSigner, Depends(get_signer)]
