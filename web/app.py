@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from service.api import api_router, errors
 from service.api.lifespan import make_lifespan
 from service.settings import Settings, get_settings
-from web import pages, portal, reports, workbench
+from web import case_documents, pages, portal, reports, workbench
 from web.session import LoginRequired, login_redirect
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_login_redirect(app)
     app.include_router(api_router())
     app.include_router(workbench.router)
+    app.include_router(case_documents.router)
     app.include_router(portal.router)
     app.include_router(reports.router)
     app.include_router(pages.router)
