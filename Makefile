@@ -3,7 +3,7 @@ VENV := .venv
 LW := $(VENV)/bin/landwindow
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint typecheck pytest bench clean db-stop
+.PHONY: setup run test lint typecheck pytest bench clean db-stop crash load
 
 setup:
 	@bash scripts/setup
@@ -25,6 +25,12 @@ typecheck:
 
 pytest:
 	$(VENV)/bin/pytest -q
+
+crash: setup
+	$(PY) scripts/crash_test.py
+
+load: setup
+	$(PY) bench/load.py
 
 db-stop:
 	$(LW) db stop
