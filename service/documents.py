@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
-import shapely
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gis.boundary.export import numbered_rings
+from gis.boundary.geometry import as_multipolygon
 from gis.crs import m2_to_ha, m2_to_mu, to_gk
 from service import clocks
 from service.audit import audit
@@ -205,13 +205,10 @@ def certificate(session: Session, actor: Principal, case: Case) -> dict[str, Any
             f"case {case.case_no} has not been approved (state {case.status}); no homestead certificate can be issued"
         )
     geometry, zone = to_gk(to_shape(case.geom))
-    points = []
-    n = 0
-    for poly in shapely.get_parts(shapely.orient_polygons(geometry, exterior_cw=True)):
-        for ring in (poly.exterior, *poly.interiors):
-            for x, y in list(ring.coords)[:-1]:
-                n += 1
-                points.append({"no": f"J{n}", "x": round(y, 3), "y": round(x, 3)})  # survey order: X northing, Y easting
+    points: list[dict[str, Any]] = []
+    for ring in numbered_rings(as_multipolygon(geometry)):
+        for x, y in ring:
+            points.append({"no": f"J{len(points) + 1}", "x": round(y, 3), "y": round(x, 3)})  # survey order: X north, Y east
     run = latest_check(session, case)
     landuse = run.report.get("landuse", []) if run else []
     homestead = run.report.get("homestead") if run else None
@@ -226,22 +223,3 @@ def certificate(session: Session, actor: Principal, case: Case) -> dict[str, Any
         "homestead": homestead,
         "certificate_basis": texts()["kinds"]["homestead"]["certificate_basis"],
     }
-
-
-@dataclass(frozen=True)
-class Availability:
-    """Which documents a case can produce now (for the links on the case page)."""
-
-    check_report: bool
-    decision: bool
-    certificate: bool
-
-
-def available(session: Session, case: Case) -> Availability:
-    """Return which documents the case can produce in its current state."""
-    found = _decisive(session, case)
-    return Availability(
-        check_report=case.latest_check_id is not None,
-        decision=found is not None,
-        certificate=case.kind == "homestead" and found is not None and found[0] == "approve" and case.geom is not None,
-    )

@@ -95,7 +95,7 @@ def test_check_report_with_its_map_of_the_conflicts(world):
     r = client.get(f"/cases/{blocked['id']}/check-report.pdf")
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     text = pdf_text(r.content)
-    for fact in (blocked["case_no"], "李秀英", "180.00", "0.2700", "HS-BF", "永久基本农田", "100.00", "HS-CAP"):
+    for fact in (blocked["case_no"], "李秀英", "180.00", "0.2700", "HS-BF", "永久基本农田", "100.00", "HS-CAP", "GK zone 38"):
         assert fact in text, fact
 
 
@@ -121,11 +121,16 @@ def test_decision_to_approve_and_the_homestead_certificate(world):
     r = client.get(f"/cases/{ok['id']}/certificate")
     assert r.status_code == 200, r.text
     assert re.findall(r"<text[^>]*>(J\d)</text>", r.text) == ["J1", "J2", "J3", "J4"]  # the corners numbered on the plan
+    # numbered clockwise from the north-west corner, X northing and Y easting as surveys write them
+    rows = re.findall(r"<tr><td>(J\d)</td><td>([\d.]+)</td><td>([\d.]+)</td></tr>", r.text)
+    assert rows == [("J1", "3303252.000", "38530040.000"), ("J2", "3303252.000", "38530052.000"),
+                    ("J3", "3303240.000", "38530052.000"), ("J4", "3303240.000", "38530040.000")]  # fmt: skip
     r = client.get(f"/cases/{ok['id']}/certificate.pdf")
     assert r.headers["content-disposition"] == f'inline; filename="certificate-{ok["case_no"]}.pdf"'
     text = pdf_text(r.content)
     for fact in ("农村宅基地批准书", f"咸安宅批〔{year}〕ZJ-000001号", ok["case_no"], "张秀兰", "421202198001011238", "HH5",
-                 "144.00", "0.2160", "0702", "3303240.000", "3303252.000", "38530040.000", "38530052.000"):  # fmt: skip
+                 "144.00", "0.2160", "0702", "3303240.000", "3303252.000", "38530040.000", "38530052.000",
+                 "GK zone 38"):  # fmt: skip
         assert fact in text, fact
 
 
@@ -147,3 +152,19 @@ def test_documents_need_a_login_and_access_to_the_case(world):
     reviewer = type("U", (), {"id": 9, "username": "rev-mineral", "role": "reviewer", "department": "矿产资源管理股"})()
     client.cookies.set("lw_session", signer.issue(reviewer, cookie=True))
     assert client.get(f"/cases/{ok['id']}/check-report").status_code == 404
+
+
+def test_the_case_page_links_the_documents_its_state_allows(world):
+    client, ok, blocked, code = world["client"], world["ok"], world["blocked"], world["code"]
+    html = client.get(f"/cases/{ok['id']}?code={code}").text
+    assert f'<input type="hidden" name="query_code" value="{code}">' in html
+    for href in ("check-report", "decision", "certificate", "decision.pdf", "certificate.pdf"):
+        assert f'href="/cases/{ok["id"]}/{href}"' in html, href
+    for fmt in ("txt", "mining", "geojson", "gpkg", "kml"):
+        assert f'href="/api/v1/cases/{ok["id"]}/boundary.{fmt}"' in html, fmt
+    # the browser's session cookie is enough for the export
+    r = client.get(f"/api/v1/cases/{ok['id']}/boundary.geojson")
+    assert r.status_code == 200 and r.json()["features"][0]["properties"]["case_no"] == ok["case_no"]
+    html = client.get(f"/cases/{blocked['id']}").text
+    assert f'href="/cases/{blocked["id"]}/receipt"' in html and f'href="/cases/{blocked["id"]}/check-report"' in html
+    assert "/decision" not in html and "/certificate" not in html and 'name="query_code"' not in html

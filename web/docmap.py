@@ -10,6 +10,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
+from gis.boundary.export import numbered_rings
+from gis.boundary.geometry import as_multipolygon
 from gis.crs import gk_zone_for, to_gk
 
 STYLE = {
@@ -48,7 +50,7 @@ def boundary_svg(
     gk, _ = to_gk(ll, zone)
     layers = [(to_gk(shape(c["geometry"]), zone)[0], c["status"], c.get("title", "")) for c in conflicts or [] if c.get("geometry")]
     minx, miny, maxx, maxy = shapely.union_all([gk, *(g for g, _, _ in layers)]).bounds
-    pad, legend_h = 24, 26
+    pad, legend_h = 28, 40
     span = max(maxx - minx, maxy - miny, 1.0)
     scale = min((width - 2 * pad) / max(maxx - minx, span * 0.05), (height - 2 * pad - legend_h) / max(maxy - miny, span * 0.05))
     ox = (width - (maxx - minx) * scale) / 2
@@ -75,13 +77,12 @@ def boundary_svg(
     parts.append(f'<path d="{path(gk)}" fill="{fill}" fill-rule="evenodd" stroke="{stroke}" stroke-width="{w}"/>')
     if label_vertices:
         n = 0
-        for poly in _polygons(shapely.orient_polygons(gk, exterior_cw=True)):
-            for ring in (poly.exterior, *poly.interiors):
-                for x, y in ring.coords[:-1]:
-                    n += 1
-                    px, py = ox + (x - minx) * scale, oy + (maxy - y) * scale
-                    parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{stroke}"/>'
-                                 f'<text x="{px + 4:.1f}" y="{py - 4:.1f}" fill="#111">J{n}</text>')  # fmt: skip
+        for ring in numbered_rings(as_multipolygon(gk)):
+            for x, y in ring:
+                n += 1
+                px, py = ox + (x - minx) * scale, oy + (maxy - y) * scale
+                parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{stroke}"/>'
+                             f'<text x="{px + 4:.1f}" y="{py - 4:.1f}" fill="#111">J{n}</text>')  # fmt: skip
     # scale bar (bottom left) and north arrow (top right)
     bar_m = _nice((width - 2 * pad) * 0.25 / scale)
     bar_px = bar_m * scale
@@ -102,6 +103,6 @@ def boundary_svg(
         items.append(f'<rect x="{x}" y="{y0 - 10}" width="14" height="10" fill="{fill}" fill-opacity="0.45" stroke="{stroke}"/>'
                      f'<text x="{x + 18}" y="{y0}">{text}</text>')  # fmt: skip
     parts += items
-    parts.append(f'<text x="{pad}" y="{pad - 8}" fill="#555">CGCS2000 3° GK zone {zone}</text>')
+    parts.append(f'<text x="{pad}" y="{y0 - 16}" fill="#555">CGCS2000 3° GK zone {zone}</text>')
     parts.append("</svg>")
     return "".join(parts)

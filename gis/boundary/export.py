@@ -87,3 +87,16 @@ def ring_counts(geometry: MultiPolygon) -> tuple[int, int, int]:
     holes = sum(len(p.interiors) for p in geometry.geoms)
     rings = parts + holes
     return parts, holes, int(shapely.get_num_coordinates(geometry)) - rings
+
+
+def numbered_rings(geometry: MultiPolygon) -> list[list[tuple[float, float]]]:
+    """Return the rings of a projected MultiPolygon as survey plans number them: clockwise from the north-west corner."""
+    out = []
+    for poly in shapely.get_parts(shapely.orient_polygons(geometry, exterior_cw=True)):
+        for ring in (poly.exterior, *poly.interiors):
+            pts = [(float(x), float(y)) for x, y in list(ring.coords)[:-1]]
+            minx = min(x for x, _ in pts)
+            maxy = max(y for _, y in pts)
+            start = min(range(len(pts)), key=lambda i: (pts[i][0] - minx) + (maxy - pts[i][1]))
+            out.append(pts[start:] + pts[:start])
+    return out
