@@ -29,6 +29,8 @@ MATRIX = [
     ("GET", "/api/v1/cases/{id}", None, ALL_STAFF),
     ("GET", "/api/v1/cases/{id}/audit", None, ALL_STAFF),
     ("GET", "/api/v1/cases/{id}/check", None, ALL_STAFF),
+    ("GET", "/api/v1/cases/{id}/boundary.txt", None, ALL_STAFF),
+    ("GET", "/api/v1/cases/{id}/boundary.gpkg", None, ALL_STAFF),
     ("GET", "/api/v1/auth/me", None, {**ALL_STAFF, "rev_other": 200}),
     ("POST", "/api/v1/cases", "intake", {"clerk": 201, "admin": 201, "rev_own": 403, "rev_other": 403, "leader": 403, "planner": 403}),
     ("POST", "/api/v1/cases/{id}/transitions", {"transition": "submit_to_leader", "version": 1},
