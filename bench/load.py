@@ -6,7 +6,7 @@ Its own PostGIS cluster (production settings) with the sample county (or --count
 with --anchors bench/data/anchors_bench.json), the demo staff and --seed-cases cases taken in through the API; the
 server in its own process(es) (uvicorn workers, each with its own pool and tile cache); then locust's users from
 bench/locustfile.py: case list 4, case page 3, map view (12 tiles) 4, check 2, intake 1, with a think time of
-0.5–1.5 s between actions. Passes (exit 0) with zero failed requests and an overall p95 under 300 ms.
+2–5 s between actions (--think). Passes (exit 0) with zero failed requests and an overall p95 under 300 ms.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main() -> int:
     ap.add_argument("--county", type=Path, default=SAMPLE)
     ap.add_argument("--anchors", type=Path, default=SAMPLE_ANCHORS)
     ap.add_argument("--seed-cases", type=int, default=200)
-    ap.add_argument("--think", type=float, nargs=2, default=(0.5, 1.5), metavar=("MIN", "MAX"))
+    ap.add_argument("--think", type=float, nargs=2, default=(2.0, 5.0), metavar=("MIN", "MAX"))
     ap.add_argument("--db-port", type=int, default=25466)
     ap.add_argument("--app-port", type=int, default=25467)
     args = ap.parse_args()

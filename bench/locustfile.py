@@ -53,7 +53,7 @@ class Clerk(HttpUser):
         self.client.cookies.set("lw_csrf", csrf)
         self.client.post("/login", data={"username": "clerk", "password": PASSWORD, "csrf_token": csrf, "next": "/workbench"},
                          allow_redirects=False, name="login")  # fmt: skip
-        cases = self.client.get("/api/v1/cases?limit=200", headers=self.headers, name="case list").json()
+        cases = self.client.get("/api/v1/cases?limit=200", headers=self.headers, name="case list (after login)").json()
         self.case_ids = [c["id"] for c in cases] or [1]
 
     @task(4)
