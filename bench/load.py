@@ -125,7 +125,10 @@ def main() -> int:
                "LANDWINDOW_DATA_DIR": str(root)}  # fmt: skip
         uvicorn = ROOT / ".venv" / "bin" / "uvicorn"
         cmd = [str(uvicorn), "web.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(args.app_port),
-               "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+               "--workers", str(args.workers), "--log-level", "warning", "--no-access-log",
+               # uvicorn closes idle connections after 5 s; a clerk thinking 5 s then races the close
+               # (RemoteDisconnected). A deployment behind a proxy keeps them longer, as here.
+               "--timeout-keep-alive", "30"]  # fmt: skip
         with server_process(cmd, env, "/healthz", args.app_port) as base:
             seed_cases(base, password, anchors, args.seed_cases)
             prefix = root / "locust"
