@@ -91,7 +91,9 @@ def _next_number(session: Session, kind: str, year: int) -> str:
 
 def get_case(session: Session, case_id: int, lock: bool = False) -> Case:
     """Return a case by id, or raise NotFound."""
-    case = session.get(Case, case_id, with_for_update=lock or None)
+    # populate_existing: a case already loaded in this session (an access check) must take the locked row's values,
+    # or a second writer that waited on the lock would still see the version it read before
+    case = session.get(Case, case_id, with_for_update=lock or None, populate_existing=lock)
     if case is None:
         raise NotFound(f"案件不存在 / case {case_id} not found")
     return case

@@ -253,7 +253,7 @@ def _actions(names: set[str]) -> list[str]:
 
 
 @cache
-def _transition_actions() -> dict[str, list[str]]:
+def transition_actions() -> dict[str, list[str]]:
     """Return the audit actions of each event, from the workflow and statistics data."""
     ts = [t for k in workflow().kinds.values() for t in k.transitions]
     return {
@@ -267,7 +267,7 @@ def _transition_actions() -> dict[str, list[str]]:
 def decided_in(month: Month) -> Any:
     """Return a select of the ids of the cases decided in the month (from the audit log)."""
     return select(AuditEntry.case_id).where(
-        AuditEntry.action.in_(_transition_actions()["decide"]), AuditEntry.at >= month.start, AuditEntry.at < month.end
+        AuditEntry.action.in_(transition_actions()["decide"]), AuditEntry.at >= month.start, AuditEntry.at < month.end
     )
 
 
@@ -384,7 +384,7 @@ def _figures(row: Any, group: str, key: str | None, label: str) -> Figures:
 
 def monthly_statistics(session: Session, month: Month) -> MonthlyStatistics:
     """Compute the month's figures (one statement for every kind, clerk and the total; one for the conversions)."""
-    actions = _transition_actions()
+    actions = transition_actions()
     ids, days = _working_days(session, month)
     params = {"t0": month.start, "t1": month.end, **{k: actions[k] for k in ("decide", "approve", "accept", "returned")}}
     rows = session.execute(_FIGURES, {**params, "wd_ids": ids, "wd_days": days}).all()

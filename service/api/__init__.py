@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.api import auth, cases, checks, exports, health, public, reports, tiles
+from service.api import auth, cases, checks, conversions, exports, health, public, reports, tiles
 from service.api.filings import router as filings_router
 
 
@@ -17,5 +17,6 @@ def api_router() -> APIRouter:
     router.include_router(public.router)
     router.include_router(checks.router)
     router.include_router(reports.router)
+    router.include_router(conversions.router)
     router.include_router(filings_router)
     return router
