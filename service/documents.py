@@ -18,7 +18,7 @@ from gis.boundary.geometry import as_multipolygon
 from gis.crs import m2_to_ha, m2_to_mu, to_gk
 from service import clocks
 from service.audit import audit
-from service.auth import Principal, verify_secret
+from service.auth import Principal, session_code_key, verify_query_code
 from service.cases import latest_check
 from service.errors import Conflict, InvalidInput
 from service.models import AuditEntry, Case, User
@@ -98,7 +98,7 @@ def receipt(session: Session, actor: Principal, case: Case, query_code: str | No
     """Return the acceptance receipt; the query code is printed only when given and it matches the stored hash."""
     if query_code is not None:
         query_code = query_code.strip().upper()
-        if not verify_secret(case.query_code_hash, query_code):
+        if not verify_query_code(case.query_code_hash, query_code, session_code_key(session)):
             raise InvalidInput(f"查询码与案件 {case.case_no} 不符 / the query code does not belong to case {case.case_no}")
     view = clocks.view(case)
     _viewed(session, actor, case, "receipt")

@@ -11,7 +11,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.orm import Session
 
-from service.auth import Principal, TokenSigner, secret_key
+from service.auth import Principal, TokenSigner, query_code_key, secret_key
 from service.errors import NotAuthenticated, Unavailable
 from service.settings import Settings
 
@@ -48,7 +48,7 @@ def get_session(request: Request) -> Iterator[Session]:
     engine = getattr(request.app.state, "engine", None)
     if engine is None:
         raise Unavailable("数据库未连接 / the database is not connected")
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(engine, expire_on_commit=False, info={"query_code_key": code_key_for(request)}) as session:
         try:
             yield session
             session.commit()
@@ -70,6 +70,14 @@ def signer_for(request: Request) -> TokenSigner:
         signer = TokenSigner(secret_key(settings), settings.token_minutes * 60)
         request.app.state.signer = signer
     return signer
+
+
+def code_key_for(request: Request) -> bytes:
+    """Return the app's query-code HMAC key, derived once from its settings' secret key."""
+    key = getattr(request.app.state, "query_code_key", None)
+    if key is None:
+        key = request.app.state.query_code_key = query_code_key(request.app.state.settings)
+    return key
 
 
 async def get_principal(
