@@ -39,6 +39,7 @@ class Transition:
     decides: bool = False
     min_working_days: float = 0
     min_days: int = 0
+    title_en: str = ""
 
     @property
     def target(self) -> str:
@@ -82,6 +83,12 @@ class Workflow:
     number_pattern: str
     number_codes: dict[str, str]
     materials: dict[str, tuple[Material, ...]]
+    state_titles_en: dict[str, str] | None = None
+
+    def state_title(self, state: str, lang: str = "zh") -> str:
+        """Return a state's title in Chinese or English (the state's name when unknown)."""
+        table = (self.state_titles_en or {}) if lang == "en" else self.state_titles
+        return table.get(state) or self.state_titles.get(state, state)
 
     def kind(self, kind: str) -> KindWorkflow:
         """Return one kind's workflow."""
@@ -114,6 +121,7 @@ def parse(workflow_text: str, materials_text: str) -> Workflow:
                 decides=bool(t.get("decides", False)),
                 min_working_days=float(t.get("min_working_days", 0)),
                 min_days=int(t.get("min_days", 0)),
+                title_en=t.get("title_en", ""),
             )
             for s in (*tr.from_states, tr.target):
                 if s not in states:
@@ -129,7 +137,7 @@ def parse(workflow_text: str, materials_text: str) -> Workflow:
         for kind in kinds
     }
     numbers = raw["case_numbers"]
-    return Workflow(kinds, states, numbers["pattern"], dict(numbers["codes"]), materials)
+    return Workflow(kinds, states, numbers["pattern"], dict(numbers["codes"]), materials, dict(raw.get("states_en", {})))
 
 
 @cache

@@ -11,6 +11,7 @@ from service.api import api_router, errors
 from service.api.lifespan import make_lifespan
 from service.settings import Settings, get_settings
 from web import case_documents, pages, portal, reports, workbench
+from web import errors as web_errors
 from web.session import LoginRequired, login_redirect
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    web_errors.install(app)  # page routes show domain errors as pages; /api/ keeps JSON
     install_login_redirect(app)
     app.include_router(api_router())
     app.include_router(workbench.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -33,3 +34,54 @@ def translator(lang: str):  # type: ignore[no-untyped-def]
         return text.format(**kw) if kw else text
 
     return t
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def has_cjk(text: str) -> bool:
+    """Return whether a text holds Chinese characters or full-width punctuation."""
+    return bool(_CJK.search(text))
+
+
+def in_lang(text: str | None, lang: str) -> str:
+    """Return the part of a bilingual message ("中文 / English", as the service words its errors) for the language;
+    a message with one language only is returned whole."""
+    if not text:
+        return ""
+    if lang == "en" and " / " in text:
+        zh, _, en = text.partition(" / ")
+        if has_cjk(zh) and en.strip():
+            return en.strip()
+    return text
+
+
+def state_title(state: str, lang: str) -> str:
+    """Return a workflow state's title (service/data/workflow.toml) in the language."""
+    from service.workflow import workflow
+
+    return workflow().state_title(state, lang)
+
+
+def transition_title(kind: str, name: str, lang: str) -> str:
+    """Return a transition's title of a kind (workflow.toml `title` / `title_en`) in the language."""
+    from service.workflow import workflow
+
+    t = workflow().kind(kind).get(name)
+    if t is None:
+        return name
+    return t.title_en or t.title if lang == "en" else t.title
+
+
+def step_title(kind: str, entry: dict[str, object], lang: str) -> str:
+    """Return the title of a timeline entry: a transition's title, or the audit action's from messages.toml."""
+    action = str(entry.get("action", ""))
+    if action.startswith("transition."):
+        return transition_title(kind, action.split(".", 1)[1], lang)
+    key = "audit_" + action.replace(".", "_")
+    if key in messages():
+        return translator(lang)(key)
+    return str(entry.get("title") or action)
+
+
+TEMPLATE_GLOBALS = {"in_lang": in_lang, "state_title": state_title, "transition_title": transition_title, "step_title": step_title}

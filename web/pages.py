@@ -17,11 +17,12 @@ from service.auth import Principal, authenticate
 from service.errors import NotAuthenticated
 from service.settings import Settings
 from web.documents import html_to_pdf, render_html
-from web.i18n import LANG_COOKIE, lang_of, translator
+from web.i18n import LANG_COOKIE, TEMPLATE_GLOBALS, lang_of, translator
 from web.map import Basemap, MapLayer, build_map, landuse_colors, render_parts
 from web.session import CsrfDep, UserDep, csrf_token, session_user, set_csrf_cookie
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+templates.env.globals.update(TEMPLATE_GLOBALS)
 router = APIRouter(include_in_schema=False)
 
 # The order layers are drawn in (bottom first) and whether they start visible.
@@ -77,7 +78,8 @@ async def index() -> Response:
 async def one_map(request: Request, conn: ConnDep, settings: SettingsDep) -> Response:
     """Show the county's one map with every layer as vector tiles."""
     lang = lang_of(request)
-    m = build_map(map_layers(lang), bounds=await county_bounds(conn), static_url=settings.static_url, basemap=basemap_of(settings))
+    m = build_map(map_layers(lang), bounds=await county_bounds(conn), static_url=settings.static_url, basemap=basemap_of(settings),
+                  lang=lang)  # fmt: skip
     colors = landuse_colors()
     legend = [(code, color) for code, color in colors.items() if len(code) == 2]
     return page(request, "map.html", {"map": render_parts(m), "nav": "map", "legend": legend, "layers": map_layers(lang)},

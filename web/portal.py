@@ -28,7 +28,7 @@ def _show(request: Request, session: SessionDep, settings: SettingsDep, case_no:
     case = svc.find_by_query_code(session, case_no.strip(), query_code)
     view = public_case(session, case)
     m = build_map(map_layers(lang_of(request)), static_url=settings.static_url, basemap=basemap_of(settings),
-                  boundary=view["boundary"], measure=False)  # fmt: skip
+                  boundary=view["boundary"], measure=False, lang=lang_of(request))  # fmt: skip
     return page(request, "portal_case.html", {"v": view, "map": render_parts(m), "nav": "portal",
                                               "case_no": case_no, "query_code": query_code, **extra})  # fmt: skip
 

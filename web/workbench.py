@@ -11,10 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gis.check import CheckRequest, run_check
 from service import cases as svc
 from service.api.cases import _visible
+from service.api.errors import status_for
 from service.boundaries import boundary_from_upload
-from service.errors import DomainError, InvalidInput
+from service.errors import DomainError, InvalidInput, PermissionDenied
 from service.models import CheckRun
 from service.presenters import case_detail, case_rows, timeline
+from service.worklists import awaiting_decision, review_tasks
 from web.i18n import lang_of
 from web.map import build_map, render_parts
 from web.pages import SessionDep, SettingsDep, basemap_of, map_layers, page
@@ -40,7 +42,7 @@ def _map(request: Request, settings: Any, boundary: dict[str, Any] | None, repor
     # with no bounds given, build_map frames the boundary and its conflicts itself
     m = build_map(map_layers(lang_of(request)), static_url=settings.static_url, basemap=basemap_of(settings),
                   boundary=boundary, conflicts=conflicts_of(report) if report else None,
-                  draw_field="boundary_geojson" if draw else None)  # fmt: skip
+                  draw_field="boundary_geojson" if draw else None, lang=lang_of(request))  # fmt: skip
     return render_parts(m)
 
 
@@ -49,7 +51,10 @@ def workbench(request: Request, session: SessionDep, user: UserDep, kind: str | 
     """List cases with both clocks as countdowns; overdue in red, the last day in amber."""
     rows = case_rows(session, user.role, user.department, kind if kind in KINDS else None,
                      due=due if due in ("soon", "overdue") else None, limit=300)  # fmt: skip
-    return page(request, "workbench.html", {"rows": rows, "nav": "workbench", "kind": kind, "due": due}, user=user)
+    todo = review_tasks(session, user.department) if user.role == "reviewer" else None
+    decide = awaiting_decision(session, "leader") if user.role in ("leader", "admin") else None
+    return page(request, "workbench.html", {"rows": rows, "nav": "workbench", "kind": kind, "due": due,
+                                            "todo": todo, "decide": decide}, user=user)  # fmt: skip
 
 
 def _intake_form(request: Request, user: Any, settings: Any, **ctx: Any) -> Response:
@@ -131,41 +136,81 @@ def intake_post(
                             boundary_kept=base64.b64encode(data).decode() if data else "", boundary_name=name)  # fmt: skip
     except DomainError as exc:
         session.rollback()
-        return _intake_form(request, user, settings, values=values, error=exc.message, status=422,
+        return _intake_form(request, user, settings, values=values, error=exc.message, status=status_for(exc),
                             boundary_kept=base64.b64encode(data).decode() if data else "", boundary_name=name)  # fmt: skip
 
 
-@router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(case_id: int, request: Request, session: SessionDep, user: UserDep, settings: SettingsDep, code: str | None = None) -> Response:
-    """The case with its map, check report, materials, timeline and the actions the user's role allows."""
+# Audit actions that only record a reading of the case; the case page's timeline leaves them out.
+READ_ACTIONS = ("case.view_personal", "notice.view", "document.view", "boundary.export", "filing.export")
+
+
+def _case_page(request: Request, session: Any, user: Any, settings: Any, case_id: int, code: str | None = None,
+               error: str | None = None, status: int = 200) -> Response:  # fmt: skip
     case = _visible(session, user, case_id)
     detail = case_detail(session, case, user.role)
     run = session.get(CheckRun, case.latest_check_id) if case.latest_check_id else None
     from service.audit import audit
 
     audit(session, user.actor, "case.view_personal", case.id, None, None)
+    my_task = next((t for t in detail["tasks"] if t["status"] != "done" and user.role == "reviewer"
+                    and t["department"] == user.department and case.status == "in_review"), None)  # fmt: skip
+    steps = [e for e in timeline(session, case) if e["action"] not in READ_ACTIONS]
     return page(request, "case.html", {
-        "c": detail, "report": run.report if run else None, "timeline": timeline(session, case), "query_code": code,
+        "c": detail, "report": run.report if run else None, "timeline": steps, "query_code": code,
         "map": _map(request, settings, detail["boundary"], run.report if run else None), "nav": "workbench",
-    }, user=user)  # fmt: skip
+        "my_task": my_task, "flash": error, "flash_kind": "error" if error else None,
+    }, user=user, status=status)  # fmt: skip
 
 
-@router.post("/cases/{case_id}/act")
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(case_id: int, request: Request, session: SessionDep, user: UserDep, settings: SettingsDep, code: str | None = None) -> Response:
+    """The case with its map, check report, review opinions, materials, timeline and the actions the user's role allows."""
+    return _case_page(request, session, user, settings, case_id, code)
+
+
+def _refused(request: Request, session: Any, user: Any, settings: Any, case_id: int, exc: DomainError) -> Response:
+    """Show the case page again with what went wrong, under the error's status (409 stale or illegal, 422, 403)."""
+    session.rollback()
+    return _case_page(request, session, user, settings, case_id, error=exc.message, status=status_for(exc))
+
+
+@router.post("/cases/{case_id}/act", response_class=HTMLResponse)
 def case_action(
-    case_id: int, session: SessionDep, user: UserDep, _csrf: CsrfDep,
-    transition: Annotated[str, Form()], version: Annotated[int, Form()], reason: Annotated[str, Form()] = "",
+    case_id: int, request: Request, session: SessionDep, user: UserDep, settings: SettingsDep, _csrf: CsrfDep,
+    transition: Annotated[str, Form()], version: Annotated[int, Form()], reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:  # fmt: skip
-    """Take a transition from the case page."""
+    """Take a transition from the case page (a leader's decision among them)."""
     _visible(session, user, case_id)
-    svc.transition(session, user, case_id, transition, version, reason or None)
+    try:
+        svc.transition(session, user, case_id, transition, version, reason or None)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case_id, exc)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/tasks/{task_id}", response_class=HTMLResponse)
+def case_review(
+    case_id: int, task_id: int, request: Request, session: SessionDep, user: UserDep, settings: SettingsDep, _csrf: CsrfDep,
+    version: Annotated[int, Form()], result: Annotated[str, Form(max_length=20)] = "",
+    opinion: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:  # fmt: skip
+    """Record the reviewer's department opinion (agree / disagree with the text); the last one moves the case on."""
+    _visible(session, user, case_id)
+    try:
+        svc.complete_task(session, user, case_id, task_id, version, result, opinion)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case_id, exc)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
 @router.post("/cases/{case_id}/notice")
-def case_notice(case_id: int, session: SessionDep, user: UserDep, _csrf: CsrfDep) -> Response:
+def case_notice(case_id: int, request: Request, session: SessionDep, user: UserDep, settings: SettingsDep, _csrf: CsrfDep) -> Response:
     """Issue the one-time notice and open its print view."""
     _visible(session, user, case_id)
-    if user.role not in ("clerk", "admin"):
-        raise InvalidInput("只有窗口受理人员可以出具告知书 / only clerks issue notices")
-    svc.one_time_notice(session, user, case_id)
+    try:
+        if user.role not in ("clerk", "admin"):
+            raise PermissionDenied("只有窗口受理人员可以出具告知书 / only clerks issue notices")
+        svc.one_time_notice(session, user, case_id)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case_id, exc)
     return RedirectResponse(f"/cases/{case_id}/notice", status_code=303)
