@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from service.personal import valid_credit_code, valid_phone, valid_resident_id
 
 Kind = Literal["homestead", "requisition", "mining"]
+MAX_VERSION = 2**31 - 1  # a case's version is an integer column: larger numbers are refused here, not by PostgreSQL
 
 
 class Token(BaseModel):
@@ -81,7 +82,7 @@ class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     transition: str = Field(min_length=1, max_length=50)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -90,7 +91,7 @@ class MaterialsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     received: list[str] = Field(max_length=50)
 
 
@@ -99,7 +100,7 @@ class TaskIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     result: Literal["agree", "disagree"]
     opinion: str = Field(min_length=1, max_length=4000)
 
@@ -109,7 +110,7 @@ class OverrideIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     reason: str = Field(min_length=2, max_length=2000)
 
 

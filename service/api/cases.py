@@ -8,14 +8,14 @@ from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from sqlalchemy import select
 
 from service import cases as svc
-from service.api.deps import PrincipalDep, SessionDep, SettingsDep
+from service.api.deps import MAX_ID, CaseId, PrincipalDep, SessionDep, SettingsDep, TaskId
 from service.audit import audit
 from service.auth import Principal
 from service.boundaries import boundary_from_geojson, boundary_from_upload
 from service.errors import NotFound, PermissionDenied
 from service.models import Case, Notice, ReviewTask
 from service.presenters import case_detail, case_rows, timeline
-from service.schemas import CaseCreate, MaterialsIn, OverrideIn, TaskIn, TransitionIn
+from service.schemas import MAX_VERSION, CaseCreate, MaterialsIn, OverrideIn, TaskIn, TransitionIn
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -70,25 +70,25 @@ def list_cases(
     status: str | None = None,
     due: Annotated[str | None, Query(pattern="^(soon|overdue)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[dict[str, Any]]:
     """Return cases newest first, filtered by kind, state and deadline."""
     return case_rows(session, principal.role, principal.department, kind, status, due, limit, offset)
 
 
 @router.get("/{case_id}", summary="One case with everything staff need")
-def get(case_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def get(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Return a case's detail (the view of personal data is audited)."""
     return _detail(session, principal, _visible(session, principal, case_id))
 
 
 @router.post("/{case_id}/boundary", summary="Upload or replace the boundary; the check runs in the same transaction")
 def upload_boundary(
-    case_id: int,
+    case_id: CaseId,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
-    version: Annotated[int, Form(ge=1)],
+    version: Annotated[int, Form(ge=1, le=MAX_VERSION)],
     file: Annotated[UploadFile, File(description="TXT, mining corner string, GeoJSON, zipped Shapefile, GPKG, KML")],
 ) -> dict[str, Any]:
     """Parse the uploaded boundary file, set it on the case and return the stored check report."""
@@ -102,7 +102,7 @@ def upload_boundary(
 
 
 @router.post("/{case_id}/transitions", summary="Move the case along its workflow")
-def take_transition(case_id: int, body: TransitionIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def take_transition(case_id: CaseId, body: TransitionIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Take a transition; 409 lists the allowed ones when it is illegal or the version is stale."""
     _visible(session, principal, case_id)
     case = svc.transition(session, principal, case_id, body.transition, body.version, body.reason)
@@ -110,7 +110,7 @@ def take_transition(case_id: int, body: TransitionIn, session: SessionDep, princ
 
 
 @router.post("/{case_id}/materials", summary="Record the materials received")
-def materials(case_id: int, body: MaterialsIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def materials(case_id: CaseId, body: MaterialsIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Set the received materials (the full list)."""
     _visible(session, principal, case_id)
     case = svc.set_materials(session, principal, case_id, body.version, body.received)
@@ -118,7 +118,7 @@ def materials(case_id: int, body: MaterialsIn, session: SessionDep, principal: P
 
 
 @router.post("/{case_id}/tasks/{task_id}", summary="Record a department's review opinion")
-def review(case_id: int, task_id: int, body: TaskIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def review(case_id: CaseId, task_id: TaskId, body: TaskIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Complete a review task; the last one moves the case on."""
     _visible(session, principal, case_id)
     case = svc.complete_task(session, principal, case_id, task_id, body.version, body.result, body.opinion)
@@ -126,7 +126,7 @@ def review(case_id: int, task_id: int, body: TaskIn, session: SessionDep, princi
 
 
 @router.post("/{case_id}/override", summary="A leader's exception to a blocking finding")
-def override(case_id: int, body: OverrideIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def override(case_id: CaseId, body: OverrideIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Record a leader's override with its reason."""
     _visible(session, principal, case_id)
     case = svc.override_block(session, principal, case_id, body.version, body.reason)
@@ -134,7 +134,7 @@ def override(case_id: int, body: OverrideIn, session: SessionDep, principal: Pri
 
 
 @router.get("/{case_id}/check", summary="The latest stored check report")
-def check_report(case_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def check_report(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Return the case's latest check report with the layer versions it used."""
     case = _visible(session, principal, case_id)
     run = svc.latest_check(session, case)
@@ -144,7 +144,7 @@ def check_report(case_id: int, session: SessionDep, principal: PrincipalDep) -> 
 
 
 @router.post("/{case_id}/notices", status_code=201, summary="Issue the one-time notice")
-def issue_notice(case_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def issue_notice(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Issue and record the one-time notice (missing materials and map findings)."""
     if principal.role not in ("clerk", "admin"):
         raise PermissionDenied("只有窗口受理人员可以出具告知书 / only clerks issue notices")
@@ -154,7 +154,7 @@ def issue_notice(case_id: int, session: SessionDep, principal: PrincipalDep) -> 
 
 
 @router.get("/{case_id}/notices/latest", summary="The latest one-time notice")
-def latest_notice(case_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def latest_notice(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Return the latest notice issued for the case."""
     case = _visible(session, principal, case_id)
     notice = session.scalar(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id.desc()).limit(1))
@@ -164,6 +164,6 @@ def latest_notice(case_id: int, session: SessionDep, principal: PrincipalDep) ->
 
 
 @router.get("/{case_id}/audit", summary="The case's audit trail")
-def audit_trail(case_id: int, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+def audit_trail(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     """Return every audit entry of the case."""
     return timeline(session, _visible(session, principal, case_id))

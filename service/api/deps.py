@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -16,6 +16,7 @@ from service.errors import NotAuthenticated, Unavailable
 from service.settings import Settings
 
 SESSION_COOKIE = "lw_session"
+MAX_ID = 2**63 - 1  # ids are bigint: a larger number in a path would reach PostgreSQL and fail there
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
@@ -100,3 +101,5 @@ async def get_principal(
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 SignerDep = Annotated[TokenSigner, Depends(get_signer)]
+CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="the case's id")]
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="the review task's id")]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from gis.boundary.export import EXPORT_FORMATS
 from service.api.cases import _visible
-from service.api.deps import PrincipalDep, SessionDep
+from service.api.deps import CaseId, PrincipalDep, SessionDep
 from service.exports import export_case_boundary
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -22,7 +22,7 @@ FORMAT_PATTERN = "^(" + "|".join(EXPORT_FORMATS) + ")$"
     responses={200: {"content": {t: {} for t, _ in EXPORT_FORMATS.values()}}},
 )
 def boundary_file(
-    case_id: int,
+    case_id: CaseId,
     fmt: Annotated[str, Path(pattern=FORMAT_PATTERN, description=" | ".join(EXPORT_FORMATS))],
     session: SessionDep,
     principal: PrincipalDep,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from service import filing
 from service.api.cases import _visible
-from service.api.deps import PrincipalDep, SessionDep, SettingsDep
+from service.api.deps import CaseId, PrincipalDep, SessionDep, SettingsDep
 from service.errors import InvalidInput, NotFound
 from service.filing import Actor, Instance
 from service.filing_package import receipt_bytes
@@ -43,7 +43,7 @@ def _upload(file: UploadFile, limit: int) -> bytes:
 
 @router.post("/api/v1/cases/{case_id}/filing", summary="Export the case's signed upward package (a zip)")
 def export(
-    case_id: int, session: SessionDep, principal: PrincipalDep, settings: SettingsDep, body: ExportIn | None = None
+    case_id: CaseId, session: SessionDep, principal: PrincipalDep, settings: SettingsDep, body: ExportIn | None = None
 ) -> Response:
     """Build, sign and record the package of a case that needs higher approval; return the zip."""
     case = _visible(session, principal, case_id)
@@ -53,7 +53,7 @@ def export(
 
 
 @router.get("/api/v1/cases/{case_id}/filings", summary="The case's upward packages with the receiver's status")
-def case_filings(case_id: int, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+def case_filings(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     """Return the packages sent for a case, newest first, each with the status of its latest receipt."""
     case = _visible(session, principal, case_id)
     return [filing.package_view(session, p) for p in filing.case_packages(session, case.id)]

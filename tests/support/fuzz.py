@@ -1,0 +1,94 @@
+"""Shared pieces of the fuzz tests: the sample county app in-process, seeded cases, example budgets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+APPLICATIONS = ROOT / "sample_parcels" / "applications"
+ROLES: tuple[str | None, ...] = ("clerk", "leader", "planner", "admin", "rev-farmland", None)
+
+# how many examples each fuzzed thing gets; the quick defaults keep `make test` short, `make fuzz` raises them
+API_EXAMPLES = int(os.environ.get("LANDWINDOW_FUZZ_API_EXAMPLES", "3"))
+FILE_EXAMPLES = int(os.environ.get("LANDWINDOW_FUZZ_FILE_EXAMPLES", "12"))
+SEED = int(os.environ.get("LANDWINDOW_FUZZ_SEED", "0"))
+
+
+def load_sample_county(conn: psycopg.Connection) -> None:
+    """Load every layer of the committed sample county into the test database."""
+    from gis.catalog import catalog
+    from gis.importer import load, read
+
+    county = ROOT / "sample_parcels" / "county.gpkg"
+    for name in catalog():
+        load(conn, read(county, name))
+
+
+@dataclass
+class Seeded:
+    """What the seeded database holds, for path parameters that hit real rows."""
+
+    case_ids: list[int] = field(default_factory=list)
+    case_nos: list[str] = field(default_factory=list)
+    query_codes: dict[str, str] = field(default_factory=dict)
+    task_ids: list[int] = field(default_factory=list)
+
+
+def seed_cases(api: Any) -> Seeded:
+    """Take in one case of each kind, each boundary uploaded from a sample application file; accept the homestead."""
+    seeded = Seeded()
+    bodies = [
+        ({"kind": "homestead", "applicant_name": "张三", "household_id": "HH-FUZZ",
+          "materials_received": ["application_form", "household_register", "id_card", "village_opinion", "site_plan"]},
+         "homestead_clean.txt"),
+        ({"kind": "requisition", "applicant_name": "县工业园管委会", "applicant_type": "unit",
+          "project_name": "工业园一期"}, "requisition.geojson"),
+        ({"kind": "mining", "applicant_name": "咸安矿业有限公司", "applicant_type": "unit",
+          "depth_top": 80, "depth_bottom": 20}, "mining_overlap.txt"),
+    ]  # fmt: skip
+    for body, filename in bodies:
+        r = api.post("/api/v1/cases", json=body)
+        assert r.status_code == 201, r.text
+        case = r.json()
+        r = api.post(f"/api/v1/cases/{case['id']}/boundary", data={"version": str(case["version"])},
+                     files={"file": (filename, (APPLICATIONS / filename).read_bytes())})  # fmt: skip
+        assert r.status_code == 200, r.text
+        seeded.case_ids.append(case["id"])
+        seeded.case_nos.append(case["case_no"])
+        seeded.query_codes[case["case_no"]] = case["query_code"]
+    # move the homestead into review so it has tasks a reviewer sees
+    case = api.get(f"/api/v1/cases/{seeded.case_ids[0]}").json()
+    r = api.move(case, "accept")
+    assert r.status_code == 200, r.text
+    seeded.task_ids = [t["id"] for t in r.json()["tasks"]]
+    return seeded
+
+
+def counts(conn: psycopg.Connection) -> dict[str, Any]:
+    """Rows of every table an upload could write, and each case's geometry and version."""
+    with conn.cursor() as cur:
+        out: dict[str, Any] = {}
+        for table in ("cases", "check_runs", "audit_log", "case_materials"):
+            cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed names
+            row = cur.fetchone()
+            out[table] = row[0] if row else 0
+        cur.execute("SELECT id, version, md5(coalesce(ST_AsEWKB(geom), '')::text) FROM cases ORDER BY id")
+        out["case_rows"] = cur.fetchall()
+    conn.commit()
+    return out
+
+
+@contextmanager
+def no_writes(conn: psycopg.Connection) -> Iterator[None]:
+    """Assert that the block writes nothing an upload could write."""
+    before = counts(conn)
+    yield
+    after = counts(conn)
+    assert after == before, f"a rejected upload wrote something: {before} → {after}"
