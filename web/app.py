@@ -9,9 +9,11 @@ from fastapi.staticfiles import StaticFiles
 
 from service.api import api_router, errors
 from service.api.lifespan import make_lifespan
+from service.personal import install_log_masking
 from service.settings import Settings, get_settings
-from web import case_documents, pages, portal, reports, workbench
+from web import case_documents, pages, planner, portal, reports, workbench
 from web import errors as web_errors
+from web.security import SecurityHeaders
 from web.session import LoginRequired, login_redirect
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -27,6 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=make_lifespan(settings),
     )
     app.state.settings = settings
+    install_log_masking()  # ID numbers and mobile numbers masked in every log line, uvicorn's access log included
+    app.add_middleware(SecurityHeaders, settings=settings)
     errors.install(app)
     web_errors.install(app)  # page routes show domain errors as pages; /api/ keeps JSON
     install_login_redirect(app)
@@ -35,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(case_documents.router)
     app.include_router(portal.router)
     app.include_router(reports.router)
+    app.include_router(planner.router)
     app.include_router(pages.router)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount(settings.static_url, StaticFiles(directory=STATIC_DIR), name="static")

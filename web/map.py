@@ -222,6 +222,11 @@ def _bbox(*geojson: Any) -> tuple[float, float, float, float] | None:
     return min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad
 
 
+def bounds_of(*geojson: Any) -> tuple[float, float, float, float] | None:
+    """Return the padded (lon_min, lat_min, lon_max, lat_max) of GeoJSON objects, or None when they are empty."""
+    return _bbox(*geojson)
+
+
 def _default_bounds() -> tuple[float, float, float, float]:
     from gis.boundary import county_extent
 
@@ -315,13 +320,15 @@ def build_map(
     layer_control: bool = True,
     lang: str = "zh",
     renderer: str = "canvas",
+    overlays: Sequence[folium.Layer] = (),
 ) -> OfflineMap:
     """Build the one map; every JS/CSS link points at `static_url`, so the page needs no other host.
 
     `bounds` is (lon_min, lat_min, lon_max, lat_max) and `center` is (lon, lat), both EPSG:4490 ≈ WGS 84; with
     neither, the view fits the boundary and conflicts, else the county extent. `draw` (default: on when `draw_field`
     is given) adds leaflet-draw; the drawn polygon goes to the element with id `draw_field` as GeoJSON.
-    `renderer` draws vector tiles on "canvas" (thousands of parcels stay fast) or as "svg" paths.
+    `renderer` draws vector tiles on "canvas" (thousands of parcels stay fast) or as "svg" paths. `overlays` are
+    further folium layers (e.g. the planner's conversions), added above the conflicts and listed in the layer control.
     """
     zh = lang == "zh"
     grids_spec = [_as_layer(lyr) for lyr in layers]
@@ -369,6 +376,8 @@ def build_map(
         ).add_to(m)  # fmt: skip
     if conflicts is not None and conflicts.get("features"):
         _conflicts(conflicts, zh).add_to(m)
+    for overlay in overlays:
+        overlay.add_to(m)
 
     drawn = None
     if draw is None:
