@@ -72,6 +72,7 @@ class Material:
     code: str
     name: str
     required: bool = True
+    name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ def parse(workflow_text: str, materials_text: str) -> Workflow:
         kinds[kind] = KindWorkflow(kind, tuple(transitions), spec["review_lead"], tuple(spec.get("review_co", ())))
     mats_raw = tomllib.loads(materials_text)
     materials = {
-        kind: tuple(Material(m["code"], m["name"], bool(m.get("required", True))) for m in mats_raw.get(kind, []))
+        kind: tuple(Material(m["code"], m["name"], bool(m.get("required", True)), m.get("name_en", ""))
+                    for m in mats_raw.get(kind, []))
         for kind in kinds
     }
     numbers = raw["case_numbers"]

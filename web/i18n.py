@@ -84,4 +84,15 @@ def step_title(kind: str, entry: dict[str, object], lang: str) -> str:
     return str(entry.get("title") or action)
 
 
-TEMPLATE_GLOBALS = {"in_lang": in_lang, "state_title": state_title, "transition_title": transition_title, "step_title": step_title}
+def material_name(kind: str, code: str, name: str, lang: str) -> str:
+    """Return a checklist item's name in the language (materials.toml `name_en`); a case keeps the Chinese name it
+    was taken in with, which is also the fallback."""
+    if lang != "en":
+        return name
+    from service.workflow import workflow
+
+    item = next((m for m in workflow().materials.get(kind, ()) if m.code == code), None)
+    return item.name_en if item is not None and item.name_en else name
+
+
+TEMPLATE_GLOBALS = {"material_name": material_name, "in_lang": in_lang, "state_title": state_title, "transition_title": transition_title, "step_title": step_title}

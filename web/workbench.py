@@ -99,22 +99,31 @@ def intake_post(
     """Check the boundary and show the result on the map; on `create`, take the application in."""
     values = {"kind": kind, "applicant_name": applicant_name, "id_number": id_number, "phone": phone, "village": village,
               "household_id": household_id, "project_name": project_name, "materials": materials or []}  # fmt: skip
-    data, name = b"", boundary_name
+    data, name, chosen, kept_damaged = b"", boundary_name, False, False
     if boundary_file is not None and boundary_file.filename:
-        data, name = boundary_file.file.read(settings.max_upload_bytes + 1), boundary_file.filename
+        data, name, chosen = boundary_file.file.read(settings.max_upload_bytes + 1), boundary_file.filename, True
     elif boundary_kept:
-        data = base64.b64decode(boundary_kept)
+        try:
+            data = base64.b64decode(boundary_kept, validate=True)
+        except ValueError:  # binascii.Error: the hidden field was tampered with
+            kept_damaged = True
     try:
         if kind not in KINDS:
             raise InvalidInput(f"未知申请类型 unknown kind {kind!r}")
-        if data:
+        if kept_damaged:
+            raise InvalidInput("保留的用地范围文件已损坏，请重新上传 / the kept boundary file is damaged: upload it again")
+        if data or chosen:  # a chosen empty file is refused as empty, not as missing
             boundary = boundary_from_upload(data, name or "boundary.txt", settings.max_upload_bytes)
         elif boundary_geojson:
             import json
 
             from service.boundaries import boundary_from_geojson
 
-            boundary = boundary_from_geojson(json.loads(boundary_geojson))
+            try:
+                drawn = json.loads(boundary_geojson)
+            except ValueError as exc:
+                raise InvalidInput(f"绘制的范围无法解析 / the drawn boundary does not parse: {exc}") from exc
+            boundary = boundary_from_geojson(drawn)
         else:
             raise InvalidInput("请上传用地范围文件或在地图上绘制 / upload a boundary file or draw it on the map")
         conn = session.connection().connection.driver_connection
@@ -158,7 +167,7 @@ def _case_page(request: Request, session: Any, user: Any, settings: Any, case_id
     return page(request, "case.html", {
         "c": detail, "report": run.report if run else None, "timeline": steps, "query_code": code,
         "map": _map(request, settings, detail["boundary"], run.report if run else None), "nav": "workbench",
-        "my_task": my_task, "flash": error, "flash_kind": "error" if error else None,
+        "my_task": my_task, "error": error,
     }, user=user, status=status)  # fmt: skip
 
 
