@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from functools import cache
@@ -197,3 +198,23 @@ def ensure_demo_users(session: Session) -> list[dict[str, str]]:
             add_user(session, u["username"], u["role"], u["password"], u.get("department"), u.get("display_name", ""))
             created.append(u)
     return created
+
+
+def is_loopback(host: str) -> bool:
+    """Return whether a bind address is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def demo_passwords_in_use(session: Session) -> list[str]:
+    """Return the active demo users (service/data/demo_users.toml) whose password is still the demo one."""
+    names = []
+    for u in demo_users():
+        user = session.scalar(select(User).where(User.username == u["username"], User.active.is_(True)))
+        if user is not None and verify_secret(user.password_hash, u["password"]):
+            names.append(user.username)
+    return names

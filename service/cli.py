@@ -16,7 +16,7 @@ from gis.catalog import CatalogError, catalog
 from gis.importer import ImportResult, LayerImportError, layer_versions, load, read
 from service import backup_command, boundary_command, report_command
 from service.audit import audit
-from service.auth import add_user, demo_users, ensure_demo_users, set_password
+from service.auth import add_user, demo_passwords_in_use, demo_users, ensure_demo_users, is_loopback, set_password
 from service.cluster import ClusterError, EmbeddedCluster
 from service.db import database_url, make_engine, migrate
 from service.errors import DomainError
@@ -388,7 +388,13 @@ def serve(
     settings = get_settings()
     _url()
     h, p = host or settings.host, port or settings.port
-    out.print(f"Land Window on http://{h}:{p}/")
+    if not is_loopback(h):
+        with _orm_session() as session:
+            in_use = demo_passwords_in_use(session)
+        if in_use:
+            _fail(f"演示用户仍使用演示密码，不能在 {h} 上对外服务：{', '.join(in_use)}；请先用 `landwindow user passwd 用户名` "
+                  f"修改密码，或只监听 127.0.0.1 / demo users still have their demo passwords, so the app will not listen on "
+                  f"{h}: {', '.join(in_use)}. Change them with `landwindow user passwd NAME`, or bind to 127.0.0.1.")  # fmt: skip
     uvicorn.run("web.app:create_app", factory=True, host=h, port=p, log_level="info", proxy_headers=False)
 
 

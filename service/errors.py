@@ -36,5 +36,13 @@ class PermissionDenied(DomainError):
     """The user is known but their role does not allow this."""
 
 
+class TooManyAttempts(DomainError):
+    """Too many failed logins or query-code lookups: try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 class Unavailable(DomainError):
     """A dependency (the database) is not reachable right now."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -55,3 +56,59 @@ def mask_name(name: str | None) -> str | None:
     if not name:
         return name
     return name[0] + "*" * (len(name) - 1)
+
+
+# In free text (log lines, URLs with query strings): an 18-character resident ID and an 11-digit mobile number,
+# each not part of a longer run of digits or letters.
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9]\d{9}(?![0-9])")
+
+
+def mask_text(text: str) -> str:
+    """Mask every resident ID number and mobile number in a piece of text."""
+    text = _ID_IN_TEXT.sub(lambda m: mask_id(m.group()) or "", text)
+    return _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group()) or "", text)
+
+
+def _masked(value: object) -> object:
+    return mask_text(value) if isinstance(value, str) else value
+
+
+class PersonalDataFilter(logging.Filter):
+    """Mask ID numbers and mobile numbers in a log record's message, arguments and exception text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record in place; never drops it."""
+        if isinstance(record.msg, str):
+            record.msg = mask_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_masked(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _masked(v) for k, v in record.args.items()}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        return True
+
+
+_LOG_FILTER = PersonalDataFilter()
+
+
+def install_log_masking() -> None:
+    """Mask personal data in every log record of the process, whichever logger or handler it goes to.
+
+    A filter on a logger sees only records logged on that very logger, and uvicorn configures its handlers after
+    the app is built; the record factory sees every record as it is made, so it is where the filter runs.
+    """
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "masks_personal_data", False):
+        return
+
+    def masked_record(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        _LOG_FILTER.filter(record)
+        return record
+
+    masked_record.masks_personal_data = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masked_record)

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     token_minutes: int = Field(default=480, ge=5, description="Lifetime of a login (one working day).")
     province: str = "湖北"
 
+    hsts_max_age: int = Field(
+        default=0, ge=0, description="Strict-Transport-Security max-age in seconds; set only when served behind TLS (0: off)."
+    )
+    login_failures_per_user: int = Field(default=5, ge=1, description="failed logins per username within the window")
+    login_failures_per_ip: int = Field(default=20, ge=1, description="failed logins per client address within the window")
+    query_code_failures_per_case: int = Field(default=10, ge=1, description="wrong query codes per case number")
+    query_code_failures_per_ip: int = Field(default=30, ge=1, description="wrong case numbers or codes per client address")
+    failure_window_seconds: int = Field(default=900, ge=1, description="the window the failures above are counted in")
+
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest boundary upload.")
 
     tile_feature_limit: int = Field(default=20000, ge=100)

@@ -12,9 +12,10 @@ from fastapi.templating import Jinja2Templates
 from gis.boundary import county_extent
 from gis.catalog import catalog
 from service.api.deps import SESSION_COOKIE, ConnDep, SessionDep, SettingsDep, SignerDep
+from service.api.limits import login_attempt
 from service.audit import audit
 from service.auth import Principal, authenticate
-from service.errors import NotAuthenticated
+from service.errors import NotAuthenticated, TooManyAttempts
 from service.settings import Settings
 from web.documents import html_to_pdf, render_html
 from web.i18n import LANG_COOKIE, TEMPLATE_GLOBALS, lang_of, translator
@@ -106,9 +107,14 @@ def login(
     """Check the password, set the signed session cookie and go on."""
     t = translator(lang_of(request))
     try:
-        user = authenticate(session, username, password)
+        with login_attempt(request, username):
+            user = authenticate(session, username, password)
     except NotAuthenticated:
         return page(request, "login.html", {"next": next, "error": t("login_failed"), "username": username}, status=401)
+    except TooManyAttempts as exc:
+        response = page(request, "login.html", {"next": next, "error": exc.message, "username": username}, status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     audit(session, f"{user.role}:{user.username}", "auth.login", None, None, {"via": "web"})
     target = next if next.startswith("/") and not next.startswith("//") else "/workbench"
     response = RedirectResponse(target, status_code=303)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service import cases as svc
-from service.errors import DomainError
+from service.api.limits import query_code_attempt
+from service.errors import DomainError, TooManyAttempts
 from service.presenters import public_case
 from web.i18n import lang_of
 from web.map import build_map, render_parts
@@ -38,11 +39,20 @@ def portal_case(
     request: Request, session: SessionDep, settings: SettingsDep, _csrf: CsrfDep,
     case_no: Annotated[str, Form(max_length=40)], query_code: Annotated[str, Form(max_length=32)],
 ) -> Response:  # fmt: skip
-    """Show the applicant their own case; a wrong number or code gets the same answer either way."""
+    """Show the applicant their own case; a wrong number or code gets the same answer either way (429 after too many)."""
     try:
-        return _show(request, session, settings, case_no, query_code)
+        with query_code_attempt(request, case_no):
+            return _show(request, session, settings, case_no, query_code)
+    except TooManyAttempts as exc:
+        return _too_many(request, case_no, exc)
     except DomainError as exc:
         return page(request, "portal.html", {"nav": "portal", "error": exc.message, "case_no": case_no}, status=404)
+
+
+def _too_many(request: Request, case_no: str, exc: TooManyAttempts) -> Response:
+    response = page(request, "portal.html", {"nav": "portal", "error": exc.message, "case_no": case_no}, status=429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @router.post("/portal/rate", response_class=HTMLResponse)
@@ -53,9 +63,12 @@ def portal_rate(
 ) -> Response:  # fmt: skip
     """Record the applicant's rating of a decided case, then show the case again."""
     try:
-        svc.rate(session, case_no, query_code, stars, comment)
+        with query_code_attempt(request, case_no):
+            svc.rate(session, case_no, query_code, stars, comment)
         session.commit()
         return _show(request, session, settings, case_no, query_code, flash="感谢您的评价 / thank you for rating")
+    except TooManyAttempts as exc:
+        return _too_many(request, case_no, exc)
     except DomainError as exc:
         session.rollback()
         return _show(request, session, settings, case_no, query_code, flash=exc.message, flash_kind="error")

@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from service.api.deps import SESSION_COOKIE, signer_for
+from service.api.deps import CSRF_COOKIE, SESSION_COOKIE, signer_for
 from service.auth import Principal
 from service.errors import NotAuthenticated, PermissionDenied
 
-CSRF_COOKIE = "lw_csrf"
 CSRF_FIELD = "csrf_token"
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from service.api.deps import PrincipalDep, SessionDep, SignerDep
+from service.api.limits import login_attempt
 from service.audit import audit
 from service.auth import authenticate
 from service.schemas import Token
@@ -16,9 +17,12 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 @router.post("/token", response_model=Token, summary="Log in with username and password")
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, signer: SignerDep) -> Token:
-    """Return a bearer token for a member of staff."""
-    user = authenticate(session, form.username, form.password)
+def token(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, signer: SignerDep
+) -> Token:
+    """Return a bearer token for a member of staff (429 with Retry-After after too many failures)."""
+    with login_attempt(request, form.username):
+        user = authenticate(session, form.username, form.password)
     audit(session, f"{user.role}:{user.username}", "auth.login", None, None, {"via": "api"})
     return Token(access_token=signer.issue(user), expires_in=signer.max_age, role=user.role)
 

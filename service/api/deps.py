@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -12,10 +14,13 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.orm import Session
 
 from service.auth import Principal, TokenSigner, query_code_key, secret_key
-from service.errors import NotAuthenticated, Unavailable
+from service.errors import NotAuthenticated, PermissionDenied, Unavailable
 from service.settings import Settings
 
 SESSION_COOKIE = "lw_session"
+CSRF_COOKIE = "lw_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ID = 2**63 - 1  # ids are bigint: a larger number in a path would reach PostgreSQL and fail there
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -86,13 +91,38 @@ async def get_principal(
     signer: Annotated[TokenSigner, Depends(get_signer)],
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
-    """Return the logged-in member of staff from the bearer token or the session cookie."""
+    """Return the logged-in member of staff from the bearer token or the session cookie.
+
+    A browser sends the cookie with any site's request: a cookie-authenticated unsafe request must prove it comes
+    from our own pages (see cookie_request_is_ours). A bearer token is never sent by a browser on its own.
+    """
     if token:
         return signer.read(token)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return signer.read(cookie, cookie=True)
+        principal = signer.read(cookie, cookie=True)
+        if request.method not in SAFE_METHODS and not cookie_request_is_ours(request):
+            raise PermissionDenied(
+                "跨站请求校验失败：请带上页面的 X-CSRF-Token 或使用令牌 / CSRF check failed: send the page's X-CSRF-Token "
+                "header or use a bearer token"
+            )
+        return principal
     raise NotAuthenticated("请先登录 / log in first")
+
+
+def cookie_request_is_ours(request: Request) -> bool:
+    """Return whether a cookie-authenticated request carries the CSRF token, or an Origin of this very site.
+
+    The token is the double-submit one of the forms (the `lw_csrf` cookie, echoed in the X-CSRF-Token header);
+    the Origin must name the host the request was sent to (a browser cannot forge it; a missing Origin fails).
+    """
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+    if cookie and header and hmac.compare_digest(cookie.encode(), header.encode()):
+        return True
+    origin = request.headers.get("origin")
+    host = request.headers.get("host")
+    return bool(origin and host and origin != "null" and urlsplit(origin).netloc.lower() == host.lower())
 
 
 # scope="function": commit before the response is sent. With FastAPI's default ("request") the commit ran after

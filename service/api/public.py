@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 
 from service import cases as svc
 from service.api.deps import SessionDep
+from service.api.limits import query_code_attempt
 from service.presenters import public_case
 from service.schemas import RatingIn
 
@@ -17,13 +18,16 @@ QueryCode = Annotated[str, Header(alias="X-Query-Code", min_length=4, max_length
 
 
 @router.get("/cases/{case_no}", summary="An applicant's own case")
-def my_case(case_no: str, x_query_code: QueryCode, session: SessionDep) -> dict[str, Any]:
-    """Return the applicant's case: progress, deadlines, notice and plot (404 for any wrong number or code)."""
-    return public_case(session, svc.find_by_query_code(session, case_no, x_query_code))
+def my_case(case_no: str, x_query_code: QueryCode, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Return the applicant's case: progress, deadlines, notice and plot (404 for any wrong number or code; 429 after too many)."""
+    with query_code_attempt(request, case_no):
+        case = svc.find_by_query_code(session, case_no, x_query_code)
+    return public_case(session, case)
 
 
 @router.post("/cases/{case_no}/rating", status_code=201, summary="Rate the service once the case is decided")
-def rate(case_no: str, body: RatingIn, x_query_code: QueryCode, session: SessionDep) -> dict[str, Any]:
+def rate(case_no: str, body: RatingIn, x_query_code: QueryCode, session: SessionDep, request: Request) -> dict[str, Any]:
     """Record the applicant's 1–5 star rating and comment."""
-    rating = svc.rate(session, case_no, x_query_code, body.stars, body.comment)
+    with query_code_attempt(request, case_no):
+        rating = svc.rate(session, case_no, x_query_code, body.stars, body.comment)
     return {"stars": rating.stars, "comment": rating.comment}

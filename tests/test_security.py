@@ -1,0 +1,321 @@
+"""Security basics (#8.6): response headers, CSRF on forms and on cookie-authenticated API calls, failure limits on
+logins and query codes, personal data masked in lists and logs, no secrets in the repository, and no demo passwords
+on a non-local bind."""
+
+import logging
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from shapely.geometry import mapping
+from typer.testing import CliRunner
+
+from service.auth import is_loopback
+from service.personal import PersonalDataFilter, mask_text
+from service.ratelimit import FailureLimiter, Limit
+from service.settings import Settings
+from tests.support.api import Api
+from web.app import create_app
+from web.security import content_security_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "security-secret-key-0123456789abcdef"
+ID = "420102199001011236"
+PHONE = "13812345678"
+
+
+def _settings(db_url, tmp_path, **kw):
+    return Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=KEY, **kw)
+
+
+def _drawn():
+    from tests.support.onemap import b, lonlat
+
+    return {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(40, 240, 52, 252)))}
+
+
+def _page_login(client, username, password, csrf=True):
+    client.get("/login")
+    data = {"username": username, "password": password}
+    if csrf:
+        data["csrf_token"] = client.cookies.get("lw_csrf")
+    return client.post("/login", data=data, follow_redirects=False)
+
+
+# --- headers -------------------------------------------------------------------------------------------------------
+
+
+def test_security_headers_on_pages_api_and_static(db_url, tmp_path):
+    with TestClient(create_app(_settings(db_url, tmp_path))) as client:
+        for path in ("/map", "/login", "/portal", "/api/v1/cases", "/healthz", "/static/app.css", "/no-such-page"):
+            r = client.get(path)
+            h = r.headers
+            assert h["x-content-type-options"] == "nosniff", path
+            assert h["x-frame-options"] == "DENY", path
+            assert h["referrer-policy"] == "same-origin", path
+            assert "camera=()" in h["permissions-policy"] and "geolocation=()" in h["permissions-policy"], path
+            assert "strict-transport-security" not in h, path  # not configured: not behind TLS
+            csp = h["content-security-policy"]
+            assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp and "object-src 'none'" in csp, path
+            assert not re.search(r"https?:", csp), (path, csp)  # no other host at all without a basemap
+        # the map page names no other host either: every script, style and tile comes from here
+        html = client.get("/map").text
+        assert not re.findall(r"""(?:src|href)=["']https?://""", html)
+
+
+def test_csp_allows_the_configured_basemap_host_for_images_only():
+    tianditu = content_security_policy(Settings(_env_file=None, basemap="tianditu", tianditu_key="k" * 32))
+    img = next(d for d in tianditu.split("; ") if d.startswith("img-src"))
+    assert img == "img-src 'self' data: https://*.tianditu.gov.cn"
+    assert tianditu.count("tianditu") == 1  # scripts, styles and connections stay on our own origin
+    xyz = content_security_policy(Settings(_env_file=None, basemap="xyz", basemap_url="https://{s}.tiles.example.org:8443/{z}/{x}/{y}.png"))
+    assert "img-src 'self' data: https://*.tiles.example.org:8443;" in xyz
+    local = content_security_policy(Settings(_env_file=None, basemap="xyz", basemap_url="/basemap/{z}/{x}/{y}.png"))
+    assert "img-src 'self' data:;" in local
+
+
+def test_hsts_only_when_configured(db_url, tmp_path):
+    with TestClient(create_app(_settings(db_url, tmp_path, hsts_max_age=31536000))) as client:
+        assert client.get("/healthz").headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+
+
+# --- CSRF ----------------------------------------------------------------------------------------------------------
+
+
+def _routes(app):
+    def walk(routes):
+        for r in routes:
+            if hasattr(r, "effective_candidates"):
+                yield from walk(r.effective_candidates())
+            else:
+                yield r
+
+    for r in walk(app.routes):
+        methods = getattr(r, "methods", None) or getattr(getattr(r, "original_route", None), "methods", None) or set()
+        for m in methods:
+            yield m, r.path
+
+
+def test_every_form_post_needs_the_csrf_token(db_url, staff, tmp_path):
+    app = create_app(_settings(db_url, tmp_path))
+    posts = sorted({path for method, path in _routes(app) if method == "POST" and not path.startswith("/api/")})
+    assert {"/login", "/logout", "/portal", "/cases/new", "/cases/{case_id}/act"} <= set(posts)
+    with TestClient(app) as client:
+        assert _page_login(client, "admin", staff["admin"]["password"]).status_code == 303
+        failures = []
+        for path in posts:
+            url = re.sub(r"\{[^}]+\}", "1", path)
+            r = client.post(url, data={"case_no": "X", "query_code": "Y"}, follow_redirects=False)
+            if r.status_code != 403:
+                failures.append(f"POST {path} without csrf_token: {r.status_code}")
+            r = client.post(url, data={"csrf_token": "forged-token"}, follow_redirects=False)
+            if r.status_code != 403:
+                failures.append(f"POST {path} with a forged csrf_token: {r.status_code}")
+        assert failures == []
+        # and with the token a form goes through (logout)
+        r = client.post("/logout", data={"csrf_token": client.cookies.get("lw_csrf")}, follow_redirects=False)
+        assert r.status_code == 303
+
+
+def test_cookie_authenticated_api_posts_need_csrf_header_or_own_origin(db_url, staff, tmp_path):
+    with TestClient(create_app(_settings(db_url, tmp_path))) as client:
+        assert _page_login(client, "admin", staff["admin"]["password"]).status_code == 303
+        csrf = client.cookies.get("lw_csrf")
+        assert client.get("/api/v1/auth/me").status_code == 200  # reading needs no token
+        r = client.post("/api/v1/recheck")
+        assert r.status_code == 403 and "CSRF" in r.json()["detail"] and "跨站" in r.json()["detail"]
+        assert client.post("/api/v1/recheck", headers={"X-CSRF-Token": "forged"}).status_code == 403
+        assert client.post("/api/v1/recheck", headers={"Origin": "http://evil.example"}).status_code == 403
+        assert client.post("/api/v1/recheck", headers={"Origin": "null"}).status_code == 403
+        assert client.post("/api/v1/recheck", headers={"X-CSRF-Token": csrf}).status_code == 200
+        assert client.post("/api/v1/recheck", headers={"Origin": "http://testserver"}).status_code == 200
+        # a bearer token is not sent by browsers on their own: no CSRF check, whatever the origin
+        api = Api(client, staff)
+        client.cookies.clear()
+        r = client.post("/api/v1/recheck", headers={**api.headers("admin"), "Origin": "http://evil.example"})
+        assert r.status_code == 200
+
+
+# --- failure limits ------------------------------------------------------------------------------------------------
+
+
+def test_failure_limiter_window_and_retry_after():
+    now = [1000.0]
+    lim = FailureLimiter({"s": Limit(3, 60)}, clock=lambda: now[0])
+    for _ in range(3):
+        lim.attempt({"s": "k"}, "登录")
+        now[0] += 1
+    with pytest.raises(Exception) as exc:
+        lim.attempt({"s": "k"}, "登录")
+    assert exc.value.retry_after == 57 and "登录" in exc.value.message and "try again" in exc.value.message
+    stamp = lim.attempt({"s": "other"}, "登录")
+    lim.succeeded({"s": "other"}, stamp)  # successes are taken back: never blocked
+    for _ in range(10):
+        lim.succeeded({"s": "other"}, lim.attempt({"s": "other"}, "登录"))
+    now[0] += 57
+    assert lim.retry_after({"s": "k"}) == 0  # the oldest failure left the window
+    lim.attempt({"s": "k"}, "登录")
+
+
+def test_login_failures_are_limited_per_user_and_address(db_url, staff, tmp_path):
+    settings = _settings(db_url, tmp_path, login_failures_per_user=3, login_failures_per_ip=5)
+    with TestClient(create_app(settings)) as client:
+        for _ in range(6):  # successes never count
+            assert client.post("/api/v1/auth/token", data={"username": "leader", "password": staff["leader"]["password"]}).status_code == 200
+        for _ in range(3):
+            assert client.post("/api/v1/auth/token", data={"username": "clerk", "password": "wrong-password"}).status_code == 401
+        r = client.post("/api/v1/auth/token", data={"username": "clerk", "password": staff["clerk"]["password"]})
+        assert r.status_code == 429, r.text  # blocked: the right password too, or guessing would go on
+        assert 0 < int(r.headers["retry-after"]) <= 900
+        assert "登录失败次数过多" in r.json()["detail"] and "too many failed attempts" in r.json()["detail"]
+        # the page shares the counters
+        r = _page_login(client, "clerk", staff["clerk"]["password"])
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "too many failed attempts" in r.text
+        # another user from the same address: two more failures, then the address is blocked
+        for _ in range(2):
+            assert client.post("/api/v1/auth/token", data={"username": "admin", "password": "wrong-password"}).status_code == 401
+        r = client.post("/api/v1/auth/token", data={"username": "admin", "password": staff["admin"]["password"]})
+        assert r.status_code == 429
+
+
+def test_web_login_failures_are_limited(db_url, staff, tmp_path):
+    with TestClient(create_app(_settings(db_url, tmp_path, login_failures_per_user=2))) as client:
+        assert _page_login(client, "clerk", "wrong-password").status_code == 401
+        assert _page_login(client, "clerk", "wrong-password").status_code == 401
+        r = _page_login(client, "clerk", staff["clerk"]["password"])
+        assert r.status_code == 429 and "retry-after" in r.headers and "登录失败次数过多" in r.text
+
+
+def test_query_code_failures_are_limited(db_url, conn, staff, load_layer, tmp_path):
+    from tests.support.onemap import load_one_map
+
+    load_one_map(load_layer)
+    settings = _settings(db_url, tmp_path, query_code_failures_per_case=3, query_code_failures_per_ip=5)
+    with TestClient(create_app(settings)) as client:
+        api = Api(client, staff)
+        cases = [api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": n, "boundary": _drawn()}).json() for n in ("张三", "李四")]
+        mine, other = cases
+        url = f"/api/v1/public/cases/{mine['case_no']}"
+        for _ in range(4):  # the right code opens it again and again
+            assert client.get(url, headers={"X-Query-Code": mine["query_code"]}).status_code == 200
+        for _ in range(3):
+            assert client.get(url, headers={"X-Query-Code": "WRONG234"}).status_code == 404
+        r = client.get(url, headers={"X-Query-Code": mine["query_code"]})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "查询失败次数过多" in r.json()["detail"]
+        # the portal form counts the same way
+        client.get("/portal")
+        r = client.post("/portal", data={"case_no": mine["case_no"], "query_code": mine["query_code"], "csrf_token": client.cookies.get("lw_csrf")})
+        assert r.status_code == 429 and "retry-after" in r.headers and "too many failed attempts" in r.text
+        # another case from the same address: two more failures, then the address is blocked
+        other_url = f"/api/v1/public/cases/{other['case_no']}"
+        for _ in range(2):
+            r = client.post("/portal", data={"case_no": other["case_no"], "query_code": "WRONG234", "csrf_token": client.cookies.get("lw_csrf")})
+            assert r.status_code == 404
+        assert client.get(other_url, headers={"X-Query-Code": other["query_code"]}).status_code == 429
+
+
+# --- personal data -------------------------------------------------------------------------------------------------
+
+
+def test_personal_data_masked_in_lists(db_url, conn, staff, load_layer, tmp_path):
+    from tests.support.onemap import load_one_map
+
+    load_one_map(load_layer)
+    with TestClient(create_app(_settings(db_url, tmp_path))) as client:
+        api = Api(client, staff)
+        r = api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": "张三", "id_number": ID, "phone": PHONE, "boundary": _drawn()})
+        assert r.status_code == 201, r.text
+        rows = api.get("/api/v1/cases").json()
+        assert rows[0]["id_number"] == "420102********1236" and rows[0]["phone"] == "138****5678"
+        assert ID not in api.get("/api/v1/cases").text and PHONE not in api.get("/api/v1/cases").text
+        assert _page_login(client, "clerk", staff["clerk"]["password"]).status_code == 303
+        page = client.get("/workbench")
+        assert page.status_code == 200 and ID not in page.text and PHONE not in page.text
+
+
+def test_log_records_are_masked(caplog):
+    assert mask_text(f"id={ID}&phone={PHONE}") == "id=420102********1236&phone=138****5678"
+    assert mask_text(f"身份证{ID.lower()}，电话+86 {PHONE}。") == "身份证420102********1236，电话+86********5678。"
+    assert mask_text("order 4201021990010112360 and 138123456789") == "order 4201021990010112360 and 138123456789"
+    create_app(Settings(_env_file=None, database_url="postgresql://x@127.0.0.1:1/x", secret_key=KEY))  # installs it
+    caplog.set_level(logging.INFO)
+    # uvicorn's access log: the query string is one of the record's arguments
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5555", "GET",
+                                             f"/api/v1/cases?q={ID}&phone={PHONE}", "1.1", 200)  # fmt: skip
+    logging.getLogger("service.anything").warning(f"applicant {ID} called from {PHONE}")
+    logging.getLogger("x").info("%(who)s", {"who": PHONE})
+    try:
+        raise ValueError(f"bad id {ID}")
+    except ValueError:
+        logging.getLogger("service.errors").exception("failed")
+    assert ID not in caplog.text and PHONE not in caplog.text, caplog.text
+    assert "420102********1236" in caplog.text and "138****5678" in caplog.text
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s", (PHONE,), None)
+    PersonalDataFilter().filter(record)
+    assert record.getMessage() == "138****5678"
+
+
+# --- secrets and demo passwords ------------------------------------------------------------------------------------
+
+PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
+ASSIGNED = re.compile(r"""(?i)\b(?:password|passwd|pwd|secret_key|api_key|tianditu_key|filing_key)\b["']?\s*[:=]\s*["']([^"'\s]{6,})["']""")
+# tests and benchmarks make their own throwaway instances; their keys and passwords say what they are
+PLACEHOLDERS = ("test", "bench", "demo", "example", "secret-key", "abc123")
+GENERATED = ("secret.key", "superuser.password", ".initdb-password", ".pgpass")
+
+
+def test_no_secrets_in_the_repository():
+    from service.auth import demo_users
+
+    demo = {u["password"] for u in demo_users()}
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    found = []
+    for name in filter(None, files):
+        path = ROOT / name
+        base = path.name
+        if base == ".env" or base.startswith(".env.") or base.endswith(".env") or base in GENERATED or base.endswith((".pem", ".key")):
+            found.append(f"{name}: a secrets file")
+        if not path.is_file() or path.stat().st_size > 2_000_000:
+            continue
+        text = path.read_bytes().decode("utf-8", "ignore")
+        if PRIVATE_KEY.search(text):
+            found.append(f"{name}: a private key")
+        for m in ASSIGNED.finditer(text):
+            value = m.group(1)
+            throwaway = name.startswith(("tests/", "bench/")) and any(w in value for w in PLACEHOLDERS)
+            if value not in demo and not throwaway and not value.startswith(("{", "$")):
+                found.append(f"{name}: {m.group(0)[:60]}")
+    assert found == []
+
+
+def test_serve_refuses_a_public_bind_while_demo_passwords_are_in_use(cli_db, staff):
+    from service.cli import app
+
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.8.0.1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
+    runner = CliRunner()
+    r = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "8999"])
+    assert r.exit_code == 2, r.output
+    said = " ".join(r.output.split())
+    assert "演示密码" in said and "demo passwords" in said and "clerk, leader" in said and "landwindow user passwd" in said
+    for u in staff:
+        assert runner.invoke(app, ["user", "passwd", u, "--password", f"changed-{u}-2026"]).exit_code == 0
+    from sqlalchemy.orm import Session
+
+    from service.auth import demo_passwords_in_use
+    from service.db import make_engine
+
+    with Session(make_engine(cli_db, pool_size=1)) as session:
+        assert demo_passwords_in_use(session) == []
+
+
+def test_serve_refuses_public_host_from_settings(cli_db, staff, monkeypatch):
+    from service.cli import app
+    from service.settings import get_settings
+
+    monkeypatch.setenv("LANDWINDOW_HOST", "0.0.0.0")
+    get_settings.cache_clear()
+    r = CliRunner().invoke(app, ["serve"])
+    assert r.exit_code == 2 and "0.0.0.0" in r.output
