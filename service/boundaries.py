@@ -36,9 +36,7 @@ def _invalid(exc: BoundaryError, filename: str) -> InvalidInput:
 
 
 def boundary_from_upload(data: bytes, filename: str, max_bytes: int) -> BoundaryInput:
-    """Parse an uploaded boundary file, refusing empty and oversized uploads."""
-    if not data:
-        raise InvalidInput(f"{filename}: 文件为空 / the file is empty")
+    """Parse an uploaded boundary file, refusing oversized uploads (an empty one is the parser's `empty_file`)."""
     if len(data) > max_bytes:
         raise InvalidInput(f"{filename}: 文件超过 {max_bytes // 1024 // 1024} MB / the file is larger than allowed")
     try:

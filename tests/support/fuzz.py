@@ -41,7 +41,7 @@ class Seeded:
     task_ids: list[int] = field(default_factory=list)
 
 
-def seed_cases(api: Any) -> Seeded:
+def seed_cases(api: Any, accept: bool = True) -> Seeded:
     """Take in one case of each kind, each boundary uploaded from a sample application file; accept the homestead."""
     seeded = Seeded()
     bodies = [
@@ -63,6 +63,8 @@ def seed_cases(api: Any) -> Seeded:
         seeded.case_ids.append(case["id"])
         seeded.case_nos.append(case["case_no"])
         seeded.query_codes[case["case_no"]] = case["query_code"]
+    if not accept:
+        return seeded
     # move the homestead into review so it has tasks a reviewer sees
     case = api.get(f"/api/v1/cases/{seeded.case_ids[0]}").json()
     r = api.move(case, "accept")
