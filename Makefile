@@ -3,7 +3,7 @@ VENV := .venv
 LW := $(VENV)/bin/landwindow
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint typecheck pytest bench clean db-stop crash load
+.PHONY: setup run test lint typecheck pytest bench clean db-stop crash load fuzz
 
 setup:
 	@bash scripts/setup
@@ -31,6 +31,9 @@ crash: setup
 
 load: setup
 	$(PY) bench/load.py
+
+fuzz: setup
+	$(PY) scripts/fuzz_api.py
 
 db-stop:
 	$(LW) db stop

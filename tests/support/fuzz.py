@@ -16,8 +16,8 @@ APPLICATIONS = ROOT / "sample_parcels" / "applications"
 ROLES: tuple[str | None, ...] = ("clerk", "leader", "planner", "admin", "rev-farmland", None)
 
 # how many examples each fuzzed thing gets; the quick defaults keep `make test` short, `make fuzz` raises them
-API_EXAMPLES = int(os.environ.get("LANDWINDOW_FUZZ_API_EXAMPLES", "3"))
-FILE_EXAMPLES = int(os.environ.get("LANDWINDOW_FUZZ_FILE_EXAMPLES", "12"))
+API_EXAMPLES = int(os.environ.get("LANDWINDOW_FUZZ_API_EXAMPLES", "5"))
+FILE_EXAMPLES = int(os.environ.get("LANDWINDOW_FUZZ_FILE_EXAMPLES", "60"))
 SEED = int(os.environ.get("LANDWINDOW_FUZZ_SEED", "0"))
 
 
