@@ -87,13 +87,18 @@ def resolve(path: Path, layer: str | None = None) -> VectorSource:
     return VectorSource(str(path), None, layer)
 
 
+def _reason(exc: Exception, path: Path) -> str:
+    """GDAL's reason without the server's own folder (an upload's temporary one): the file is named by its name."""
+    return str(exc).replace(f"{path.parent}/", "")
+
+
 def list_layers(path: Path) -> list[str]:
     """Return the layer names of a multi-layer source (GeoPackage)."""
     src = resolve(path)
     try:
         return [str(row[0]) for row in pyogrio.list_layers(src.path)]
     except Exception as exc:  # pyogrio raises DataSourceError and friends
-        raise VectorFileError(f"{path.name}: 无法读取 / cannot read: {exc}") from exc
+        raise VectorFileError(f"{path.name}: 无法读取 / cannot read: {_reason(exc, path)}") from exc
 
 
 def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -107,7 +112,7 @@ def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     try:
         gdf = pyogrio.read_dataframe(src.path, fid_as_index=True, **kwargs)
     except Exception as exc:
-        raise VectorFileError(f"{path.name}: 无法读取 / cannot read: {exc}") from exc
+        raise VectorFileError(f"{path.name}: 无法读取 / cannot read: {_reason(exc, path)}") from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         raise VectorFileError(f"{path.name}: 文件中没有几何 / the file has no geometry")
     return gdf

@@ -108,6 +108,7 @@ class Uploads:
                 continue
             assert 400 <= r.status_code < 500, where
             assert counts(self.conn) == before, f"{where}: a refused upload wrote something"
+            assert "landwindow-upload-" not in r.text, f"{where}: the refusal shows the server's temporary folder"
             refusals.append((endpoint, r))
         return refusals
 

@@ -19,7 +19,12 @@ from gis.crs import CRSError, epsg_3deg, transformer, zone_3deg
 
 def _dms(token: str) -> float:
     """Unpack `ddd.mmss[ss]` (113.1212 = 113°12′12″) to decimal degrees."""
-    d = Decimal(token)
+    try:
+        d = Decimal(token)
+    except InvalidOperation:
+        raise ValueError(repr(token)) from None  # the message names the token, not decimal's ConversionSyntax
+    if not d.is_finite():
+        raise ValueError(repr(token))
     sign = -1 if d < 0 else 1
     whole, frac = str(abs(d)).split(".") if "." in str(abs(d)) else (str(abs(d)), "")
     frac = (frac + "0000")[:max(4, len(frac))]
