@@ -1,10 +1,19 @@
-"""The authorization matrix, generated from one table: every endpoint × every role × own/other case × session state.
+"""The authorization matrix, generated from one table: every route × every role × own/other case × session state.
+
+Every route of the app (API, pages, documents, public pages and the API docs) must have a row: a test lists the
+routes that have none. API rows authenticate with a bearer token; page rows (PAGE) with the session cookie, and their
+forms carry the CSRF token. No session on a page is a redirect to the login page (303); on the API a 401.
 
 Mutations are sent with a stale version: a role that may act gets 409 (the version), one that may not gets 403 —
-permission is decided before anything else, so the table tests authorization and nothing changes.
+permission is decided before anything else, so the table tests authorization and nothing changes. Where the thing
+asked for does not exist (a filing package, a case outside the callback sample) a 404 after the role check shows
+that the role passed it.
 """
 
+import json
+import re
 import time
+from datetime import datetime
 from unittest import mock
 
 import pytest
@@ -12,7 +21,9 @@ from fastapi.testclient import TestClient
 from shapely.geometry import mapping
 
 from service.auth import TokenSigner
+from service.calendar import LOCAL_TZ
 from service.settings import Settings
+from service.statistics import Month
 from tests.support.api import Api
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app
@@ -21,31 +32,131 @@ KEY = "matrix-secret-key-0123456789abcdef"
 STAFF = {"clerk": "clerk", "rev_own": "rev-village", "rev_other": "rev-mineral", "leader": "leader", "planner": "planner", "admin": "admin"}
 WHO = [*STAFF, "anonymous", "forged", "expired"]
 ALL_STAFF = {"clerk": 200, "rev_own": 200, "rev_other": 404, "leader": 200, "planner": 200, "admin": 200}
+EVERY_STAFF = {**ALL_STAFF, "rev_other": 200}
 NO_SESSION = {"anonymous": 401, "forged": 401, "expired": 401}
+PAGE_NO_SESSION = {"anonymous": 303, "forged": 303, "expired": 303}
+PAGE = "page"  # authenticated by the session cookie; forms carry the CSRF token
 
-# (method, path, body, expected status per role)
+
+def _only(roles, ok, other=403, case=False):
+    """The status per staff role: `ok` for the roles named, `other` for the rest (rev_other 404 on a case route)."""
+    out = {who: (ok if who in roles else other) for who in STAFF}
+    if case:
+        out["rev_other"] = 404
+    return out
+
+
+def _everyone(status):
+    return dict.fromkeys(WHO, status)
+
+
+STATS = ("leader", "planner", "admin")  # monthly statistics and conversions
+CALLBACKS = ("leader", "admin")
+FILING_EXPORT = ("clerk", "leader", "admin")  # service/data/filing.toml
+MONTH = str(Month.of(datetime.now(LOCAL_TZ)).previous())  # an ended month
+DRAWN = {"kind": "homestead", "geojson": "drawn"}
+ZIP = {"files": {"file": ("x.zip", b"not a zip", "application/zip")}}
+
+# (method, path, how, expected status per role); `how` is None, a JSON body, a marker, or {"page": form} /
+# {"files": …} / {"data": …} / {"headers": …}
 MATRIX = [
-    ("GET", "/api/v1/cases", None, {**ALL_STAFF, "rev_other": 200}),
-    ("GET", "/api/v1/cases/{id}", None, ALL_STAFF),
-    ("GET", "/api/v1/cases/{id}/audit", None, ALL_STAFF),
-    ("GET", "/api/v1/cases/{id}/check", None, ALL_STAFF),
-    ("GET", "/api/v1/cases/{id}/boundary.txt", None, ALL_STAFF),
-    ("GET", "/api/v1/cases/{id}/boundary.gpkg", None, ALL_STAFF),
-    ("GET", "/api/v1/auth/me", None, {**ALL_STAFF, "rev_other": 200}),
+    # --- cases API
+    ("GET", "/api/v1/cases", None, EVERY_STAFF),
+    ("GET", "/api/v1/cases/{case_id}", None, ALL_STAFF),
+    ("GET", "/api/v1/cases/{case_id}/audit", None, ALL_STAFF),
+    ("GET", "/api/v1/cases/{case_id}/check", None, ALL_STAFF),
+    ("GET", "/api/v1/cases/{case_id}/notices/latest", None, ALL_STAFF),
+    ("GET", "/api/v1/cases/{case_id}/boundary.txt", None, ALL_STAFF),
+    ("GET", "/api/v1/cases/{case_id}/boundary.gpkg", None, ALL_STAFF),
+    ("GET", "/api/v1/auth/me", None, EVERY_STAFF),
+    ("POST", "/api/v1/auth/token", "login", _everyone(200)),
     ("POST", "/api/v1/cases", "intake", {"clerk": 201, "admin": 201, "rev_own": 403, "rev_other": 403, "leader": 403, "planner": 403}),
-    ("POST", "/api/v1/cases/{id}/transitions", {"transition": "submit_to_leader", "version": 1},
-     {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403}),
-    ("POST", "/api/v1/cases/{id}/transitions", {"transition": "approve", "version": 1},
-     {"clerk": 403, "rev_own": 403, "rev_other": 404, "leader": 409, "planner": 403, "admin": 403}),
-    ("POST", "/api/v1/cases/{id}/materials", {"version": 1, "received": []},
+    ("POST", "/api/v1/cases/{case_id}/boundary", "boundary",
      {"clerk": 409, "rev_own": 403, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409}),
-    ("POST", "/api/v1/cases/{id}/override", {"version": 1, "reason": "特殊情况"},
+    ("POST", "/api/v1/cases/{case_id}/transitions", {"transition": "submit_to_leader", "version": 1},
+     {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403}),
+    ("POST", "/api/v1/cases/{case_id}/transitions", {"transition": "approve", "version": 1},
+     {"clerk": 403, "rev_own": 403, "rev_other": 404, "leader": 409, "planner": 403, "admin": 403}),
+    ("POST", "/api/v1/cases/{case_id}/materials", {"version": 1, "received": []},
+     {"clerk": 409, "rev_own": 403, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409}),
+    ("POST", "/api/v1/cases/{case_id}/override", {"version": 1, "reason": "特殊情况"},
      {"clerk": 403, "rev_own": 403, "rev_other": 404, "leader": 409, "planner": 403, "admin": 409}),
-    ("POST", "/api/v1/cases/{id}/tasks/{task}", {"version": 1, "result": "agree", "opinion": "同意"},
+    ("POST", "/api/v1/cases/{case_id}/tasks/{task_id}", {"version": 1, "result": "agree", "opinion": "同意"},
      {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409}),
-    ("POST", "/api/v1/cases/{id}/notices", None, {"clerk": 201, "rev_own": 403, "rev_other": 403, "leader": 403, "planner": 403, "admin": 201}),
+    ("POST", "/api/v1/cases/{case_id}/notices", None, {"clerk": 201, "rev_own": 403, "rev_other": 403, "leader": 403, "planner": 403, "admin": 201}),
     ("POST", "/api/v1/recheck", None, {"clerk": 403, "rev_own": 403, "rev_other": 403, "leader": 200, "planner": 200, "admin": 200}),
-    ("POST", "/api/v1/checks", {"kind": "homestead", "geojson": "drawn"}, {**ALL_STAFF, "rev_other": 200}),
+    ("POST", "/api/v1/checks", DRAWN, EVERY_STAFF),
+    # --- applicants (the query code is the key; staff tokens change nothing)
+    ("GET", "/api/v1/public/cases/{case_no}", "code", _everyone(200)),
+    ("POST", "/api/v1/public/cases/{case_no}/rating", "rating", _everyone(409)),  # not decided yet
+    # --- reports
+    ("GET", f"/api/v1/reports/monthly?month={MONTH}", None, _only(STATS, 200)),
+    ("GET", f"/api/v1/reports/monthly.csv?month={MONTH}", None, _only(STATS, 200)),
+    ("GET", f"/api/v1/reports/monthly.xlsx?month={MONTH}", None, _only(STATS, 200)),
+    ("GET", f"/api/v1/reports/callbacks?month={MONTH}", None, _only(CALLBACKS, 200)),
+    ("POST", "/api/v1/reports/callbacks", {"month": MONTH}, _only(CALLBACKS, 200)),  # drawn already: 200, not 201
+    ("POST", "/api/v1/reports/callbacks/{case_no}/outcome", {"outcome": "satisfied"}, _only(CALLBACKS, 404)),  # not sampled
+    # --- conversions of farmland
+    ("GET", "/api/v1/conversions", None, _only(STATS, 200)),
+    ("GET", "/api/v1/conversions/audit", None, _only(STATS, 200)),
+    ("GET", "/api/v1/conversions/audit.csv", None, _only(STATS, 200)),
+    ("GET", "/api/v1/conversions/audit.gpkg", None, _only(STATS, 200)),
+    # --- upward filing (roles from service/data/filing.toml; a homestead needs no higher approval, the uploads are no
+    # package or receipt, and no package has the id asked for: each refused after the role check). Reading packages
+    # is open to all staff.
+    ("POST", "/api/v1/cases/{case_id}/filing", None, _only(FILING_EXPORT, 409, case=True)),
+    ("GET", "/api/v1/cases/{case_id}/filings", None, ALL_STAFF),
+    ("GET", "/api/v1/filings", None, EVERY_STAFF),
+    ("POST", "/api/v1/filings/received", ZIP, _only(("clerk", "leader", "admin"), 422)),
+    ("GET", "/api/v1/filings/{package_id}", None, dict.fromkeys(STAFF, 404)),
+    ("POST", "/api/v1/filings/{package_id}/decisions", {"decision": "presign"}, _only(("clerk", "rev_own", "rev_other", "leader", "admin"), 404)),
+    ("GET", "/api/v1/filings/{package_id}/receipt", None, dict.fromkeys(STAFF, 404)),
+    ("GET", "/api/v1/filings/{package_id}/archive", None, dict.fromkeys(STAFF, 404)),
+    ("POST", "/api/v1/filings/receipts", {"files": {"file": ("r.json", b"{}", "application/json")}}, _only(FILING_EXPORT, 422)),
+    # --- public, whoever asks
+    ("GET", "/healthz", None, _everyone(200)),
+    ("GET", "/tiles/{layer_name}/{z}/{x}/{y}.pbf", None, _everyone(204)),  # below the layer's minimum zoom
+    ("GET", "/tiles/{layer_name}.json", None, _everyone(200)),
+    ("GET", "/openapi.json", None, _everyone(200)),
+    ("GET", "/docs", None, _everyone(200)),
+    ("GET", "/docs/oauth2-redirect", None, _everyone(200)),
+    ("GET", "/redoc", None, _everyone(200)),
+    ("GET", "/", PAGE, _everyone(303)),
+    ("GET", "/map", PAGE, _everyone(200)),
+    ("GET", "/login", PAGE, _everyone(200)),
+    ("POST", "/login", {PAGE: "login"}, _everyone(303)),
+    ("POST", "/logout", {PAGE: {}}, _everyone(303)),
+    ("GET", "/portal", PAGE, _everyone(200)),
+    ("POST", "/portal", {PAGE: "code"}, _everyone(200)),
+    ("POST", "/portal/rate", {PAGE: "rating"}, _everyone(200)),  # not decided: the case again with the refusal
+    # --- staff pages
+    ("GET", "/workbench", PAGE, EVERY_STAFF),
+    ("GET", "/cases/new", PAGE, EVERY_STAFF),
+    ("POST", "/cases/new", {PAGE: "intake"}, _only(("clerk", "admin"), 303)),
+    ("GET", "/cases/{case_id}", PAGE, ALL_STAFF),
+    ("POST", "/cases/{case_id}/act", {PAGE: {"transition": "submit_to_leader", "version": "1"}},
+     {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403}),
+    ("POST", "/cases/{case_id}/tasks/{task_id}", {PAGE: {"version": "1", "result": "agree", "opinion": "同意"}},
+     {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409}),
+    ("POST", "/cases/{case_id}/notice", {PAGE: {}}, _only(("clerk", "admin"), 303, case=True)),
+    ("GET", "/cases/{case_id}/notice", PAGE, ALL_STAFF),
+    ("GET", "/cases/{case_id}/notice.pdf", PAGE, ALL_STAFF),
+    ("GET", "/cases/{case_id}/receipt", PAGE, ALL_STAFF),
+    ("GET", "/cases/{case_id}/receipt.pdf", PAGE, ALL_STAFF),
+    ("POST", "/cases/{case_id}/receipt", {PAGE: "receipt"}, ALL_STAFF),
+    ("POST", "/cases/{case_id}/receipt.pdf", {PAGE: "receipt"}, ALL_STAFF),
+    ("GET", "/cases/{case_id}/check-report", PAGE, ALL_STAFF),
+    ("GET", "/cases/{case_id}/check-report.pdf", PAGE, ALL_STAFF),
+    ("GET", "/cases/{case_id}/decision", PAGE, _only(STAFF, 409, case=True)),  # in review: no decision yet
+    ("GET", "/cases/{case_id}/decision.pdf", PAGE, _only(STAFF, 409, case=True)),
+    ("GET", "/cases/{case_id}/certificate", PAGE, _only(STAFF, 409, case=True)),
+    ("GET", "/cases/{case_id}/certificate.pdf", PAGE, _only(STAFF, 409, case=True)),
+    ("GET", f"/reports/monthly?month={MONTH}", PAGE, _only(STATS, 200)),
+    ("GET", f"/callbacks?month={MONTH}", PAGE, _only(CALLBACKS, 200)),
+    ("POST", "/callbacks/draw", {PAGE: {"month": MONTH}}, _only(CALLBACKS, 303)),
+    ("POST", "/callbacks/record", {PAGE: {"month": MONTH, "case_no": "{case_no}", "outcome": "satisfied"}}, _only(CALLBACKS, 422)),
+    ("GET", "/planner", PAGE, _only(STATS, 200)),
+    ("GET", "/planner/audit", PAGE, _only(STATS, 200)),
 ]  # fmt: skip
 
 
@@ -53,11 +164,11 @@ MATRIX = [
 def expired_token():
     signer = TokenSigner(KEY, 60)
 
-    def issue(user):
+    def issue(user, cookie=False):
         # signed nine hours ago with the app's own key: a valid signature, past its lifetime
         with mock.patch("itsdangerous.timed.time") as clock:
             clock.time.return_value = time.time() - 9 * 3600  # logins last 8 hours
-            return signer.issue(user)
+            return signer.issue(user, cookie=cookie)
 
     return issue
 
@@ -65,7 +176,8 @@ def expired_token():
 @pytest.fixture
 def world(db_url, conn, staff, load_layer, tmp_path, expired_token):
     load_one_map(load_layer)
-    with TestClient(create_app(Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=KEY))) as client:
+    app = create_app(Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=KEY, filing_key=KEY))
+    with TestClient(app) as client:
         api = Api(client, staff)
         drawn = {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(40, 240, 52, 252)))}
         materials = ["application_form", "household_register", "id_card", "village_opinion", "site_plan"]
@@ -75,11 +187,16 @@ def world(db_url, conn, staff, load_layer, tmp_path, expired_token):
                                                  "materials_received": materials, "boundary": drawn}).json()  # fmt: skip
         code = mine["query_code"]
         mine = {**api.move(mine, "accept").json(), "query_code": code}  # in review: 村镇规划股 has a task, 矿产资源管理股 has none
+        assert api.post(f"/api/v1/cases/{mine['id']}/notices").status_code == 201  # a notice to read
+        assert api.post("/api/v1/reports/callbacks", as_="leader", json={"month": MONTH}).status_code == 201  # a sample to read
         conn.execute("UPDATE cases SET version = version + 5 WHERE id = %s", (mine["id"],))  # every version sent is stale
         conn.commit()
         user = next(u for u in staff.values() if u["role"] == "clerk")
-        expired = expired_token(type("U", (), {"id": 1, "username": user["username"], "role": "clerk", "department": None})())
-        yield {"api": api, "mine": mine, "other": other, "drawn": drawn, "expired": expired}
+        clerk = type("U", (), {"id": 1, "username": user["username"], "role": "clerk", "department": None})()
+        expired, expired_cookie = expired_token(clerk), expired_token(clerk, cookie=True)
+        ids = {u: conn.execute("SELECT id FROM users WHERE username = %s", (u,)).fetchone()[0] for u in STAFF.values()}
+        yield {"app": app, "api": api, "mine": mine, "other": other, "drawn": drawn, "expired": expired,
+               "expired_cookie": expired_cookie, "ids": ids, "staff": staff}  # fmt: skip
 
 
 def _headers(world, who):
@@ -90,25 +207,113 @@ def _headers(world, who):
             "expired": {"Authorization": f"Bearer {world['expired']}"}}[who]  # fmt: skip
 
 
-def test_authorization_matrix(world):
+CSRF = "matrix-csrf-token"
+
+
+def _session_cookie(world, who):
+    if who in STAFF:
+        u = world["staff"][STAFF[who]]
+        user = type("U", (), {"id": world["ids"][u["username"]], "username": u["username"], "role": u["role"],
+                              "department": u.get("department")})()  # fmt: skip
+        return TokenSigner(KEY, 3600).issue(user, cookie=True)
+    return {"anonymous": None, "forged": "eyJ1aWQiOjF9.forged.signature", "expired": world["expired_cookie"]}[who]
+
+
+def _page_form(world, spec, fill):
+    mine, staff = world["mine"], world["staff"]
+    if spec == "login":
+        return {"username": "clerk", "password": staff["clerk"]["password"]}
+    if spec == "code":
+        return {"case_no": mine["case_no"], "query_code": mine["query_code"]}
+    if spec == "rating":
+        return {"case_no": mine["case_no"], "query_code": mine["query_code"], "stars": "5"}
+    if spec == "receipt":
+        return {"query_code": mine["query_code"]}
+    if spec == "intake":
+        return {"kind": "homestead", "applicant_name": "王五", "action": "create", "boundary_geojson": json.dumps(world["drawn"])}
+    return {k: fill(v) for k, v in spec.items()}
+
+
+def _request(world, method, path, how, who):
+    """Send one cell of the matrix; return the response."""
     api, mine = world["api"], world["mine"]
     task = next(t for t in mine["tasks"] if t["department"] == "村镇规划股")
+    values = {"case_id": mine["id"], "task_id": task["id"], "case_no": mine["case_no"], "package_id": "0" * 32,
+              "layer_name": "parcels", "z": 0, "x": 0, "y": 0}  # fmt: skip
+
+    def fill(text):
+        return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), text)
+
+    url = fill(path)
+    client = api.client
+    client.cookies.clear()
+    if how == PAGE or (isinstance(how, dict) and PAGE in how):
+        cookie = _session_cookie(world, who)
+        if cookie:
+            client.cookies.set("lw_session", cookie)
+        client.cookies.set("lw_csrf", CSRF)
+        data = None if how == PAGE else {**_page_form(world, how[PAGE], fill), "csrf_token": CSRF}
+        try:
+            return client.request(method, url, data=data, follow_redirects=False)
+        finally:
+            client.cookies.clear()
+    kw: dict = {"headers": dict(_headers(world, who))}
+    if how == "intake":
+        kw["json"] = {"kind": "homestead", "applicant_name": "王五", "boundary": world["drawn"]}
+    elif how == "login":
+        kw["data"] = {"username": "clerk", "password": world["staff"]["clerk"]["password"]}
+    elif how == "code":
+        kw["headers"]["X-Query-Code"] = mine["query_code"]
+    elif how == "rating":
+        kw["headers"]["X-Query-Code"] = mine["query_code"]
+        kw["json"] = {"stars": 5}
+    elif how == "boundary":
+        kw["data"] = {"version": "1"}
+        kw["files"] = {"file": ("b.geojson", json.dumps(world["drawn"]).encode(), "application/geo+json")}
+    elif how is DRAWN:
+        kw["data"] = {"kind": "homestead", "geojson": json.dumps(world["drawn"])}
+    elif isinstance(how, dict) and "files" in how:
+        kw["files"] = how["files"]
+    elif how is not None:
+        kw["json"] = how
+    return client.request(method, url, follow_redirects=False, **kw)
+
+
+def test_authorization_matrix(world):
     failures = []
-    for method, path, body, expected in MATRIX:
-        url = path.format(id=mine["id"], task=task["id"])
+    for method, path, how, expected in MATRIX:
+        page = how == PAGE or (isinstance(how, dict) and PAGE in how)
         for who in WHO:
-            want = expected.get(who, NO_SESSION.get(who))
-            kw = {}
-            if body == "intake":
-                kw["json"] = {"kind": "homestead", "applicant_name": "王五", "boundary": world["drawn"]}
-            elif isinstance(body, dict) and path.endswith("/checks"):
-                kw["data"] = {"kind": "homestead", "geojson": __import__("json").dumps(world["drawn"])}
-            elif body is not None:
-                kw["json"] = body
-            r = api.client.request(method, url, headers=_headers(world, who), **kw)
+            want = expected.get(who, (PAGE_NO_SESSION if page else NO_SESSION).get(who))
+            r = _request(world, method, path, how, who)
             if r.status_code != want:
                 failures.append(f"{method} {path} as {who}: {r.status_code} (expected {want}) {r.text[:120]}")
-    assert failures == []
+    assert failures == [], "\n".join(failures)
+
+
+def _app_routes(app):
+    def walk(routes):
+        for r in routes:
+            if hasattr(r, "effective_candidates"):  # an included router (FastAPI ≥ 0.13x)
+                yield from walk(r.effective_candidates())
+            else:
+                yield r
+
+    for r in walk(app.routes):
+        methods = getattr(r, "methods", None) or getattr(getattr(r, "original_route", None), "methods", None)
+        if not methods:
+            continue  # the static files mount: public, checked for its headers in test_security
+        for m in sorted(set(methods) - {"HEAD"}):
+            yield m, r.path
+
+
+def test_every_route_is_in_the_matrix():
+    app = create_app(Settings(_env_file=None, database_url="postgresql://x@127.0.0.1:1/x", secret_key=KEY))
+    rows = {(m, re.sub(r"/boundary\.\w+$", "/boundary.{fmt}", p.split("?")[0])) for m, p, _, _ in MATRIX}
+    missing = sorted(f"{m} {p}" for m, p in set(_app_routes(app)) - rows)
+    assert missing == [], "routes without a row in MATRIX:\n" + "\n".join(missing)
+    stale = sorted(f"{m} {p}" for m, p in rows - set(_app_routes(app)))
+    assert stale == [], "rows of MATRIX without a route:\n" + "\n".join(stale)
 
 
 def test_applicants_see_only_their_own_case(world):
