@@ -349,11 +349,14 @@ def load(
                 sql.SQL(
                     # Cut in the feature's 3° GK zone, where checks measure: cut lines are straight there, so
                     # pieces meet exactly when projected back (cut in degrees, long cut edges leave false slivers).
+                    # A piece can come back from the zone a hair self-intersecting (GEOS then refuses it in a check):
+                    # such pieces are repaired, the rest are kept as cut.
                     "INSERT INTO {sub} (feature_id, geom) "
-                    "SELECT id, ST_Transform(g, {srid}) FROM ("
+                    "SELECT id, (ST_Dump(CASE WHEN ST_IsValid(p) THEN p ELSE ST_CollectionExtract(ST_MakeValid(p), 3) END)).geom "
+                    "FROM (SELECT id, ST_Transform(g, {srid}) AS p FROM ("
                     "  SELECT id, ST_Subdivide(ST_Transform(geom, 4488 + floor((ST_X(ST_Centroid(geom)) + 1.5) / 3)::int), %s) AS g "
                     "  FROM {t} WHERE id > %s) s "
-                    "WHERE GeometryType(g) = 'POLYGON'"
+                    "WHERE GeometryType(g) = 'POLYGON') pieces"
                 ).format(sub=sql.Identifier(spec.sub_name), t=table, srid=sql.Literal(STORAGE_SRID)),
                 (SUBDIVIDE_VERTICES, first_new_id),
             )

@@ -1,4 +1,5 @@
 import zipfile
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -186,3 +187,26 @@ def test_unknown_layer_and_missing_file(tmp_path):
         read(tmp_path / "x.gpkg", "roads")
     with pytest.raises(LayerImportError, match="file not found"):
         read(tmp_path / "missing.gpkg", "parcels")
+
+
+def test_subdivided_pieces_that_self_intersect_after_projecting_back_are_repaired(conn, staff):
+    """A red line of the 1M county whose GK pieces self-intersected in lon/lat made every check near it fail."""
+    import json
+
+    from shapely.geometry import MultiPolygon, shape
+
+    from gis.check.engine import CheckRequest, run_check
+
+    data = Path(__file__).parent / "data"
+    load(conn, read(data / "redline_subdivided_invalid.geojson", "eco_redline"))
+    conn.commit()
+    pieces, invalid, area_gap = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE NOT ST_IsValid(s.geom)), "
+        "abs(sum(ST_Area(ST_Transform(s.geom, 4526))) - (SELECT ST_Area(ST_Transform(geom, 4526)) FROM eco_redline)) "
+        "FROM eco_redline_sub s"
+    ).fetchone()
+    assert pieces > 10 and invalid == 0
+    assert area_gap < 0.01  # the repair moves nothing measurable (m²)
+    for plot in json.loads((data / "redline_subdivided_invalid_cases.json").read_text()):
+        report = run_check(conn, CheckRequest(kind="homestead", geometry=MultiPolygon(list(shape(plot).geoms))))
+        assert report.rule("HS-RED").status in ("pass", "block")
