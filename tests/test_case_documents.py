@@ -18,6 +18,15 @@ KEY = "documents-secret-key-0123456789abcdef"
 MATERIALS = ["application_form", "household_register", "id_card", "village_opinion", "site_plan"]
 
 
+
+def page_error(r) -> str:
+    """The message of the HTML error page a document route answers with (pages show errors as pages, not JSON)."""
+    import html
+    import re
+
+    assert r.headers["content-type"].startswith("text/html") and 'id="error-page"' in r.text
+    return html.unescape(re.search(r'id="error-message">(.*?)</p>', r.text, re.S).group(1))
+
 def drawn(geom):
     return {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(geom))}
 
@@ -77,7 +86,7 @@ def test_a_reprinted_receipt_has_no_query_code_and_a_wrong_code_is_refused(world
     assert "补打的回执不含查询码" in client.get(f"/cases/{ok['id']}/receipt").text
     r = client.post(f"/cases/{ok['id']}/receipt", data={"csrf_token": "csrf-token-for-tests", "query_code": "WRONG123"})
     assert r.status_code == 422
-    assert r.json()["detail"] == f"查询码与案件 {ok['case_no']} 不符 / the query code does not belong to case {ok['case_no']}"
+    assert page_error(r) == f"查询码与案件 {ok['case_no']} 不符 / the query code does not belong to case {ok['case_no']}"
 
 
 def test_check_report_with_its_map_of_the_conflicts(world):
@@ -103,7 +112,7 @@ def test_decision_to_refuse_states_the_reason_and_the_blocking_rule(world):
     client, api, blocked = world["client"], world["api"], world["blocked"]
     r = client.get(f"/cases/{blocked['id']}/decision")
     assert r.status_code == 409
-    assert r.json()["detail"] == (f"案件 {blocked['case_no']} 尚未作出决定（当前状态：已收件），不能出具决定书 / "
+    assert page_error(r) == (f"案件 {blocked['case_no']} 尚未作出决定（当前状态：已收件），不能出具决定书 / "
                                   f"case {blocked['case_no']} has not been decided yet (state received); no decision can be issued")  # fmt: skip
     assert api.move(blocked, "refuse", reason="申请用地占用永久基本农田").status_code == 200
     text = pdf_text(client.get(f"/cases/{blocked['id']}/decision.pdf").content)
@@ -138,7 +147,7 @@ def test_no_certificate_for_a_case_not_approved(world):
     client, blocked = world["client"], world["blocked"]
     r = client.get(f"/cases/{blocked['id']}/certificate.pdf")
     assert r.status_code == 409
-    assert r.json()["detail"] == (f"案件 {blocked['case_no']} 未获批准（当前状态：已收件），不能出具宅基地批准书 / "
+    assert page_error(r) == (f"案件 {blocked['case_no']} 未获批准（当前状态：已收件），不能出具宅基地批准书 / "
                                   f"case {blocked['case_no']} has not been approved (state received); no homestead certificate can be issued")  # fmt: skip
 
 

@@ -124,6 +124,15 @@ def test_reviewer_agrees_and_leader_approves_with_the_opinions_in_view(sample_ap
         page.locator("#timeline").scroll_into_view_if_needed()
         screenshot(page, "leader_approved_timeline.png")
         assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+        page.goto(f"{sample_app}/cases/{case['id']}?lang=en")
+        assert "Approved" in page.inner_text("#case-status") and "Review opinion" in page.inner_text("#timeline")
+        page.locator("#review-opinions").scroll_into_view_if_needed()
+        screenshot(page, "leader_approved_en.png")
+        response = page.goto(f"{sample_app}/cases/{case['id'] + 1000}")
+        assert response.status == 404 and "case" in page.inner_text("#error-message")
+        screenshot(page, "error_page_en.png")
+        errors.remove("Failed to load resource: the server responded with a status of 404 (Not Found)")  # that page, as meant
+        page.goto(f"{sample_app}/workbench?lang=zh")
     hosts = {urlparse(u).netloc for u in requests if u.startswith("http")}
     assert hosts == {urlparse(sample_app).netloc}, hosts
     assert errors == [], errors
