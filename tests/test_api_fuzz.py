@@ -105,3 +105,21 @@ def test_every_operation_as_every_role_never_5xx_and_keeps_its_schema(fuzz_app):
     elapsed = time.monotonic() - started
     print(f"fuzzed {len(operations)} operations × {len(ROLES)} roles × {API_EXAMPLES} examples in {elapsed:.1f} s")
     assert not failures, f"{len(failures)} failing operation/role pairs:\n\n" + "\n\n".join(failures)
+
+
+def test_values_postgresql_cannot_take_are_422_not_500(db_url, conn, staff, tmp_path):
+    from fastapi.testclient import TestClient
+
+    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="f" * 32)
+    with TestClient(create_app(settings)) as client:
+        api = Api(client, staff)
+        # found by the fuzz run: a NUL character in a case's field reached PostgreSQL and was a 500
+        r = api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": "张\x00三"})
+        assert r.status_code == 422, r.text
+        assert "NUL" in r.json()["detail"] and " / " in r.json()["detail"]
+        assert api.get("/api/v1/cases", params={"kind": "\x00"}).status_code < 500
+        assert api.get("/api/v1/cases", params={"offset": 2**63}).status_code == 422  # was a 500 (bigint out of range)
+        assert api.get(f"/api/v1/cases/{2**63}").status_code == 422
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM cases")
+        assert cur.fetchone() == (0,)

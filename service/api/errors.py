@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DataError
 
 from gis.catalog import CatalogError
 from gis.importer import LayerImportError
@@ -34,6 +36,7 @@ DESCRIPTIONS = {
     404: "Not found (or not visible to the asker)",
     409: "Conflicts with the current state (stale version, illegal transition, duplicate)",
     422: "Invalid input: request validation (a list of field errors) or a domain refusal (a sentence)",
+    429: "Too many failed attempts from this address or for this name (see Retry-After)",
     503: "The database is not reachable",
 }
 
@@ -80,8 +83,17 @@ def install(app: FastAPI) -> None:
             headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(body, status_code=status_for(exc), headers=headers)
 
+    async def data_error(request: Request, exc: Exception) -> JSONResponse:
+        # SQLSTATE class 22 (and psycopg's own refusal of NUL characters): a value from the request that PostgreSQL
+        # cannot store or compare. The fuzz test found NUL bytes in a case's fields answered with a 500.
+        reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
+        body = {"detail": f"请求中有数据库无法接受的值 / a value in the request cannot be stored: {reason}", "error": "InvalidInput"}
+        return JSONResponse(body, status_code=422)
+
     for cls in (errors.DomainError, CatalogError, LayerImportError):
         app.add_exception_handler(cls, handle)
+    for data_cls in (DataError, psycopg.DataError):
+        app.add_exception_handler(data_cls, data_error)
     install_openapi(app)
 
 
