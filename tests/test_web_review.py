@@ -139,6 +139,8 @@ def test_domain_errors_on_pages_are_html_and_on_the_api_json(web):
     assert r.status_code == 422 and 'id="error-page"' in r.text and "transition" in r.text
     r = client.get("/no-such-page?lang=en")
     assert r.status_code == 404 and "There is no such page" in r.text
+    r = client.get("/tiles/parcels/3/99/99.pbf")  # off the grid: a tile client gets JSON, not a page
+    assert r.status_code == 400 and r.headers["content-type"] == "application/json"
     r = client.get("/api/v1/no-such-thing")
     assert r.status_code == 404 and r.headers["content-type"] == "application/json"
     r = client.post("/api/v1/cases", headers=api.headers("clerk"), json={"kind": "homestead"})

@@ -14,6 +14,9 @@ from service.errors import DomainError, NotAuthenticated
 from web.i18n import lang_of, translator
 from web.session import login_redirect, session_user
 
+# Paths answered for programs, not people: they keep the JSON errors.
+MACHINE_PREFIXES = ("/api/", "/tiles/", "/docs/")
+MACHINE_PATHS = ("/api", "/docs", "/redoc", "/openapi.json", "/healthz")
 # HTTP errors of the framework itself shown as pages (others, such as a rate limit's 429, keep their own handler)
 PAGE_HTTP_STATUSES = {404, 405}
 
@@ -21,8 +24,8 @@ PAGE_HTTP_STATUSES = {404, 405}
 def is_page(request: Request) -> bool:
     """Return whether the request is for a web page (not the API, not a static asset, not the API docs)."""
     path = request.url.path
-    static = request.app.state.settings.static_url.rstrip("/") + "/"
-    return not (path.startswith("/api/") or path == "/api" or path.startswith(static) or path in ("/docs", "/redoc", "/openapi.json"))
+    machine = (*MACHINE_PREFIXES, request.app.state.settings.static_url.rstrip("/") + "/")
+    return not (path.startswith(machine) or path in MACHINE_PATHS)
 
 
 def error_page(request: Request, status: int, message: str, fields: list[dict[str, Any]] | None = None) -> Response:
