@@ -48,8 +48,8 @@ class Clerk(HttpUser):
 
     def on_start(self) -> None:
         """Log in once, as a browser does: the session cookie serves the pages and the API (CSRF double-submit)."""
-        self.headers: dict[str, str] = {}
         csrf = secrets.token_urlsafe(16)
+        self.headers: dict[str, str] = {"X-CSRF-Token": csrf}  # the API's writes with the cookie need it echoed
         self.client.cookies.set("lw_csrf", csrf)
         self.client.post("/login", data={"username": "clerk", "password": PASSWORD, "csrf_token": csrf, "next": "/workbench"},
                          allow_redirects=False, name="login")  # fmt: skip

@@ -73,39 +73,37 @@ class FailureLimiter:
             wait = self._wait(keys, self._clock())
         return math.ceil(wait) if wait > 0 else 0
 
-    def attempt(self, keys: Mapping[str, str], what: str) -> float:
-        """Start an attempt: refuse it (TooManyAttempts) when a key has used up its limit, else count it as a failure.
+    def check(self, keys: Mapping[str, str], what: str) -> None:
+        """Refuse (TooManyAttempts, with the seconds to wait) when any of the keys has used up its limit.
 
-        Counted before the outcome is known, so that parallel guesses cannot all pass the check; `succeeded` takes
-        it back. Returns the attempt's stamp for that.
+        Attempts under way are not counted: concurrent logins of one busy account or one office behind NAT must not
+        refuse each other. Parallel guesses can therefore pass the check together, at most one per request the
+        server runs at once (its thread pool), and then the key is blocked for the window.
         """
         with self._lock:
-            now = self._clock()
-            wait = self._wait(keys, now)
-            if wait <= 0:
-                for scope, key in keys.items():
-                    times = self._failures.get((scope, key))
-                    if times is None:
-                        times = self._failures[(scope, key)] = deque(maxlen=self.limits[scope].failures)
-                    self._failures.move_to_end((scope, key))
-                    times.append(now)
-                while len(self._failures) > MAX_KEYS:
-                    self._failures.popitem(last=False)
-                return now
-        seconds = math.ceil(wait)
-        minutes = max(1, math.ceil(seconds / 60))
-        raise TooManyAttempts(
-            f"{what}失败次数过多，请 {minutes} 分钟后再试 / too many failed attempts; try again in {seconds} seconds",
-            retry_after=seconds,
-        )
+            wait = self._wait(keys, self._clock())
+        if wait > 0:
+            seconds = math.ceil(wait)
+            minutes = max(1, math.ceil(seconds / 60))
+            raise TooManyAttempts(
+                f"{what}失败次数过多，请 {minutes} 分钟后再试 / too many failed attempts; try again in {seconds} seconds",
+                retry_after=seconds,
+            )
 
-    def succeeded(self, keys: Mapping[str, str], stamp: float, forget: tuple[str, ...] = ()) -> None:
-        """Take back an attempt that succeeded; clear the failures of the scopes in `forget` (the user's own)."""
+    def failed(self, keys: Mapping[str, str]) -> None:
+        """Count one failure for each of the keys."""
         with self._lock:
+            now = self._clock()
             for scope, key in keys.items():
-                if scope in forget:
-                    self._failures.pop((scope, key), None)
-                    continue
-                times = self._failures.get((scope, key))
-                if times is not None and stamp in times:
-                    times.remove(stamp)
+                times = self._recent(scope, key, now)
+                if times is None:
+                    times = self._failures[(scope, key)] = deque(maxlen=self.limits[scope].failures)
+                self._failures.move_to_end((scope, key))
+                times.append(now)
+            while len(self._failures) > MAX_KEYS:
+                self._failures.popitem(last=False)
+
+    def forget(self, scope: str, key: str) -> None:
+        """Clear a key's failures (a user who has just logged in)."""
+        with self._lock:
+            self._failures.pop((scope, key), None)

@@ -13,6 +13,7 @@ from shapely.geometry import mapping
 from typer.testing import CliRunner
 
 from service.auth import is_loopback
+from service.errors import TooManyAttempts
 from service.personal import PersonalDataFilter, mask_text
 from service.ratelimit import FailureLimiter, Limit
 from service.settings import Settings
@@ -145,18 +146,20 @@ def test_failure_limiter_window_and_retry_after():
     now = [1000.0]
     lim = FailureLimiter({"s": Limit(3, 60)}, clock=lambda: now[0])
     for _ in range(3):
-        lim.attempt({"s": "k"}, "登录")
+        lim.check({"s": "k"}, "登录")
+        lim.failed({"s": "k"})
         now[0] += 1
-    with pytest.raises(Exception) as exc:
-        lim.attempt({"s": "k"}, "登录")
+    with pytest.raises(TooManyAttempts) as exc:
+        lim.check({"s": "k"}, "登录")
     assert exc.value.retry_after == 57 and "登录" in exc.value.message and "try again" in exc.value.message
-    stamp = lim.attempt({"s": "other"}, "登录")
-    lim.succeeded({"s": "other"}, stamp)  # successes are taken back: never blocked
-    for _ in range(10):
-        lim.succeeded({"s": "other"}, lim.attempt({"s": "other"}, "登录"))
+    for _ in range(10):  # checks alone (attempts that succeed) never block
+        lim.check({"s": "other"}, "登录")
+    lim.failed({"s": "other"})
+    lim.forget("s", "other")
+    assert lim.retry_after({"s": "other"}) == 0
     now[0] += 57
     assert lim.retry_after({"s": "k"}) == 0  # the oldest failure left the window
-    lim.attempt({"s": "k"}, "登录")
+    lim.check({"s": "k"}, "登录")
 
 
 def test_login_failures_are_limited_per_user_and_address(db_url, staff, tmp_path):
@@ -262,7 +265,7 @@ def test_log_records_are_masked(caplog):
 PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
 ASSIGNED = re.compile(r"""(?i)\b(?:password|passwd|pwd|secret_key|api_key|tianditu_key|filing_key)\b["']?\s*[:=]\s*["']([^"'\s]{6,})["']""")
 # tests and benchmarks make their own throwaway instances; their keys and passwords say what they are
-PLACEHOLDERS = ("test", "bench", "demo", "example", "secret-key", "abc123")
+PLACEHOLDERS = ("test", "bench", "demo", "example", "secret-key", "abc123", "wrong")
 GENERATED = ("secret.key", "superuser.password", ".initdb-password", ".pgpass")
 
 

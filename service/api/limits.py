@@ -39,15 +39,13 @@ def login_attempt(request: Request, username: str) -> Iterator[None]:
     """Run a password check as one attempt: a NotAuthenticated counts against the username and the address."""
     limiter = failure_limiter(request)
     keys = {"login:user": username.strip(), "login:ip": client_address(request)}
-    stamp = limiter.attempt(keys, "登录")
+    limiter.check(keys, "登录")
     try:
         yield
     except NotAuthenticated:
+        limiter.failed(keys)
         raise
-    except BaseException:
-        limiter.succeeded(keys, stamp)  # not a wrong password (the database, a bug): no failure
-        raise
-    limiter.succeeded(keys, stamp, forget=("login:user",))
+    limiter.forget("login:user", keys["login:user"])
 
 
 @contextmanager
@@ -55,12 +53,9 @@ def query_code_attempt(request: Request, case_no: str) -> Iterator[None]:
     """Run a query-code lookup as one attempt: a NotFound counts against the case number and the address."""
     limiter = failure_limiter(request)
     keys = {"query_code:case": case_no.strip(), "query_code:ip": client_address(request)}
-    stamp = limiter.attempt(keys, "查询")
+    limiter.check(keys, "查询")
     try:
         yield
     except NotFound:
+        limiter.failed(keys)
         raise
-    except BaseException:
-        limiter.succeeded(keys, stamp)
-        raise
-    limiter.succeeded(keys, stamp)
