@@ -3,6 +3,7 @@ user's language with its 4xx status; /api/ paths keep the API's JSON answer."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -43,6 +44,12 @@ def error_page(request: Request, status: int, message: str, fields: list[dict[st
                 user=session_user(request), status=status)  # fmt: skip
 
 
+async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
+    """Call the handler registered before ours (sync or async)."""
+    result = handler(request, exc)
+    return await result if inspect.isawaitable(result) else result
+
+
 def install(app: FastAPI) -> None:
     """Register the page-aware handlers in front of the API's JSON ones (call after service.api.errors.install)."""
     json_domain = app.exception_handlers[DomainError]
@@ -51,7 +58,7 @@ def install(app: FastAPI) -> None:
 
     async def domain(request: Request, exc: Exception) -> Response:
         if not is_page(request):
-            return await json_domain(request, exc)
+            return await _delegate(json_domain, request, exc)
         if isinstance(exc, NotAuthenticated):
             return login_redirect(request.url.path)
         assert isinstance(exc, DomainError)
@@ -60,7 +67,7 @@ def install(app: FastAPI) -> None:
     async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if not is_page(request) or exc.status_code not in PAGE_HTTP_STATUSES:
-            return await json_http(request, exc)
+            return await _delegate(json_http, request, exc)
         t = translator(lang_of(request))
         message = t("error_page_missing") if exc.status_code == 404 else str(exc.detail)
         return error_page(request, exc.status_code, message)
@@ -68,7 +75,7 @@ def install(app: FastAPI) -> None:
     async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         if not is_page(request):
-            return await json_validation(request, exc)
+            return await _delegate(json_validation, request, exc)
         fields = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "—", "message": e.get("msg", "")}
                   for e in exc.errors()]  # fmt: skip
         zh = "、".join(f["field"] for f in fields)
