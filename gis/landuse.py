@@ -42,6 +42,13 @@ def classes() -> dict[str, LandUseClass]:
     }
 
 
+@cache
+def groups() -> dict[str, tuple[str, str]]:
+    """Return the first-level classes (`01` 耕地 …) as {code: (Chinese name, English name)}."""
+    text = resources.files("gis").joinpath("data/landuse_groups.csv").read_text("utf-8")
+    return {row["code"]: (row["name"], row["name_en"]) for row in csv.DictReader(text.splitlines())}
+
+
 def normalize_code(code: str | None) -> str | None:
     """Strip survey working suffixes (`0301K` → `0301`, `1104A` → `1104`); None when not a class code."""
     if not code:

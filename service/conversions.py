@@ -28,7 +28,7 @@ from sqlalchemy.types import Text
 
 from gis.check.engine import CheckRequest, run_check_batch
 from gis.crs import m2_to_mu
-from gis.landuse import AGRICULTURAL, CONSTRUCTION, UNUSED, classes
+from gis.landuse import AGRICULTURAL, CONSTRUCTION, UNUSED, classes, groups
 from service.calendar import LOCAL_TZ
 from service.cases import OPEN_STATES
 from service.errors import InvalidInput
@@ -41,14 +41,11 @@ AREA_TOLERANCE_M2 = 1.0
 
 
 @cache
-def land_classes() -> list[tuple[str, str]]:
-    """Return the first-level GB/T 21010 classes that are 农用地, as (code, name), for the land-class filter."""
-    seen: dict[str, str] = {}
-    for c in classes().values():
-        if c.category == AGRICULTURAL and c.parent:
-            code, _, name = c.parent.partition(" ")
-            seen.setdefault(code, name)
-    return sorted(seen.items())
+def land_classes() -> list[tuple[str, str, str]]:
+    """Return the first-level GB/T 21010 classes holding 农用地, as (code, name, English name), for the filter."""
+    names = groups()
+    codes = {c.parent.partition(" ")[0] for c in classes().values() if c.category == AGRICULTURAL and c.parent}
+    return [(code, *names.get(code, (code, code))) for code in sorted(codes)]
 
 
 @dataclass(frozen=True)
