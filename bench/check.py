@@ -20,7 +20,6 @@ import geopandas as gpd
 import httpx
 import psycopg
 from shapely.geometry import shape
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,7 +31,7 @@ from gis.crs import epsg_3deg, zone_3deg  # noqa: E402
 from gis.importer import load, read  # noqa: E402
 from service.auth import hash_secret  # noqa: E402
 from service.cases import recheck_open_cases  # noqa: E402
-from service.settings import sqlalchemy_url  # noqa: E402
+from service.db import make_engine  # noqa: E402
 from web.server import free_port  # noqa: E402
 
 
@@ -67,7 +66,7 @@ def main() -> None:
             conn.execute("INSERT INTO users (username, role, password_hash) VALUES ('clerk', 'clerk', %s)", (hash_secret("bench-pass-1"),))
             conn.commit()
         print(f"loaded the 1M county in {time.perf_counter() - t:.0f} s")
-        engine = create_engine(sqlalchemy_url(url))
+        engine = make_engine(url)  # the service's engine (orjson for the stored reports)
         with landwindow_server(url, free_port()) as base, httpx.Client(base_url=base, timeout=60) as client:
             token = client.post("/api/v1/auth/token", data={"username": "clerk", "password": "bench-pass-1"}).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}

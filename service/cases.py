@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -483,6 +485,36 @@ class RecheckChange:
     after: str
 
 
+PARALLEL_BATCH_FROM = 200
+"""A recheck batch of at least this many cases is split over two connections (the server's cores work at once)."""
+
+
+def _batch_in_parallel(session: Session, conn: Any, kind: str, requests: dict[int, CheckRequest]) -> dict[int, Any]:
+    """Check a batch of stored boundaries, half of it on a second pooled connection when the batch is large."""
+    bind = session.get_bind()
+    if len(requests) < PARALLEL_BATCH_FROM or not isinstance(bind, Engine):
+        return run_check_batch(conn, kind, requests)
+    ids = list(requests)
+    first, second = {i: requests[i] for i in ids[: len(ids) // 2]}, {i: requests[i] for i in ids[len(ids) // 2 :]}
+
+    def other_half() -> dict[int, Any]:
+        with bind.connect() as other:
+            return run_check_batch(other.connection.driver_connection, kind, second)  # type: ignore[arg-type]
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(other_half)
+        reports = run_check_batch(conn, kind, first)
+        theirs = pending.result()
+    versions = {json.dumps(r.layer_versions, sort_keys=True) for r in (*reports.values(), *theirs.values())}
+    # the other connection sees only committed cases, and a re-import may land between the halves: what it
+    # missed, or all of it when the layer versions differ, is checked again on this transaction's connection
+    redo = {i: r for i, r in second.items() if i not in theirs or len(versions) > 1}
+    reports.update({i: r for i, r in theirs.items() if i not in redo})
+    if redo:
+        reports.update(run_check_batch(conn, kind, redo))
+    return reports
+
+
 def recheck_open_cases(session: Session, actor: str = SYSTEM) -> tuple[int, list[RecheckChange]]:
     """Re-run the check of every open case with a boundary against today's layers; return the changed verdicts.
 
@@ -506,7 +538,7 @@ def recheck_open_cases(session: Session, actor: str = SYSTEM) -> tuple[int, list
             kind=case.kind, geometry=MultiPolygon(), household_id=case.household_id, lodged_at=case.received_at
         )
     for kind, requests in by_kind.items():
-        reports.update(run_check_batch(conn, kind, requests))  # type: ignore[arg-type]
+        reports.update(_batch_in_parallel(session, conn, kind, requests))
     runs = [
         CheckRun(case_id=cid, kind=rep.kind, verdict=rep.verdict, layer_versions=rep.layer_versions,
                  report=rep.to_dict(), trigger="recheck")

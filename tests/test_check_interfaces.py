@@ -11,7 +11,7 @@ from gis.boundary import read_drawn, write_txt
 from service.cli import app as cli
 from service.settings import Settings
 from tests.support.api import Api
-from tests.support.onemap import b, load_one_map, lonlat
+from tests.support.onemap import X0, b, load_one_map, lonlat
 from web.app import create_app
 
 runner = CliRunner()
@@ -95,6 +95,32 @@ def test_reimport_then_recheck_lists_the_flipped_case(api, load_layer, conn):
     assert report["trigger"] == "recheck" and report["layer_versions"]["basic_farmland"] == 2
     runs = conn.execute("SELECT verdict, layer_versions->>'basic_farmland' FROM check_runs ORDER BY id").fetchall()
     assert runs == [("pass", "1"), ("block", "2")]  # the old report is kept with the map it was made on
+
+
+def test_a_large_recheck_split_over_two_connections_matches_one_connection(api, load_layer, conn, monkeypatch):
+    """Half of a large recheck batch runs on a second pooled connection; the verdicts are the one-connection ones."""
+    from service import cases as svc
+
+    plots = [b(40 + 6 * i, 240, 45 + 6 * i, 245) for i in range(8)]  # along the village, x 40–87
+    ids = []
+    for i, plot in enumerate(plots):
+        body = {"kind": "homestead", "applicant_name": f"申请人{i}", "household_id": f"HH{20 + i}",
+                "boundary": {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(plot))}}  # fmt: skip
+        ids.append(api.post("/api/v1/cases", json=body).json()["id"])
+    # new basic farmland over x 60–100: the plots from x 64 on are now blocked
+    load_layer("basic_farmland", [{"patch_no": "BF1"}, {"patch_no": "BF9"}], [b(0, 0, 100, 100), b(60, 230, 100, 260)])
+    monkeypatch.setattr(svc, "PARALLEL_BATCH_FROM", 2)
+    r = api.post("/api/v1/recheck", as_="planner")
+    assert r.status_code == 200 and r.json()["checked"] == 8
+    changed = {c["case_id"]: (c["before"], c["after"]) for c in r.json()["changed"]}
+    assert changed == {cid: ("pass", "block") for cid, plot in zip(ids, plots, strict=True) if plot.bounds[2] - X0 > 60}
+    split = {cid: api.get(f"/api/v1/cases/{cid}/check").json()["rules"] for cid in ids}
+    monkeypatch.setattr(svc, "PARALLEL_BATCH_FROM", 10**9)
+    assert api.post("/api/v1/recheck", as_="planner").json()["changed"] == []
+    for cid in ids:
+        one = api.get(f"/api/v1/cases/{cid}/check").json()["rules"]
+        assert [(x["rule"], x["status"], round(x["overlap_m2"], 4)) for x in one] == [
+            (x["rule"], x["status"], round(x["overlap_m2"], 4)) for x in split[cid]]
 
 
 def test_a_large_boundary_split_over_pooled_connections_gives_the_one_statement_report(api, db_url, tmp_path):
