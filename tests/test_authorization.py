@@ -120,7 +120,6 @@ MATRIX = [
     ("GET", "/openapi.json", None, _everyone(200)),
     ("GET", "/docs", None, _everyone(200)),
     ("GET", "/docs/oauth2-redirect", None, _everyone(200)),
-    ("GET", "/redoc", None, _everyone(200)),
     ("GET", "/", PAGE, _everyone(303)),
     ("GET", "/map", PAGE, _everyone(200)),
     ("GET", "/login", PAGE, _everyone(200)),

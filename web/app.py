@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from service.api import api_router, errors
@@ -27,6 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="County land-resources service window with the one-map check.",
         version="0.1.0",
         lifespan=make_lifespan(settings),
+        docs_url=None,  # FastAPI's own pages load Swagger UI and ReDoc from a CDN: ours serve the vendored copy
+        redoc_url=None,
     )
     app.state.settings = settings
     install_log_masking()  # ID numbers and mobile numbers masked in every log line, uvicorn's access log included
@@ -41,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(planner.router)
     app.include_router(pages.router)
+    install_api_docs(app, settings.static_url)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount(settings.static_url, StaticFiles(directory=STATIC_DIR), name="static")
     return app
@@ -54,3 +59,19 @@ def install_login_redirect(app: FastAPI) -> None:
         return login_redirect(exc.next_url)
 
     app.add_exception_handler(LoginRequired, to_login)
+
+
+def install_api_docs(app: FastAPI, static_url: str) -> None:
+    """Serve Swagger UI at /docs from the app's own static files (offline networks reach no CDN)."""
+    vendor = f"{static_url}/vendor/swagger-ui-dist"
+
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} · API",
+                                   swagger_js_url=f"{vendor}/swagger-ui-bundle.js", swagger_css_url=f"{vendor}/swagger-ui.css",
+                                   swagger_favicon_url="data:,", oauth2_redirect_url="/docs/oauth2-redirect")  # fmt: skip
+
+    async def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/docs/oauth2-redirect", oauth2_redirect, methods=["GET"], include_in_schema=False)
