@@ -114,7 +114,24 @@ class TokenSigner:
     def __init__(self, key: str, max_age_seconds: int) -> None:
         self._token = URLSafeTimedSerializer(key, salt="landwindow.token")
         self._cookie = URLSafeTimedSerializer(key, salt="landwindow.session")
+        self._receipt = URLSafeTimedSerializer(key, salt="landwindow.receipt")
         self.max_age = max_age_seconds
+
+    RECEIPT_SECONDS = 600
+
+    def seal_receipt(self, case_id: int, query_code: str) -> str:
+        """Return a signed note carrying a new case's query code from the intake to its page (never in a URL)."""
+        return self._receipt.dumps({"c": case_id, "q": query_code})
+
+    def open_receipt(self, note: str | None, case_id: int) -> str | None:
+        """Return the query code of a note sealed for this case in the last ten minutes, else None."""
+        if not note:
+            return None
+        try:
+            data = self._receipt.loads(note, max_age=self.RECEIPT_SECONDS)
+        except BadSignature:  # SignatureExpired included
+            return None
+        return str(data["q"]) if data.get("c") == case_id else None
 
     def issue(self, user: User, cookie: bool = False) -> str:
         """Return a signed token naming the user."""

@@ -165,8 +165,12 @@ def test_documents_need_a_login_and_access_to_the_case(world):
 
 def test_the_case_page_links_the_documents_its_state_allows(world):
     client, ok, blocked, code = world["client"], world["ok"], world["blocked"], world["code"]
-    html = client.get(f"/cases/{ok['id']}?code={code}").text
+    # the intake hands the code to the case page in a signed cookie for that case, never in the URL
+    assert client.get(f"/cases/{ok['id']}?code={code}").text.count(code) == 0
+    client.cookies.set("lw_receipt", TokenSigner(KEY, 3600).seal_receipt(ok["id"], code), path=f"/cases/{ok['id']}")
+    html = client.get(f"/cases/{ok['id']}").text
     assert f'<input type="hidden" name="query_code" value="{code}">' in html
+    assert code not in client.get(f"/cases/{blocked['id']}").text  # sealed for another case
     for href in ("check-report", "decision", "certificate", "decision.pdf", "certificate.pdf"):
         assert f'href="/cases/{ok["id"]}/{href}"' in html, href
     for fmt in ("txt", "mining", "geojson", "gpkg", "kml"):

@@ -1,6 +1,7 @@
 """The clerk's flow in a real headless Chromium: log in, upload a TXT, see the blocking overlap in red, take it in,
 print the one-time notice — with every request on localhost."""
 
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -44,8 +45,9 @@ def test_clerk_takes_in_a_homestead_and_sees_the_farmland_conflict(sample_app):
         page.wait_for_timeout(400)
         screenshot(page, "clerk_intake_check.png")
         page.click("button[value=create]")
-        page.wait_for_url("**/cases/*?code=*")
+        page.wait_for_url(re.compile(r"/cases/\d+$"))  # the query code is shown, never put in the URL
         assert page.locator("b.code").inner_text().strip().isalnum()
+        assert "code" not in page.url and not any("code=" in u for u in requests)
         assert "XA-" in page.inner_text("aside h2")
         page.wait_for_timeout(600)
         screenshot(page, "clerk_case_page.png")

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gis.check import CheckRequest, run_check
 from service import cases as svc
 from service.api.cases import _visible
+from service.api.deps import signer_for
 from service.api.errors import status_for
 from service.boundaries import boundary_from_upload
 from service.errors import DomainError, InvalidInput, PermissionDenied
@@ -23,6 +24,8 @@ from web.pages import SessionDep, SettingsDep, basemap_of, map_layers, page
 from web.session import CsrfDep, UserDep
 
 router = APIRouter(include_in_schema=False)
+RECEIPT_COOKIE = "lw_receipt"
+"""Carries a new case's query code from the intake to its page for ten minutes (signed, HttpOnly, that path only)."""
 KINDS = ("homestead", "requisition", "mining")
 
 
@@ -140,7 +143,14 @@ def intake_post(
                                      project_name=project_name or None, materials_received=materials or [])  # fmt: skip
             result = svc.create_case(session, user, intake_data, boundary)
             session.commit()
-            return RedirectResponse(f"/cases/{result.case.id}?code={result.query_code}", status_code=303)
+            # the query code travels in a short-lived signed cookie for the case page only: a URL would put it in
+            # the browser's history and the server's access log
+            response = RedirectResponse(f"/cases/{result.case.id}", status_code=303)
+            if result.query_code:
+                response.set_cookie(RECEIPT_COOKIE, signer_for(request).seal_receipt(result.case.id, result.query_code),
+                                    max_age=signer_for(request).RECEIPT_SECONDS, path=f"/cases/{result.case.id}",
+                                    httponly=True, samesite="strict")  # fmt: skip
+            return response
         return _intake_form(request, user, settings, values=values, report=report, boundary=geojson,
                             boundary_kept=base64.b64encode(data).decode() if data else "", boundary_name=name)  # fmt: skip
     except DomainError as exc:
@@ -172,8 +182,9 @@ def _case_page(request: Request, session: Any, user: Any, settings: Any, case_id
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(case_id: int, request: Request, session: SessionDep, user: UserDep, settings: SettingsDep, code: str | None = None) -> Response:
+def case_page(case_id: int, request: Request, session: SessionDep, user: UserDep, settings: SettingsDep) -> Response:
     """The case with its map, check report, review opinions, materials, timeline and the actions the user's role allows."""
+    code = signer_for(request).open_receipt(request.cookies.get(RECEIPT_COOKIE), case_id)
     return _case_page(request, session, user, settings, case_id, code)
 
 
