@@ -38,21 +38,37 @@ LINEAR_FROM_ZOOM = 12
 
 
 def tile_query(spec: LayerSpec, z: int = MAX_ZOOM) -> sql.Composed:
-    """Return one statement yielding (layer version, MVT bytes) for a tile of a layer; binds z, x, y, limit."""
+    """Return one statement yielding (layer version, MVT bytes) for a tile of a layer; binds z, x, y, limit.
+
+    Run it without a prepared plan (``prepare=False``): PostgreSQL's generic plan for it scans far more than the
+    tile.
+    """
     columns = sql.SQL("").join(sql.SQL(", f.{}").format(sql.Identifier(c)) for c in spec.public_columns)
     if z >= LINEAR_FROM_ZOOM:
         # Web Mercator x is linear in longitude and, across one tile from z12 on, y is linear in latitude to within
         # tan(lat)·Δlat/8 of the tile: under 0.6 of its 4096 units up to 45°N. Mapping the tile's lon/lat box
-        # straight onto the grid gives the same integer coordinates as projecting every vertex first.
-        geom = sql.SQL("ST_AsMVTGeom(f.geom, env.box, {extent}, {buffer}, true)")
+        # straight onto the grid gives the same integer coordinates as projecting every vertex first. A feature
+        # wholly inside the tile needs no clipping: it is only mapped onto the grid, snapped to whole units and
+        # oriented as ST_AsMVTGeom orients its output (what ST_AsMVTGeom does, without its clip-and-repair pass,
+        # which made up half the tile's time). Features crossing the tile's edge go through ST_AsMVTGeom.
+        geom = sql.SQL(
+            "CASE WHEN f.geom @ env.query THEN ST_ForcePolygonCCW(ST_RemoveRepeatedPoints(ST_SnapToGrid("
+            "ST_Affine(f.geom, env.sx, 0, 0, -env.sy, env.xo, env.yo), 1))) "
+            "ELSE ST_AsMVTGeom(f.geom, env.box, {extent}, {buffer}, true) END"
+        )
     else:
         geom = sql.SQL("ST_AsMVTGeom(ST_Transform(f.geom, 3857), env.tile, {extent}, {buffer}, true)")
     return sql.SQL(
         """
-        WITH env AS (
+        WITH tile AS (
             SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
-                   ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {srid}) AS query,
-                   ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {srid})::box2d AS box
+                   ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {srid}) AS query
+        ), env AS (
+            SELECT tile, query, query::box2d AS box,
+                   {scale} / (ST_XMax(query) - ST_XMin(query)) AS sx, {scale} / (ST_YMax(query) - ST_YMin(query)) AS sy,
+                   -ST_XMin(query) * {scale} / (ST_XMax(query) - ST_XMin(query)) AS xo,
+                   ST_YMax(query) * {scale} / (ST_YMax(query) - ST_YMin(query)) AS yo
+              FROM tile
         ), features AS (
             SELECT f.id{columns}, {geom} AS geom
               FROM {table} f, env
@@ -60,15 +76,17 @@ def tile_query(spec: LayerSpec, z: int = MAX_ZOOM) -> sql.Composed:
              LIMIT %(limit)s
         )
         SELECT (SELECT version FROM layer_versions WHERE layer = {name}),
-               (SELECT ST_AsMVT(features, {name}, {extent}, 'geom', 'id') FROM features WHERE geom IS NOT NULL)
+               (SELECT ST_AsMVT(features, {name}, {extent}, 'geom', 'id') FROM features
+                 WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom))
         """
     ).format(
         columns=columns,
-        geom=geom.format(srid=sql.Literal(STORAGE_SRID), extent=sql.Literal(EXTENT), buffer=sql.Literal(BUFFER)),
+        geom=geom.format(extent=sql.Literal(EXTENT), buffer=sql.Literal(BUFFER)),
         table=sql.Identifier(spec.name),
         name=sql.Literal(spec.name),
         srid=sql.Literal(STORAGE_SRID),
         extent=sql.Literal(EXTENT),
+        scale=sql.Literal(float(EXTENT)),
     )
 
 

@@ -109,9 +109,14 @@ def test_tiles_cut_from_lon_lat_match_projected_tiles(client, conn, parcels_load
         b = {f["id"]: f["geometry"]["coordinates"] for f in projected["parcels"]["features"]}
         assert a.keys() == b.keys() and len(a) == 2
         for fid in a:
-            pa, pb = [p for ring in a[fid] for p in ring], [p for ring in b[fid] for p in ring]
-            assert len(pa) == len(pb), (z, fid)
-            assert max(max(abs(u[0] - v[0]), abs(u[1] - v[1])) for u, v in zip(pa, pb, strict=True)) <= 1, (z, fid)
+            assert len(a[fid]) == len(b[fid]), (z, fid)
+            for ring_a, ring_b in zip(a[fid], b[fid], strict=True):
+                # the same ring, in the same direction; where it starts may differ (ST_AsMVTGeom rebuilds rings)
+                ra, rb = ring_a[:-1] if ring_a[0] == ring_a[-1] else ring_a, ring_b[:-1] if ring_b[0] == ring_b[-1] else ring_b
+                assert len(ra) == len(rb), (z, fid)
+                gap = min(max(max(abs(u[0] - v[0]), abs(u[1] - v[1])) for u, v in zip(ra[k:] + ra[:k], rb, strict=True))
+                          for k in range(len(ra)))  # fmt: skip
+                assert gap <= 1, (z, fid, gap)
 
 
 def test_tiles_are_served_from_memory_until_the_layer_changes(client, conn, tmp_path, parcels_loaded):

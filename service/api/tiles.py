@@ -39,7 +39,8 @@ async def tile(layer_name: str, z: int, x: int, y: int, request: Request, conn: 
     cache: TileCache = request.app.state.tile_cache
     data = cache.get((spec.name, version, z, x, y))
     if data is None:
-        cur = await conn.execute(tile_query(spec, z), {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit}, binary=True)
+        cur = await conn.execute(tile_query(spec, z), {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit},
+                                 binary=True, prepare=False)  # fmt: skip
         row = await cur.fetchone()
         version, data = (int(row[0] or 0), bytes(row[1] or b"")) if row else (0, b"")
         cache.put((spec.name, version, z, x, y), data)
