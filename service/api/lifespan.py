@@ -19,6 +19,11 @@ from service.tilecache import TileCache
 async def _configure(conn: AsyncConnection) -> None:
     # check reports come back as JSON of a few hundred kB: orjson parses them several times faster
     set_json_loads(orjson.loads, conn)
+    # Requests are short: a dense z14 tile was planned as a parallel scan whose workers' start-up and Gather cost
+    # more than they saved (p50 29 ms against 16 ms in bench/tiles.py). Parallel query stays on for the ORM's
+    # batch work (recheck, statistics).
+    await conn.execute("SET max_parallel_workers_per_gather = 0")
+    await conn.commit()
 
 
 def make_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
