@@ -9,19 +9,19 @@ from importlib import resources
 from typing import Any
 
 from geoalchemy2.shape import to_shape
-from shapely.geometry import mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.boundary.export import numbered_rings
 from gis.boundary.geometry import as_multipolygon
-from gis.crs import m2_to_ha, m2_to_mu, to_gk
+from gis.crs import m2_to_ha, to_gk
 from service import clocks
 from service.audit import audit
 from service.auth import Principal, session_code_key, verify_query_code
 from service.cases import latest_check
 from service.errors import Conflict, InvalidInput
 from service.models import AuditEntry, Case, User
+from service.presenters import applicant_facts
 from service.workflow import workflow
 
 DOCUMENTS = {
@@ -65,22 +65,9 @@ def _facts(session: Session, case: Case) -> dict[str, Any]:
         "kind_title_en": kind["title_en"],
         "status": case.status,
         "status_title": workflow().state_titles.get(case.status, case.status),
-        "applicant_name": case.applicant_name,
-        "applicant_type": case.applicant_type,
-        "id_number": case.id_number,
-        "phone": case.phone,
-        "township": case.township,
-        "village": case.village,
-        "household_id": case.household_id,
-        "project_name": case.project_name,
-        "company": case.company,
-        "mineral": case.mineral,
-        "depth_top": case.depth_top,
-        "depth_bottom": case.depth_bottom,
+        **applicant_facts(case),
         "area_m2": case.area_m2,
-        "area_mu": m2_to_mu(case.area_m2) if case.area_m2 is not None else None,
         "area_ha": m2_to_ha(case.area_m2) if case.area_m2 is not None else None,
-        "boundary": dict(mapping(to_shape(case.geom))) if case.geom is not None else None,
         "received_at": _local_time(case.received_at),
         "received_date": _local(case.received_at),
         "clerk": (clerk.display_name or clerk.username) if clerk else "",

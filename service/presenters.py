@@ -21,6 +21,27 @@ def _boundary(case: Case) -> dict[str, Any] | None:
     return dict(mapping(to_shape(case.geom))) if case.geom is not None else None
 
 
+def applicant_facts(case: Case) -> dict[str, Any]:
+    """Return the application's facts in full (personal data unmasked), its area in mu and its boundary as GeoJSON."""
+    return {
+        "applicant_name": case.applicant_name,
+        "applicant_type": case.applicant_type,
+        "id_number": case.id_number,
+        "phone": case.phone,
+        "township": case.township,
+        "village": case.village,
+        "household_id": case.household_id,
+        "project_name": case.project_name,
+        "industry": case.industry,
+        "company": case.company,
+        "mineral": case.mineral,
+        "depth_top": case.depth_top,
+        "depth_bottom": case.depth_bottom,
+        "area_mu": m2_to_mu(case.area_m2) if case.area_m2 is not None else None,
+        "boundary": _boundary(case),
+    }
+
+
 def case_summary(case: Case, verdict: str | None, at: datetime | None = None) -> dict[str, Any]:
     """Return a case-list row with personal data masked."""
     return {
@@ -48,21 +69,7 @@ def case_detail(session: Session, case: Case, role: str, at: datetime | None = N
 
     return {
         **case_summary(case, run.verdict if run else None, at),
-        "applicant_name": case.applicant_name,
-        "applicant_type": case.applicant_type,
-        "id_number": case.id_number,
-        "phone": case.phone,
-        "township": case.township,
-        "village": case.village,
-        "household_id": case.household_id,
-        "project_name": case.project_name,
-        "industry": case.industry,
-        "company": case.company,
-        "mineral": case.mineral,
-        "depth_top": case.depth_top,
-        "depth_bottom": case.depth_bottom,
-        "area_mu": m2_to_mu(case.area_m2) if case.area_m2 is not None else None,
-        "boundary": _boundary(case),
+        **applicant_facts(case),
         "boundary_source": case.boundary_source,
         "check_override": case.check_override,
         "materials": [
