@@ -217,7 +217,7 @@ def list_conversions(session: Session, f: ConversionFilter | None = None) -> Con
 
 
 def townships(session: Session) -> list[str]:
-    """Return the townships named on conversion-kind cases, for the filter."""
+    """Return the townships named on cases, for the filter."""
     return list(session.scalars(text("SELECT DISTINCT township FROM cases WHERE coalesce(township, '') <> '' ORDER BY 1")))
 
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.settings import Settings
-from tests import test_conversions, test_statistics
+from tests import test_statistics
 from tests.conftest import unavailable
 from tests.support.browser import browser_page, chromium_path, screenshot
 from tests.support.onemap import b
@@ -17,8 +17,7 @@ from tests.test_conversions import build
 from web.app import create_app
 
 KEY = "planner-secret-key-0123456789abcdef"
-window = test_statistics.window
-assert test_conversions  # the hand-built conversions: A and B approved, C pending
+window = test_statistics.window  # the hand-built window; build() adds conversions A and B approved, C pending
 
 
 def settings(db_url, tmp_path) -> Settings:

@@ -44,6 +44,11 @@ def page(request: Request, name: str, context: dict[str, Any], user: Principal |
     return response
 
 
+def forbidden_page(request: Request, user: Principal, template: str, message: str, nav: str) -> Response:
+    """Render a page's own template carrying only the refusal, with status 403."""
+    return page(request, template, {"nav": nav, "forbidden": message}, user=user, status=403)
+
+
 def basemap_of(settings: Settings) -> Basemap:
     """Return the configured basemap."""
     return Basemap(settings.basemap, settings.basemap_url, settings.basemap_attribution, settings.tianditu_key)

@@ -9,22 +9,17 @@ import folium
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from service.api.conversions import CONVERSION_ROLES
+from service.api.conversions import require_planner
 from service.conversions import ConversionFilter, audit_conversions, land_classes, list_conversions, townships
-from service.errors import DomainError
+from service.errors import DomainError, PermissionDenied
 from web.i18n import lang_of
 from web.map import bounds_of, build_map, render_parts
-from web.pages import SessionDep, SettingsDep, basemap_of, map_layers, page
+from web.pages import SessionDep, SettingsDep, basemap_of, forbidden_page, map_layers, page
 from web.session import UserDep
 
 router = APIRouter(include_in_schema=False)
 
 STATE_STYLE = {"approved": ("#C8102E", 0.45), "pending": ("#E08A00", 0.35)}
-
-
-def _forbidden(request: Request, user: Any, template: str) -> Response:
-    message = "只有规划审计员、领导和管理员可以查看农用地转用 / only planners, leaders and administrators see conversions"
-    return page(request, template, {"nav": "planner", "forbidden": message}, user=user, status=403)
 
 
 def _parse(township: str | None, date_from: str | None, date_to: str | None, land_class: str | None,
@@ -54,8 +49,10 @@ def _conversion_layer(fc: dict[str, Any], zh: bool) -> folium.GeoJson:
 def planner(request: Request, session: SessionDep, settings: SettingsDep, user: UserDep, township: str | None = None,
             land_class: str | None = None, state: str | None = None) -> Response:  # fmt: skip
     """Every approved and pending conversion of farmland on the map and in a table, with totals of 农用地 and 耕地."""
-    if user.role not in CONVERSION_ROLES:
-        return _forbidden(request, user, "planner.html")
+    try:
+        require_planner(user)
+    except PermissionDenied as exc:
+        return forbidden_page(request, user, "planner.html", exc.message, "planner")
     # the period is ?from=&to= (YYYY-MM-DD), as in the API
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, state)
     listing = list_conversions(session, f)
@@ -75,8 +72,10 @@ def planner(request: Request, session: SessionDep, settings: SettingsDep, user: 
 def planner_audit(request: Request, session: SessionDep, user: UserDep, township: str | None = None,
                   land_class: str | None = None) -> Response:  # fmt: skip
     """The approved conversions re-checked against today's map; the disagreements first, with downloads."""
-    if user.role not in CONVERSION_ROLES:
-        return _forbidden(request, user, "planner_audit.html")
+    try:
+        require_planner(user)
+    except PermissionDenied as exc:
+        return forbidden_page(request, user, "planner_audit.html", exc.message, "planner")
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, None)
     audit = audit_conversions(session, f)
     rows = sorted(audit.rows, key=lambda r: not r.disagrees)

@@ -11,11 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from service import callbacks
 from service.api.reports import STATISTICS_ROLES
 from service.audit import audit
-from service.auth import Principal
 from service.calendar import LOCAL_TZ
 from service.errors import DomainError, InvalidInput
 from service.statistics import COLUMNS, CONVERSION_COLUMNS, Month, monthly_statistics
-from web.pages import SessionDep, page
+from web.pages import SessionDep, forbidden_page, page
 from web.session import CsrfDep, UserDep
 
 router = APIRouter(include_in_schema=False)
@@ -28,15 +27,12 @@ def _month(value: str | None, default: Month) -> Month:
         return default
 
 
-def _forbidden(request: Request, user: Principal, template: str, message: str) -> Response:
-    return page(request, template, {"nav": template.split(".")[0], "forbidden": message}, user=user, status=403)
-
-
 @router.get("/reports/monthly", response_class=HTMLResponse)
 def monthly(request: Request, session: SessionDep, user: UserDep, month: str | None = None) -> Response:
     """The month's figures per kind and clerk, the converted area by township, and CSV / XLSX downloads."""
     if user.role not in STATISTICS_ROLES:
-        return _forbidden(request, user, "reports_monthly.html", "只有领导、规划审计员和管理员可以查看统计 / only leaders, planners and administrators see the statistics")
+        return forbidden_page(request, user, "reports_monthly.html",
+                              "只有领导、规划审计员和管理员可以查看统计 / only leaders, planners and administrators see the statistics", "reports")  # fmt: skip
     m = _month(month, Month.of(datetime.now(LOCAL_TZ)))
     stats = monthly_statistics(session, m)
     return page(request, "reports_monthly.html", {
@@ -60,7 +56,8 @@ def _callbacks_page(request: Request, session: SessionDep, user: UserDep, m: Mon
 def callback_list(request: Request, session: SessionDep, user: UserDep, month: str | None = None) -> Response:
     """The month's callback sample with the applicants' phones, and a form per case to record the outcome."""
     if user.role not in callbacks.ROLES:
-        return _forbidden(request, user, "callbacks.html", "只有领导和管理员可以查看回访名单 / only leaders and administrators see the callback list")
+        return forbidden_page(request, user, "callbacks.html",
+                              "只有领导和管理员可以查看回访名单 / only leaders and administrators see the callback list", "callbacks")  # fmt: skip
     return _callbacks_page(request, session, user, _month(month, Month.of(datetime.now(LOCAL_TZ)).previous()))
 
 
