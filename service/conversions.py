@@ -14,7 +14,7 @@ import io
 import json
 import re
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -341,7 +341,7 @@ def _ignored_rules() -> frozenset[str]:
 
 def audit_conversions(session: Session, f: ConversionFilter | None = None) -> ConversionAudit:
     """Re-run today's map against every approved conversion (one statement per kind) and compare with its stored check."""
-    f = ConversionFilter(f.township, f.date_from, f.date_to, f.land_class, "approved") if f else ConversionFilter(state="approved")
+    f = replace(f or ConversionFilter(), state="approved")
     listed = list_conversions(session, f)
     stored = {
         r.id: r.report

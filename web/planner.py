@@ -58,7 +58,7 @@ def planner(request: Request, session: SessionDep, settings: SettingsDep, user: 
     listing = list_conversions(session, f)
     fc = listing.geojson()
     lang = lang_of(request)
-    m = build_map(map_layers(lang), bounds=bounds_of(fc) if fc["features"] else None, static_url=settings.static_url,
+    m = build_map(map_layers(lang), bounds=bounds_of(fc), static_url=settings.static_url,
                   basemap=basemap_of(settings), lang=lang,
                   overlays=[_conversion_layer(fc, lang == "zh")] if fc["features"] else [])  # fmt: skip
     return page(request, "planner.html", {

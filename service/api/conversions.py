@@ -26,10 +26,6 @@ def require_planner(principal: Principal) -> None:
         raise PermissionDenied("只有规划审计员、领导和管理员可以查看农用地转用 / only planners, leaders and administrators see conversions")
 
 
-def _filter(township: str | None, date_from: str | None, date_to: str | None, land_class: str | None, state: str | None) -> ConversionFilter:
-    return ConversionFilter.parse(township, date_from, date_to, land_class, state)
-
-
 Township = Annotated[str | None, Query(max_length=100, description="乡镇 township (as on the case)")]
 From = Annotated[str | None, Query(alias="from", max_length=10, description="YYYY-MM-DD: approved (or, pending, received) on or after")]
 To = Annotated[str | None, Query(alias="to", max_length=10, description="YYYY-MM-DD: on or before")]
@@ -42,13 +38,13 @@ def conversions(session: SessionDep, principal: PrincipalDep, township: Township
                 date_to: To = None, land_class: LandClass = None, state: State = None) -> dict[str, Any]:  # fmt: skip
     """Return the filtered conversions from the stored check reports."""
     require_planner(principal)
-    return list_conversions(session, _filter(township, date_from, date_to, land_class, state)).to_dict()
+    return list_conversions(session, ConversionFilter.parse(township, date_from, date_to, land_class, state)).to_dict()
 
 
 def _audit(session: SessionDep, principal: Principal, township: str | None, date_from: str | None, date_to: str | None,
            land_class: str | None) -> ConversionAudit:  # fmt: skip
     require_planner(principal)
-    return audit_conversions(session, _filter(township, date_from, date_to, land_class, None))
+    return audit_conversions(session, ConversionFilter.parse(township, date_from, date_to, land_class))
 
 
 @router.get("/audit", summary="Every approved conversion re-checked against today's map; the disagreements flagged")
