@@ -114,6 +114,9 @@ def test_every_form_post_needs_the_csrf_token(db_url, staff, tmp_path):
             r = client.post(url, data={"csrf_token": "forged-token"}, follow_redirects=False)
             if r.status_code != 403:
                 failures.append(f"POST {path} with a forged csrf_token: {r.status_code}")
+            r = client.post(url, data={"csrf_token": "伪造的令牌"}, follow_redirects=False)  # not ASCII: no 500
+            if r.status_code != 403:
+                failures.append(f"POST {path} with a non-ASCII csrf_token: {r.status_code}")
         assert failures == []
         # and with the token a form goes through (logout)
         r = client.post("/logout", data={"csrf_token": client.cookies.get("lw_csrf")}, follow_redirects=False)

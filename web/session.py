@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Annotated
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from service.api.deps import CSRF_COOKIE, SESSION_COOKIE, signer_for
+from service.api.deps import CSRF_COOKIE, SESSION_COOKIE, csrf_matches, signer_for
 from service.auth import Principal
 from service.errors import NotAuthenticated, PermissionDenied
 
@@ -42,8 +41,7 @@ def set_csrf_cookie(request: Request, response: object) -> None:
 
 def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
     """Refuse a form post whose token does not match the cookie (double-submit)."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
+    if not csrf_matches(request, csrf_token):
         raise PermissionDenied("页面已过期，请刷新后重试 / the form has expired (CSRF check failed); reload and try again")
 
 

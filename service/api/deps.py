@@ -110,15 +110,20 @@ async def get_principal(
     raise NotAuthenticated("请先登录 / log in first")
 
 
+def csrf_matches(request: Request, token: str) -> bool:
+    """Return whether a submitted token equals the request's CSRF cookie (the double-submit check)."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    # compared as bytes: compare_digest refuses non-ASCII text, and a submitted token may be anything
+    return bool(cookie and token and hmac.compare_digest(cookie.encode(), token.encode()))
+
+
 def cookie_request_is_ours(request: Request) -> bool:
     """Return whether a cookie-authenticated request carries the CSRF token, or an Origin of this very site.
 
     The token is the double-submit one of the forms (the `lw_csrf` cookie, echoed in the X-CSRF-Token header);
     the Origin must name the host the request was sent to (a browser cannot forge it; a missing Origin fails).
     """
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    header = request.headers.get(CSRF_HEADER, "")
-    if cookie and header and hmac.compare_digest(cookie.encode(), header.encode()):
+    if csrf_matches(request, request.headers.get(CSRF_HEADER, "")):
         return True
     origin = request.headers.get("origin")
     host = request.headers.get("host")
