@@ -102,13 +102,17 @@ def decide_cmd(
     with _orm_session() as session:
         try:
             pkg, receipt = decide(session, CLI, instance, package_id, decision, reason)
-            target = receipt_path or Path(f"receipt-{pkg.package_id}-{pkg.receipt_seq}.json")
-            target.write_bytes(receipt_bytes(receipt))
             session.commit()
         except DomainError as exc:
             _fail(exc.message)
+        # written only once the decision is committed: a receipt must never vouch for a decision that was not saved
+        target = receipt_path or Path(f"receipt-{pkg.package_id}-{pkg.receipt_seq}.json")
+        try:
+            target.write_bytes(receipt_bytes(receipt))
         except OSError as exc:
-            _fail(f"无法写入回执 / cannot write the receipt: {exc.strerror}")
+            _fail(f"决定已保存，但无法写入回执 {target}：{exc.strerror}；可从 GET /api/v1/filings/{pkg.package_id}/receipt 取得 / "
+                  f"the decision is saved but the receipt could not be written to {target}: {exc.strerror}; "
+                  f"fetch it from GET /api/v1/filings/{pkg.package_id}/receipt")  # fmt: skip
         out.print(f"package {pkg.package_id}: {pkg.status}; receipt → {target}")
 
 

@@ -24,6 +24,7 @@ from service.cluster import SUPERUSER
 from service.db import make_engine
 from service.errors import InvalidInput
 from service.filing import CLI, Instance, export_case, receive_package
+from service.filing_package import receipt_bytes
 from service.models import User
 from service.settings import get_settings
 from tests.support.onemap import b, load_one_map, lonlat
@@ -179,8 +180,13 @@ def test_package_round_trip_between_two_databases(county, city, monkeypatch, tmp
     assert r.exit_code == 2 and "理由" in r.output
     r = runner.invoke(cli, ["filing", "decide", package_id, "presign"])
     assert r.exit_code == 2 and "预审签收" in r.output  # already pre-signed
-    r = runner.invoke(cli, ["filing", "decide", package_id, "receive", "--receipt", str(r2)])
-    assert r.exit_code == 0, r.output
+    # the receipt is written only after the decision is saved: a receipt that cannot be written leaves the decision
+    r = runner.invoke(cli, ["filing", "decide", package_id, "receive", "--receipt", str(tmp_path / "missing" / "r2.json")])
+    assert r.exit_code == 2 and "the decision is saved" in " ".join(r.output.split()), r.output
+    with psycopg.connect(city) as c:
+        status, saved = c.execute("SELECT status, receipt FROM filing_packages WHERE package_id = %s", (package_id,)).fetchone()
+    assert status == "received"
+    r2.write_bytes(receipt_bytes(saved))  # what GET /api/v1/filings/{id}/receipt serves
     r = runner.invoke(cli, ["filing", "list"])
     assert r.exit_code == 0 and package_id in r.stdout and "received" in r.stdout
 
