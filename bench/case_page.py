@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import DATA, bench_cluster, county, landwindow_server  # noqa: E402
 from gis.catalog import catalog  # noqa: E402
 from gis.importer import load, read  # noqa: E402
-from service.auth import hash_secret  # noqa: E402
+from service.access.auth import hash_secret  # noqa: E402
 from tests.support.browser import CHROMIUM_ARGS, chromium_path  # noqa: E402
 from web.server import free_port  # noqa: E402
 

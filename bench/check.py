@@ -29,9 +29,9 @@ from gis.catalog import catalog  # noqa: E402
 from gis.check.rules import ruleset  # noqa: E402
 from gis.crs import epsg_3deg, zone_3deg  # noqa: E402
 from gis.importer import load, read  # noqa: E402
-from service.auth import hash_secret  # noqa: E402
-from service.cases import recheck_open_cases  # noqa: E402
-from service.db import make_engine  # noqa: E402
+from service.access.auth import hash_secret  # noqa: E402
+from service.cases.checking import recheck_open_cases  # noqa: E402
+from service.core.db import make_engine  # noqa: E402
 from web.server import free_port  # noqa: E402
 
 

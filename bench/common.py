@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from service.cluster import EmbeddedCluster
-from service.db import migrate
+from service.core.cluster import EmbeddedCluster
+from service.core.db import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"

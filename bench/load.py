@@ -32,7 +32,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, server_process  # noqa: E402
-from service.cluster import EmbeddedCluster  # noqa: E402
+from service.core.cluster import EmbeddedCluster  # noqa: E402
 
 SAMPLE = ROOT / "sample_parcels" / "county.gpkg"
 SAMPLE_ANCHORS = ROOT / "sample_parcels" / "anchors.json"
@@ -46,8 +46,8 @@ def prepare(cluster: EmbeddedCluster, county: Path) -> None:
 
     from gis.catalog import catalog
     from gis.importer import load, read
-    from service.auth import ensure_demo_users
-    from service.db import make_engine, migrate
+    from service.access.auth import ensure_demo_users
+    from service.core.db import make_engine, migrate
 
     url = cluster.url()
     migrate(url)
@@ -110,7 +110,7 @@ def main() -> int:
     ap.add_argument("--app-port", type=int, default=25467)
     args = ap.parse_args()
 
-    from service.auth import demo_users
+    from service.access.auth import demo_users
 
     password = next(u for u in demo_users() if u["username"] == "clerk")["password"]
     anchors = json.loads(args.anchors.read_text())

@@ -4,9 +4,9 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-from service.db import database_url
-from service.models import Base
-from service.settings import get_settings, sqlalchemy_url
+from service.core.db import database_url
+from service.core.models import Base
+from service.core.settings import get_settings, sqlalchemy_url
 
 config = context.config
 target_metadata = Base.metadata

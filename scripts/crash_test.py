@@ -41,7 +41,7 @@ import psycopg  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 
-from service.cluster import EmbeddedCluster  # noqa: E402
+from service.core.cluster import EmbeddedCluster  # noqa: E402
 
 COUNTY = ROOT / "sample_parcels" / "county.gpkg"
 ANCHORS = ROOT / "sample_parcels" / "anchors.json"
@@ -79,8 +79,8 @@ def crash_cluster(port: int) -> Iterator[EmbeddedCluster]:
 
     from gis.catalog import catalog
     from gis.importer import load, read
-    from service.auth import ensure_demo_users
-    from service.db import make_engine, migrate
+    from service.access.auth import ensure_demo_users
+    from service.core.db import make_engine, migrate
 
     root = Path(tempfile.mkdtemp(prefix="landwindow-crash-", dir="/tmp"))
     root.chmod(0o755)
@@ -172,7 +172,7 @@ def _bodies(n: int, run: str) -> dict[str, dict]:
 
 
 def _token(base: str) -> str:
-    from service.auth import demo_users
+    from service.access.auth import demo_users
 
     clerk = next(u for u in demo_users() if u["username"] == "clerk")
     r = httpx.post(base + "/api/v1/auth/token", data={"username": "clerk", "password": clerk["password"]}, timeout=30)
@@ -215,7 +215,7 @@ def _send_all(
 
 def intake_phase(cluster: EmbeddedCluster, app_port: int, n: int, report: Report, workdir: Path) -> None:
     """Concurrent intakes, a SIGKILL of the server mid-way, a restart, retries with the same keys; then checks."""
-    from service.workflow import workflow
+    from service.cases.workflow import workflow
 
     url = cluster.url()
     server = Server(url, app_port, workdir / "server.log")

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from service.cluster import SUPERUSER, ClusterError, EmbeddedCluster
-from service.db import migrate
+from service.core.cluster import SUPERUSER, ClusterError, EmbeddedCluster
+from service.core.db import migrate
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_DB_PORT = int(os.environ.get("LANDWINDOW_TEST_DB_PORT", "25433"))
@@ -123,7 +123,7 @@ def load_layer(conn):
 @pytest.fixture(scope="session")
 def staff_hashes() -> dict[str, str]:
     """Argon2 hashes of the demo passwords, computed once per session (hashing is deliberately slow)."""
-    from service.auth import demo_users, hash_secret
+    from service.access.auth import demo_users, hash_secret
 
     return {u["password"]: hash_secret(u["password"]) for u in demo_users()}
 
@@ -131,7 +131,7 @@ def staff_hashes() -> dict[str, str]:
 @pytest.fixture
 def staff(conn, staff_hashes) -> dict[str, dict]:
     """Insert the demo staff into the test database; return them by username."""
-    from service.auth import demo_users
+    from service.access.auth import demo_users
 
     users = {u["username"]: u for u in demo_users()}
     with conn.cursor() as cur:
@@ -149,7 +149,7 @@ def sample_app(db_url, conn, staff, tmp_path):
     """Serve the real app on loopback over a database holding the sample county and the demo staff."""
     from gis.catalog import catalog
     from gis.importer import load, read
-    from service.settings import Settings
+    from service.core.settings import Settings
     from web.server import serving
 
     county = Path(__file__).resolve().parent.parent / "sample_parcels" / "county.gpkg"
@@ -162,7 +162,7 @@ def sample_app(db_url, conn, staff, tmp_path):
 @pytest.fixture
 def cli_db(db_url, monkeypatch):
     """Point the `landwindow` command at the test database through LANDWINDOW_DATABASE_URL."""
-    from service.settings import get_settings
+    from service.core.settings import get_settings
 
     monkeypatch.setenv("LANDWINDOW_DATABASE_URL", db_url)
     get_settings.cache_clear()

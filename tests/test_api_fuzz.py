@@ -19,7 +19,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.fuzz import API_EXAMPLES, ROLES, SEED, Seeded, load_sample_county, seed_cases
 from web.app import create_app

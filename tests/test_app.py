@@ -6,7 +6,7 @@ from shapely.geometry import box
 
 from gis.catalog import catalog
 from gis.importer import load, read
-from service.settings import Settings
+from service.core.settings import Settings
 from web.app import create_app
 
 X0, Y0 = 38530000.0, 3303000.0  # EPSG:4526, near 114.31°E 29.85°N

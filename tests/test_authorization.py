@@ -10,6 +10,7 @@ asked for does not exist (a filing package, a case outside the callback sample) 
 that the role passed it.
 """
 
+import dataclasses
 import json
 import re
 import time
@@ -17,13 +18,17 @@ from datetime import datetime
 from unittest import mock
 
 import pytest
+import typer
 from fastapi.testclient import TestClient
 from shapely.geometry import mapping
+from typer.testing import CliRunner
 
-from service.auth import TokenSigner
-from service.calendar import LOCAL_TZ
-from service.settings import Settings
-from service.statistics import Month
+from service.access import permissions
+from service.access.auth import TokenSigner
+from service.cli.app import app as cli_app
+from service.clocks.calendar import LOCAL_TZ
+from service.core.settings import Settings
+from service.reports.statistics import Month
 from tests.support.api import Api
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app
@@ -83,7 +88,7 @@ MATRIX = [
      {"clerk": 403, "rev_own": 403, "rev_other": 404, "leader": 409, "planner": 403, "admin": 409}),
     ("POST", "/api/v1/cases/{case_id}/tasks/{task_id}", {"version": 1, "result": "agree", "opinion": "同意"},
      {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409}),
-    ("POST", "/api/v1/cases/{case_id}/notices", None, {"clerk": 201, "rev_own": 403, "rev_other": 403, "leader": 403, "planner": 403, "admin": 201}),
+    ("POST", "/api/v1/cases/{case_id}/notices", None, _only(("clerk", "admin"), 201, case=True)),
     ("POST", "/api/v1/recheck", None, {"clerk": 403, "rev_own": 403, "rev_other": 403, "leader": 200, "planner": 200, "admin": 200}),
     ("POST", "/api/v1/checks", DRAWN, EVERY_STAFF),
     # --- applicants (the query code is the key; staff tokens change nothing)
@@ -313,6 +318,90 @@ def test_every_route_is_in_the_matrix():
     assert missing == [], "routes without a row in MATRIX:\n" + "\n".join(missing)
     stale = sorted(f"{m} {p}" for m, p in rows - set(_app_routes(app)))
     assert stale == [], "rows of MATRIX without a route:\n" + "\n".join(stale)
+
+
+def _asks(dependant):
+    """Return the permissions (permissions.toml actions) a route's dependencies ask, however deep."""
+    found = set()
+    for d in dependant.dependencies:
+        action = getattr(d.call, "permission", None)
+        if action:
+            found.add(action)
+        found |= _asks(d)
+    return found
+
+
+def test_every_route_asks_the_permissions_module():
+    """Each route declares the permission it asks (a dependency from service.http.deps), or is public by the list in
+    permissions.toml; every action named exists in the table."""
+    app = create_app(Settings(_env_file=None, database_url="postgresql://x@127.0.0.1:1/x", secret_key=KEY))
+    silent, public_but_asking = [], []
+    for route in _routes_with_dependants(app):
+        asks = _asks(route.dependant)
+        for method in sorted(route.methods - {"HEAD"}):
+            public = permissions.is_public_route(method, route.path)
+            if not asks and not public:
+                silent.append(f"{method} {route.path}")
+            if asks and public:
+                public_but_asking.append(f"{method} {route.path}")
+            for action in asks:
+                permissions.action(action)  # a KeyError names an action missing from permissions.toml
+    assert silent == [], "routes that ask no permission and are not declared public:\n" + "\n".join(silent)
+    assert public_but_asking == [], "routes declared public that ask a permission:\n" + "\n".join(public_but_asking)
+
+
+def _routes_with_dependants(app):
+    def walk(routes):
+        for r in routes:
+            if hasattr(r, "effective_candidates"):
+                yield from walk(r.effective_candidates())
+            elif hasattr(r, "dependant"):
+                yield getattr(r, "original_route", r)
+
+    yield from walk(app.routes)
+
+
+def _commands(group, prefix=""):
+    for name, cmd in group.commands.items():
+        full = f"{prefix}{name}"
+        if hasattr(cmd, "commands"):
+            yield from _commands(cmd, full + " ")
+        else:
+            yield full, cmd
+
+
+def _command_permission(callback):
+    while callback is not None:
+        action = getattr(callback, "permission", None)
+        if action:
+            return action
+        callback = getattr(callback, "__wrapped__", None)
+    return None
+
+
+def test_every_command_asks_the_permissions_module():
+    """Each `landwindow` command that changes or reads the bureau's data asks as the operator; the rest are declared."""
+    group = typer.main.get_command(cli_app)
+    silent, declared_but_asking = [], []
+    for name, cmd in _commands(group):
+        action = _command_permission(cmd.callback)
+        if action is None and not permissions.is_public_command(name):
+            silent.append(name)
+        if action is not None:
+            permissions.action(action)
+            if permissions.is_public_command(name):
+                declared_but_asking.append(name)
+    assert silent == [], "commands that ask no permission and are not declared public:\n" + "\n".join(silent)
+    assert declared_but_asking == []
+
+
+def test_a_command_refused_to_the_operator_fails_cleanly(monkeypatch):
+    """The operator's role comes from permissions.toml: a table that denies it stops the command before it runs."""
+    table = permissions.table()
+    denied = dataclasses.replace(table.actions["users.manage"], roles=("leader",))
+    monkeypatch.setattr(permissions, "table", lambda: dataclasses.replace(table, actions={**table.actions, "users.manage": denied}))
+    r = CliRunner().invoke(cli_app, ["user", "demo"])
+    assert r.exit_code == 2 and "only administrators manage staff accounts" in r.output
 
 
 def test_applicants_see_only_their_own_case(world):

@@ -7,14 +7,15 @@ import uuid
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from service import cases as svc
-from service.auth import Principal
-from service.boundaries import boundary_from_geojson
-from service.cli import app
-from service.db import make_engine
+from service.access.auth import Principal
+from service.cases.boundaries import boundary_from_geojson
+from service.cases.intake import Intake, create_case
+from service.cli.app import app
+from service.core.db import make_engine
 from tests.support.onemap import b, load_one_map, lonlat
 
 runner = CliRunner()
@@ -26,14 +27,14 @@ def _take_in(db_url: str, n: int) -> None:
 
     engine = make_engine(db_url, pool_size=1)
     with Session(engine) as session:
-        clerk_id = session.execute(svc.text("SELECT id FROM users WHERE username = 'clerk'")).scalar_one()
+        clerk_id = session.execute(text("SELECT id FROM users WHERE username = 'clerk'")).scalar_one()
         clerk = Principal(clerk_id, "clerk", "clerk")
         for i in range(n):
             geom = b(40 + i, 240, 52 + i, 252)
             feature = {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(geom))}
-            svc.create_case(
+            create_case(
                 session, clerk,
-                svc.Intake(kind="homestead", applicant_name=f"申请人{i}", phone="13800138000", village="张家村",
+                Intake(kind="homestead", applicant_name=f"申请人{i}", phone="13800138000", village="张家村",
                            household_id=f"HH{i + 10}", materials_received=["application_form", "id_card"],
                            idempotency_key=f"backup-{i}"),
                 boundary_from_geojson(feature),

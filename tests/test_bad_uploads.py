@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from gis.boundary import BoundaryError, read_boundary_bytes
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.fuzz import APPLICATIONS, FILE_EXAMPLES, SEED, counts, load_sample_county, seed_cases
 from web.app import create_app

@@ -8,7 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from gis.boundary import read_mining, read_txt
-from service.boundary_command import boundary
+from service.cli.boundary import boundary
 
 DATA = Path(__file__).resolve().parent / "data"
 GOOD = DATA / "boundaries"

@@ -10,7 +10,7 @@ from shapely.geometry import mapping, shape
 from gis.boundary import read_boundary_bytes
 from gis.boundary.export import ring_counts
 from gis.check import boundary_geometry
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.calendar import (
+from service.clocks.calendar import (
     LOCAL_TZ,
     PACKAGE_DIR,
     CalendarFileError,

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from service import callbacks
-from service.cli import app as cli
-from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from service.models import AuditEntry, Case
+from service.cli.app import app as cli
+from service.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from service.core.models import AuditEntry, Case
+from service.reports import callbacks
 from tests.test_statistics import MARCH, build_march, t, window  # noqa: F401
 
 AFTER_MARCH = t(4, 2)

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from shapely.geometry import mapping
 
-from service.auth import TokenSigner
-from service.settings import Settings
+from service.access.auth import TokenSigner
+from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app

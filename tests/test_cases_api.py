@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from shapely.geometry import mapping
 from typer.testing import CliRunner
 
-from service.cli import app as cli
-from service.settings import Settings, get_settings
+from service.cli.app import app as cli
+from service.core.settings import Settings, get_settings
 from tests.support.api import Api
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app

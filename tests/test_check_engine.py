@@ -17,7 +17,7 @@ def one_map(load_layer):
 
 
 def check(conn, kind, geom, **kw):
-    return run_check(conn, CheckRequest(kind=kind, geometry=lonlat(geom), on_date=ON, **kw))
+    return run_check(conn, CheckRequest(province="湖北", kind=kind, geometry=lonlat(geom), on_date=ON, **kw))
 
 
 def test_clean_homestead_passes_every_rule(conn, one_map):

@@ -8,8 +8,9 @@ from shapely.geometry import mapping
 from typer.testing import CliRunner
 
 from gis.boundary import read_drawn, write_txt
-from service.cli import app as cli
-from service.settings import Settings
+from service.cases import checking
+from service.cli.app import app as cli
+from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.onemap import X0, b, load_one_map, lonlat
 from web.app import create_app
@@ -99,7 +100,6 @@ def test_reimport_then_recheck_lists_the_flipped_case(api, load_layer, conn):
 
 def test_a_large_recheck_split_over_two_connections_matches_one_connection(api, load_layer, conn, monkeypatch):
     """Half of a large recheck batch runs on a second pooled connection; the verdicts are the one-connection ones."""
-    from service import cases as svc
 
     plots = [b(40 + 6 * i, 240, 45 + 6 * i, 245) for i in range(8)]  # along the village, x 40–87
     ids = []
@@ -109,13 +109,13 @@ def test_a_large_recheck_split_over_two_connections_matches_one_connection(api, 
         ids.append(api.post("/api/v1/cases", json=body).json()["id"])
     # new basic farmland over x 60–100: the plots from x 64 on are now blocked
     load_layer("basic_farmland", [{"patch_no": "BF1"}, {"patch_no": "BF9"}], [b(0, 0, 100, 100), b(60, 230, 100, 260)])
-    monkeypatch.setattr(svc, "PARALLEL_BATCH_FROM", 2)
+    monkeypatch.setattr(checking, "PARALLEL_BATCH_FROM", 2)
     r = api.post("/api/v1/recheck", as_="planner")
     assert r.status_code == 200 and r.json()["checked"] == 8
     changed = {c["case_id"]: (c["before"], c["after"]) for c in r.json()["changed"]}
     assert changed == {cid: ("pass", "block") for cid, plot in zip(ids, plots, strict=True) if plot.bounds[2] - X0 > 60}
     split = {cid: api.get(f"/api/v1/cases/{cid}/check").json()["rules"] for cid in ids}
-    monkeypatch.setattr(svc, "PARALLEL_BATCH_FROM", 10**9)
+    monkeypatch.setattr(checking, "PARALLEL_BATCH_FROM", 10**9)
     assert api.post("/api/v1/recheck", as_="planner").json()["changed"] == []
     for cid in ids:
         one = api.get(f"/api/v1/cases/{cid}/check").json()["rules"]
@@ -141,7 +141,7 @@ def test_a_large_boundary_split_over_pooled_connections_gives_the_one_statement_
     import psycopg
 
     with psycopg.connect(db_url) as conn:
-        whole = json.loads(json.dumps(run_check(conn, CheckRequest(kind="requisition", geometry=lonlat(big))).to_dict()))
+        whole = json.loads(json.dumps(run_check(conn, CheckRequest(province="湖北", kind="requisition", geometry=lonlat(big))).to_dict()))
     assert split["area_m2"] == pytest.approx(60000.0, abs=0.01)
     for key in ("verdict", "approval_level", "compensation", "landuse", "categories", "layer_versions"):
         assert split[key] == whole[key], key

@@ -3,7 +3,7 @@ import psycopg
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from service.cli import app
+from service.cli.app import app
 
 runner = CliRunner()
 

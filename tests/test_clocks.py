@@ -9,9 +9,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from service.calendar import LOCAL_TZ, WorkingCalendar
-from service.cli import app as cli
-from service.settings import Settings, get_settings
+from service.cli.app import app as cli
+from service.clocks.calendar import LOCAL_TZ, WorkingCalendar
+from service.core.settings import Settings, get_settings
 from tests.support.api import Api
 from web.app import create_app
 

@@ -4,9 +4,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from service import cluster as cluster_mod
-from service.cluster import ClusterError, EmbeddedCluster
-from service.settings import Settings
+from service.core import cluster as cluster_mod
+from service.core.cluster import ClusterError, EmbeddedCluster
+from service.core.settings import Settings
 
 
 @pytest.fixture

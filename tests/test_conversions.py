@@ -10,9 +10,9 @@ import pyogrio
 import pytest
 from fastapi.testclient import TestClient
 
-from service.conversions import ConversionFilter, audit_conversions, list_conversions
-from service.errors import InvalidInput
-from service.settings import Settings
+from service.core.errors import InvalidInput
+from service.core.settings import Settings
+from service.reports.conversions import ConversionFilter, audit_conversions, list_conversions
 from tests import test_statistics
 from tests.support.api import Api
 from tests.support.onemap import b, lonlat

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.cluster import ClusterError, EmbeddedCluster
+from service.core.cluster import ClusterError, EmbeddedCluster
 from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent

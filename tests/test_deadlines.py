@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.calendar import LOCAL_TZ, WorkingCalendar, unknown_year_reason
-from service.deadlines import DeadlineClock, PauseInterval, default_rules, load_rules, parse_rules, pauses_as_of
+from service.clocks.calendar import LOCAL_TZ, WorkingCalendar, unknown_year_reason
+from service.clocks.deadlines import DeadlineClock, PauseInterval, default_rules, load_rules, parse_rules, pauses_as_of
 
 FIXTURE_2027 = Path(__file__).resolve().parent / "data" / "calendar" / "2027.toml"  # a test fixture, not official
 REASON_2027 = (

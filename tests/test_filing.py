@@ -16,17 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from service.auth import Principal
-from service.boundaries import boundary_from_geojson
-from service.cases import Intake, create_case
-from service.cli import app as cli
-from service.cluster import SUPERUSER
-from service.db import make_engine
-from service.errors import InvalidInput
-from service.filing import CLI, Instance, export_case, receive_package
-from service.filing_package import receipt_bytes
-from service.models import User
-from service.settings import get_settings
+from service.access.auth import Principal, operator
+from service.cases.boundaries import boundary_from_geojson
+from service.cases.intake import Intake, create_case
+from service.cli.app import app as cli
+from service.core.cluster import SUPERUSER
+from service.core.db import make_engine
+from service.core.errors import InvalidInput
+from service.core.models import User
+from service.core.settings import get_settings
+from service.filing.chain import Instance, export_case, receive_package
+from service.filing.package import receipt_bytes
 from tests.support.onemap import b, load_one_map, lonlat
 
 KEY = "filing-key-shared-by-the-chain-0123456789"
@@ -113,7 +113,7 @@ def case_no(url: str) -> str:
 def export(url: str, inst: Instance = COUNTY, to_level: str | None = None) -> bytes:
     engine = make_engine(url, pool_size=1)
     with Session(engine) as s:
-        _, data = export_case(s, CLI, inst, case_no(url), to_level)
+        _, data = export_case(s, operator(), inst, case_no(url), to_level)
         s.rollback()  # the bytes are all these tests need; the sender may export again
     engine.dispose()
     return data
@@ -123,7 +123,7 @@ def receive(url: str, data: bytes, inst: Instance = CITY):
     engine = make_engine(url, pool_size=1)
     try:
         with Session(engine) as s:
-            pkg = receive_package(s, CLI, inst, data)
+            pkg = receive_package(s, operator(), inst, data)
             s.commit()
             return pkg.package_id
     finally:
@@ -271,8 +271,8 @@ def test_tampered_truncated_wrongly_signed_or_wrong_level_packages_write_nothing
 def apis(county, city, staff, staff_hashes, tmp_path):
     from fastapi.testclient import TestClient
 
-    from service.auth import demo_users
-    from service.settings import Settings
+    from service.access.auth import demo_users
+    from service.core.settings import Settings
     from tests.support.api import Api
     from web.app import create_app
 
@@ -335,9 +335,9 @@ def test_api_export_receive_return_and_receipt_on_the_case(apis, county, city):
 
 
 def test_no_filing_key_is_a_clear_refusal_and_equal_reports_agree():
-    from service.errors import Conflict
-    from service.filing import compare_reports
-    from service.settings import Settings
+    from service.core.errors import Conflict
+    from service.core.settings import Settings
+    from service.filing.chain import compare_reports
 
     with pytest.raises(Conflict, match="LANDWINDOW_FILING_KEY"):
         Instance.from_settings(Settings(_env_file=None))
@@ -351,7 +351,7 @@ def test_no_filing_key_is_a_clear_refusal_and_equal_reports_agree():
 
 
 def test_every_single_byte_change_and_every_truncation_is_refused():
-    from service.filing_package import build_package, build_receipt, open_package, open_receipt, receipt_bytes
+    from service.filing.package import build_package, build_receipt, open_package, open_receipt, receipt_bytes
 
     key = KEY.encode()
     files = [("boundary.txt", "[地块坐标]\r\nJ1,1,3303000.000,38530100.000\r\n".encode("gb18030") * 20),

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import unavailable
 from tests.support.browser import browser_page, chromium_path, screenshot
-from web.map import MapLayer, build_map, map_html
+from web.map.builder import MapLayer, build_map, map_html
 
 pytestmark = pytest.mark.browser
 

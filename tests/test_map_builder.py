@@ -10,8 +10,8 @@ import folium
 import pytest
 from folium.plugins import Draw, MeasureControl, VectorGridProtobuf
 
-from web.landuse_style import LAYER_STYLES, STYLE_KINDS, landuse_colors, landuse_fill, layer_style
-from web.map import Basemap, MapLayer, OfflineAssetError, build_map, map_html, render_parts
+from web.map.builder import Basemap, MapLayer, OfflineAssetError, build_map, map_html, render_parts
+from web.map.landuse_style import LAYER_STYLES, STYLE_KINDS, landuse_colors, landuse_fill, layer_style
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "web" / "static"

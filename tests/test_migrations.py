@@ -4,9 +4,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from gis.catalog import catalog
-from service.db import downgrade, migrate
-from service.models import Base
-from service.settings import sqlalchemy_url
+from service.core.db import downgrade, migrate
+from service.core.models import Base
+from service.core.settings import sqlalchemy_url
 
 
 def _diff(url: str) -> list:

@@ -11,7 +11,7 @@ from shapely.geometry import shape
 from gis.catalog import catalog
 from gis.check import CheckRequest, run_check
 from gis.importer import load, read
-from service.settings import Settings
+from service.core.settings import Settings
 from web.app import create_app
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_parcels"
@@ -32,7 +32,7 @@ def test_anchors_say_what_the_map_says(conn, sample_loaded):
     assert set(anchors) == set(KINDS)
     for name, kind in KINDS.items():
         a = anchors[name]
-        report = run_check(conn, CheckRequest(kind=kind, geometry=shape(a["geojson"]), household_id=a.get("household_id"),
+        report = run_check(conn, CheckRequest(province="湖北", kind=kind, geometry=shape(a["geojson"]), household_id=a.get("household_id"),
                                               depth_top=a.get("depth_top"), depth_bottom=a.get("depth_bottom")))  # fmt: skip
         assert report.area_m2 == pytest.approx(a["area_m2"], abs=0.01), name
         if "verdict" in a["expect"]:
@@ -40,13 +40,13 @@ def test_anchors_say_what_the_map_says(conn, sample_loaded):
         for rule, status in a["expect"].get("rules", {}).items():
             assert report.rule(rule).status == status, (name, rule)
     red = anchors["redline"]
-    report = run_check(conn, CheckRequest(kind="homestead", geometry=shape(red["geojson"])))
+    report = run_check(conn, CheckRequest(province="湖北", kind="homestead", geometry=shape(red["geojson"])))
     assert report.rule("HS-RED").overlap_m2 == pytest.approx(red["area_m2"], abs=0.01)  # wholly inside: no more, no less
     farm = anchors["homestead_on_farmland"]
-    report = run_check(conn, CheckRequest(kind="homestead", geometry=shape(farm["geojson"]), household_id=farm["household_id"]))
+    report = run_check(conn, CheckRequest(province="湖北", kind="homestead", geometry=shape(farm["geojson"]), household_id=farm["household_id"]))
     assert report.rule("HS-BF").overlap_m2 == pytest.approx(42.0, abs=0.01)
     mine = anchors["mining_overlap"]
-    report = run_check(conn, CheckRequest(kind="mining", geometry=shape(mine["geojson"]), depth_top=300, depth_bottom=100))
+    report = run_check(conn, CheckRequest(province="湖北", kind="mining", geometry=shape(mine["geojson"]), depth_top=300, depth_bottom=100))
     assert report.rule("MN-RIGHT").overlap_m2 == pytest.approx(mine["overlap_m2"], abs=0.5)
     assert report.rule("MN-RIGHT").features[0].attrs["licence_no"] == mine["licence_no"]
 

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from shapely.geometry import mapping
 
-from service.auth import (
+from service.access.auth import (
     QUERY_CODE_ALPHABET,
     QUERY_CODE_HMAC,
     QUERY_CODE_LENGTH,
@@ -21,7 +21,7 @@ from service.auth import (
     verify_query_code,
     verify_secret,
 )
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.onemap import b, lonlat
 from web.app import create_app

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from shapely.geometry import mapping
 from typer.testing import CliRunner
 
-from service.auth import is_loopback
-from service.errors import TooManyAttempts
-from service.personal import PersonalDataFilter, mask_text
-from service.ratelimit import FailureLimiter, Limit
-from service.settings import Settings
+from service.access.auth import is_loopback
+from service.access.failures import FailureLimiter, Limit
+from service.core.errors import TooManyAttempts
+from service.core.personal import PersonalDataFilter, mask_text
+from service.core.settings import Settings
 from tests.support.api import Api
 from web.app import create_app
 from web.security import content_security_policy
@@ -273,7 +273,7 @@ GENERATED = ("secret.key", "superuser.password", ".initdb-password", ".pgpass")
 
 
 def test_no_secrets_in_the_repository():
-    from service.auth import demo_users
+    from service.access.auth import demo_users
 
     demo = {u["password"] for u in demo_users()}
     files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
@@ -299,7 +299,7 @@ def test_no_secrets_in_the_repository():
 
 
 def test_serve_refuses_a_public_bind_while_demo_passwords_are_in_use(cli_db, staff):
-    from service.cli import app
+    from service.cli.app import app
 
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.8.0.1")
     assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
@@ -312,16 +312,16 @@ def test_serve_refuses_a_public_bind_while_demo_passwords_are_in_use(cli_db, sta
         assert runner.invoke(app, ["user", "passwd", u, "--password", f"changed-{u}-2026"]).exit_code == 0
     from sqlalchemy.orm import Session
 
-    from service.auth import demo_passwords_in_use
-    from service.db import make_engine
+    from service.access.auth import demo_passwords_in_use
+    from service.core.db import make_engine
 
     with Session(make_engine(cli_db, pool_size=1)) as session:
         assert demo_passwords_in_use(session) == []
 
 
 def test_serve_refuses_public_host_from_settings(cli_db, staff, monkeypatch):
-    from service.cli import app
-    from service.settings import get_settings
+    from service.cli.app import app
+    from service.core.settings import get_settings
 
     monkeypatch.setenv("LANDWINDOW_HOST", "0.0.0.0")
     get_settings.cache_clear()

@@ -13,14 +13,18 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from service import cases as svc
-from service.auth import Principal, hash_secret
-from service.calendar import LOCAL_TZ
-from service.cli import app as cli
-from service.db import make_engine
-from service.errors import InvalidInput
-from service.models import AuditEntry, User
-from service.statistics import COLUMNS, Month, monthly_statistics
+from service.access.auth import Principal, hash_secret
+from service.cases import records
+from service.cases.applicants import rate
+from service.cases.intake import create_case
+from service.cases.review import complete_task
+from service.cases.transitions import transition
+from service.cli.app import app as cli
+from service.clocks.calendar import LOCAL_TZ
+from service.core.db import make_engine
+from service.core.errors import InvalidInput
+from service.core.models import AuditEntry, User
+from service.reports.statistics import COLUMNS, Month, monthly_statistics
 from tests.support.onemap import X0, Y0, b, load_one_map
 
 HOMESTEAD = ["application_form", "household_register", "id_card", "village_opinion", "site_plan"]
@@ -58,20 +62,21 @@ class Window:
     def intake(self, when: datetime, clerk: str, kind: str, geom=None, **kw):
         from shapely.geometry import MultiPolygon
 
-        from service.cases import BoundaryInput, Intake
+        from service.cases.boundaries import BoundaryInput
+        from service.cases.intake import Intake
         from tests.support.onemap import lonlat
 
         self.at(when)
         materials = {"homestead": HOMESTEAD, "requisition": REQUISITION, "mining": []}[kind]
         boundary = BoundaryInput(MultiPolygon([lonlat(geom)]), {"format": "test"}) if geom is not None else None
-        result = svc.create_case(self.s, self.staff[clerk], Intake(kind=kind, materials_received=materials, **kw), boundary)
+        result = create_case(self.s, self.staff[clerk], Intake(kind=kind, materials_received=materials, **kw), boundary)
         self.s.commit()
         self.codes[result.case.id] = result.query_code or ""
         return result.case
 
     def move(self, case, name: str, when: datetime, who: str = "clerk", reason: str | None = None):
         self.at(when)
-        svc.transition(self.s, self.staff[who], case.id, name, case.version, reason, at=when)
+        transition(self.s, self.staff[who], case.id, name, case.version, reason, at=when)
         self.s.commit()
         return case
 
@@ -79,12 +84,12 @@ class Window:
         self.at(when)
         by_dept = {p.department: p for p in self.staff.values() if p.department}
         for task in list(case.tasks):
-            svc.complete_task(self.s, by_dept[task.department], case.id, task.id, case.version, "agree", "同意")
+            complete_task(self.s, by_dept[task.department], case.id, task.id, case.version, "agree", "同意")
         self.s.commit()
         return case
 
     def rate(self, case, stars: int):
-        svc.rate(self.s, case.case_no, self.codes[case.id], stars, None)
+        rate(self.s, case.case_no, self.codes[case.id], stars, None)
         self.s.commit()
 
 
@@ -100,7 +105,7 @@ def window(db_url, conn, staff, load_layer, monkeypatch):
                  (hash_secret("clerk2-demo-2026"),))  # fmt: skip
     conn.commit()
     clock = Clock()
-    monkeypatch.setattr(svc, "now", clock)
+    monkeypatch.setattr(records, "now", clock)
 
     def stamp(mapper, connection, entry):  # the audit log's time is the service's time
         entry.at = clock.now

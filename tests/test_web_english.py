@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.onemap import load_one_map
 from tests.test_cases_api import homestead

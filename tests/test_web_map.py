@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import unavailable
 from tests.support.browser import browser_page, chromium_path, screenshot
-from web.map import Basemap, MapLayer, build_map, render_parts
+from web.map.builder import Basemap, MapLayer, build_map, render_parts
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "web" / "static"

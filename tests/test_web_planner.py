@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import pytest
 from fastapi.testclient import TestClient
 
-from service.settings import Settings
+from service.core.settings import Settings
 from tests import test_statistics
 from tests.conftest import unavailable
 from tests.support.browser import browser_page, chromium_path, screenshot

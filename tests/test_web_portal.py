@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import mapping
 
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.conftest import unavailable
 from tests.support.api import Api
 from tests.support.browser import browser_page, chromium_path, screenshot

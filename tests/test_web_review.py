@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.onemap import load_one_map
 from tests.test_cases_api import homestead

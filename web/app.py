@@ -9,12 +9,13 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from service.api import api_router, errors
-from service.api.lifespan import make_lifespan
-from service.personal import install_log_masking
-from service.settings import Settings, get_settings
-from web import case_documents, pages, planner, portal, reports, workbench
+from service.core.personal import install_log_masking
+from service.core.settings import Settings, get_settings
+from service.http import errors
+from service.http.api.router import api_router
+from service.http.lifespan import make_lifespan
 from web import errors as web_errors
+from web.pages import case, documents, intake, onemap, planner, portal, reports, workbench
 from web.security import SecurityHeaders
 from web.session import LoginRequired, login_redirect
 
@@ -39,12 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web_errors.install(app)  # page routes show domain errors as pages; /api/ keeps JSON
     install_login_redirect(app)
     app.include_router(api_router())
-    app.include_router(workbench.router)
-    app.include_router(case_documents.router)
-    app.include_router(portal.router)
-    app.include_router(reports.router)
-    app.include_router(planner.router)
-    app.include_router(pages.router)
+    for pages in (workbench, intake, case, documents, portal, reports, planner, onemap):
+        app.include_router(pages.router)
     install_api_docs(app, settings.static_url)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount(settings.static_url, StaticFiles(directory=STATIC_DIR), name="static")

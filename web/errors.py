@@ -10,8 +10,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.api.errors import status_for
-from service.errors import DomainError, NotAuthenticated
+from service.core.errors import DomainError, NotAuthenticated
+from service.http.errors import status_for
 from web.i18n import lang_of, translator
 from web.session import login_redirect, session_user
 
@@ -31,7 +31,7 @@ def is_page(request: Request) -> bool:
 
 def error_page(request: Request, status: int, message: str, fields: list[dict[str, Any]] | None = None) -> Response:
     """Render the error page: what went wrong, where (method and page), and the way back."""
-    from web.pages import page
+    from web.pages.common import page
 
     t = translator(lang_of(request))
     key = f"error_{status}"

@@ -9,6 +9,11 @@ from pathlib import Path
 
 from fastapi import Request
 
+from gis.check.rules import KINDS, kind_title
+from service.access import permissions
+from service.access.auth import Principal
+from service.cases.workflow import workflow
+
 LANGS = ("zh", "en")
 LANG_COOKIE = "lw_lang"
 
@@ -58,15 +63,11 @@ def in_lang(text: str | None, lang: str) -> str:
 
 def state_title(state: str, lang: str) -> str:
     """Return a workflow state's title (service/data/workflow.toml) in the language."""
-    from service.workflow import workflow
-
     return workflow().state_title(state, lang)
 
 
 def transition_title(kind: str, name: str, lang: str) -> str:
     """Return a transition's title of a kind (workflow.toml `title` / `title_en`) in the language."""
-    from service.workflow import workflow
-
     t = workflow().kind(kind).get(name)
     if t is None:
         return name
@@ -89,10 +90,22 @@ def material_name(kind: str, code: str, name: str, lang: str) -> str:
     was taken in with, which is also the fallback."""
     if lang != "en":
         return name
-    from service.workflow import workflow
-
     item = next((m for m in workflow().materials.get(kind, ()) if m.code == code), None)
     return item.name_en if item is not None and item.name_en else name
 
 
-TEMPLATE_GLOBALS = {"material_name": material_name, "in_lang": in_lang, "state_title": state_title, "transition_title": transition_title, "step_title": step_title}
+def may(user: Principal | None, action: str) -> bool:
+    """Return whether the page's user may do an action (service/data/permissions.toml): what a page offers."""
+    return user is not None and permissions.allows(user, action)
+
+
+TEMPLATE_GLOBALS = {
+    "material_name": material_name,
+    "in_lang": in_lang,
+    "state_title": state_title,
+    "transition_title": transition_title,
+    "step_title": step_title,
+    "kind_title": kind_title,
+    "kinds": KINDS,
+    "may": may,
+}

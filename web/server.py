@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from service.settings import Settings
+from service.core.settings import Settings
 from web.app import create_app
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from service.api.deps import CSRF_COOKIE, SESSION_COOKIE, csrf_matches, signer_for
-from service.auth import Principal
-from service.errors import NotAuthenticated, PermissionDenied
+from service.access.auth import Principal
+from service.core.errors import NotAuthenticated, PermissionDenied
+from service.http.deps import CSRF_COOKIE, SESSION_COOKIE, case_access, csrf_matches, permission, signer_for
 
 CSRF_FIELD = "csrf_token"
 
@@ -72,3 +72,13 @@ def login_redirect(next_url: str) -> RedirectResponse:
 
 UserDep = Annotated[Principal, Depends(current_user)]
 CsrfDep = Annotated[None, Depends(check_csrf)]
+
+
+def page_permission(action: str) -> Any:
+    """Return a page dependency: the logged-in member of staff, refused (403 page) unless their role may do `action`."""
+    return permission(action, who=current_user)
+
+
+def page_case(action: str) -> Any:
+    """Return a page dependency: the path's case, 404 when the user may not see it, 403 when they may not do `action`."""
+    return case_access(action, who=current_user)

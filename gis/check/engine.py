@@ -68,7 +68,8 @@ class CheckRequest:
     lodged_at: datetime | None = None
     pending: Sequence[PendingApplication] = field(default_factory=tuple)
     on_date: date | None = None
-    province: str = "湖北"
+    province: str | None = None
+    """Selects the homestead area caps (homestead_caps.csv); a homestead check without one is refused."""
 
 
 def _layer_overlaps_sql(name: str, geometry: str | None = None) -> sql.Composable:
@@ -238,6 +239,7 @@ def build_query(rules: RuleSet, kind: str, batch: bool = False, only: Sequence[s
 
 
 def _prepare(req: CheckRequest, rules: RuleSet) -> tuple[bytes, dict[str, Any], int]:
+    _require_province(req, rules)
     geom = req.geometry
     if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise CheckInputError("边界为空或不是面 / the boundary is empty or not a polygon")
@@ -261,6 +263,11 @@ def _prepare(req: CheckRequest, rules: RuleSet) -> tuple[bytes, dict[str, Any], 
         "p_wkb": [shapely.to_wkb(p.geometry) for p in req.pending],
     }
     return statement(rules, req.kind), params, zone
+
+
+def _require_province(req: CheckRequest, rules: RuleSet) -> None:
+    if req.province is None and any(r.predicate == "area_cap" for r in rules.for_kind(req.kind)):
+        raise CheckInputError("未指定省份，无法确定宅基地面积标准 / no province given: the homestead area cap is unknown")
 
 
 def run_check(conn: psycopg.Connection, req: CheckRequest, rules: RuleSet | None = None) -> CheckReport:
@@ -314,6 +321,8 @@ def run_check_batch(
     rules = rules or ruleset()
     if not requests:
         return {}
+    for req in requests.values():
+        _require_province(req, rules)
     right_types: list[str] = []
     for r in rules.for_kind(kind):
         if r.predicate == "household":
@@ -511,7 +520,7 @@ def _evaluate(
     elif r.predicate == "area_cap":
         cultivated = categories.get("耕地", 0.0) > tol
         land_type = "cultivated" if cultivated else "other"
-        cap = homestead_caps().get((req.province, land_type))
+        cap = homestead_caps().get((req.province or "", land_type))
         values.update(
             cap_m2=cap or 0.0,
             land_type="使用耕地" if cultivated else "使用其他土地",

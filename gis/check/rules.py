@@ -49,6 +49,7 @@ class RuleSet:
 
     kinds: dict[str, tuple[Rule, ...]]
     titles: dict[str, tuple[str, str]]
+    short_titles: dict[str, tuple[str, str]]
     min_overlap_m2: float
     approval: ApprovalThresholds
     split_above_m2: float = float("inf")
@@ -75,7 +76,10 @@ def parse_rules(text: str) -> RuleSet:
     raw = tomllib.loads(text)
     kinds: dict[str, tuple[Rule, ...]] = {}
     titles: dict[str, tuple[str, str]] = {}
+    short_titles: dict[str, tuple[str, str]] = {}
     seen: set[str] = set()
+    if tuple(raw.get("kinds", {})) != KINDS:
+        raise RuleError(f"rules.toml must define the kinds {', '.join(KINDS)} in this order")
     for kind, spec in raw.get("kinds", {}).items():
         rules = []
         for r in spec.get("rules", []):
@@ -92,6 +96,7 @@ def parse_rules(text: str) -> RuleSet:
             rules.append(rule)
         kinds[kind] = tuple(rules)
         titles[kind] = (spec.get("title", kind), spec.get("title_en", kind))
+        short_titles[kind] = (spec.get("short_title", titles[kind][0]), spec.get("short_title_en", titles[kind][1]))
     a = raw["approval"]
     engine = raw.get("engine", {})
     for name in engine.get("split_layers", []):
@@ -100,6 +105,7 @@ def parse_rules(text: str) -> RuleSet:
     return RuleSet(
         kinds=kinds,
         titles=titles,
+        short_titles=short_titles,
         min_overlap_m2=float(raw.get("tolerance", {}).get("min_overlap_m2", 0.01)),
         approval=ApprovalThresholds(
             float(a["state_council_basic_farmland_m2"]), float(a["state_council_cultivated_ha"]),
@@ -114,6 +120,13 @@ def parse_rules(text: str) -> RuleSet:
 def ruleset() -> RuleSet:
     """Return the window's rules, read once from the package data."""
     return parse_rules(resources.files("gis").joinpath("data/rules.toml").read_text("utf-8"))
+
+
+def kind_title(kind: str, lang: str = "zh", short: bool = False) -> str:
+    """Return a kind's title (or short title) in Chinese or English, as rules.toml names it."""
+    rs = ruleset()
+    zh, en = (rs.short_titles if short else rs.titles).get(kind, (kind, kind))
+    return en if lang == "en" else zh
 
 
 @cache

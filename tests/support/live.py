@@ -36,7 +36,7 @@ class LiveApi:
 
     def clean_homestead(self, applicant: str = "张秀兰") -> dict[str, Any]:
         """Take in the sample county's clean homestead (passes the check) with every material."""
-        from service.boundaries import boundary_from_upload
+        from service.cases.boundaries import boundary_from_upload
 
         geom = boundary_from_upload(CLEAN_TXT.read_bytes(), CLEAN_TXT.name, 10 * 1024 * 1024).geometry
         return self.post("/api/v1/cases", json={

@@ -1,0 +1,1 @@
+"""Who may do what: staff accounts and tokens, the one permissions table, failure limits."""

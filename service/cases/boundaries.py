@@ -1,0 +1,105 @@
+"""A case's boundary: uploads and drawn polygons parsed by gis.boundary into one geometry, and set on a case with
+its check in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon
+from sqlalchemy.orm import Session
+
+from gis.boundary import Boundary, BoundaryError, read_boundary_bytes, read_drawn
+from gis.catalog import STORAGE_SRID
+from gis.check import boundary_geometry
+from gis.crs import planar_area_m2
+from service.access import permissions
+from service.access.auth import Principal
+from service.cases.checking import run_case_check
+from service.cases.records import bump, locked_case
+from service.core.audit import audit
+from service.core.errors import Conflict, InvalidInput
+from service.core.models import Case, CheckRun
+
+EDITABLE_STATES = ("received", "awaiting_supplement")
+"""States in which the application's paperwork (boundary, materials) may still change."""
+
+
+@dataclass
+class BoundaryInput:
+    """A case boundary in EPSG:4490 with where it came from (format, file, warnings)."""
+
+    geometry: MultiPolygon
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+def _input(boundary: Boundary, filename: str | None) -> BoundaryInput:
+    source = {
+        "format": boundary.source_format,
+        "filename": filename,
+        "source_crs": boundary.source_crs,
+        "zone": boundary.zone,
+        "parcels": [
+            {"parcel_no": p.parcel_no, "name": p.name, "area_m2": p.area_m2, "declared_area_ha": p.declared_area_ha}
+            for p in boundary.parcels
+        ],
+        "warnings": [str(w) for w in boundary.warnings] + [str(w) for p in boundary.parcels for w in p.warnings],
+    }
+    return BoundaryInput(boundary_geometry([p.geometry for p in boundary.parcels]), source)
+
+
+def _invalid(exc: BoundaryError, filename: str) -> InvalidInput:
+    return InvalidInput(
+        f"{filename}: 用地范围文件有误 / the boundary file has errors: " + "; ".join(str(i) for i in exc.issues[:20]),
+        issues=[
+            {"code": i.code, "line": i.line, "field": i.field, "message_zh": i.message_zh, "message_en": i.message_en}
+            for i in exc.issues
+        ],
+    )
+
+
+def boundary_from_upload(data: bytes, filename: str, max_bytes: int) -> BoundaryInput:
+    """Parse an uploaded boundary file, refusing oversized uploads (an empty one is the parser's `empty_file`)."""
+    if len(data) > max_bytes:
+        raise InvalidInput(f"{filename}: 文件超过 {max_bytes // 1024 // 1024} MB / the file is larger than allowed")
+    try:
+        return _input(read_boundary_bytes(data, filename), filename)
+    except BoundaryError as exc:
+        raise _invalid(exc, filename) from exc
+
+
+def boundary_from_geojson(geojson: dict[str, Any]) -> BoundaryInput:
+    """Parse a polygon drawn on the map (GeoJSON, lon/lat)."""
+    try:
+        return _input(read_drawn(geojson), None)
+    except BoundaryError as exc:
+        raise _invalid(exc, "drawn") from exc
+
+
+def apply_boundary(session: Session, actor: Principal, case: Case, boundary: BoundaryInput) -> CheckRun:
+    """Put a boundary on a case (area, source) and run its check in the same transaction."""
+    geom = boundary.geometry
+    if geom.is_empty or not geom.is_valid:
+        raise InvalidInput("用地范围无效 / the boundary is empty or invalid")
+    before = {"area_m2": case.area_m2, "boundary_source": case.boundary_source}
+    case.geom = from_shape(geom, srid=STORAGE_SRID)
+    case.area_m2 = planar_area_m2(geom)
+    case.boundary_source = boundary.source
+    session.flush()
+    after = {"area_m2": case.area_m2, "boundary_source": boundary.source}
+    audit(session, actor.actor, "case.boundary", case.id, before, after)
+    return run_case_check(session, case, actor.actor)
+
+
+def set_boundary(session: Session, actor: Principal, case_id: int, version: int, boundary: BoundaryInput) -> CheckRun:
+    """Set or change a case's boundary; its check runs in the same transaction."""
+    permissions.require(actor, "case.boundary")
+    case = locked_case(session, case_id, version)
+    if case.status not in EDITABLE_STATES:
+        raise Conflict(
+            f"案件状态为 {case.status}，不能再修改用地范围 / the boundary can no longer change in state {case.status}"
+        )
+    run = apply_boundary(session, actor, case, boundary)
+    bump(case)
+    return run

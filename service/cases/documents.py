@@ -1,0 +1,235 @@
+"""The facts of the documents generated from a case (受理回执, 核查报告, 决定书, 宅基地批准书), state checked; no HTML."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gis.boundary.export import numbered_rings
+from gis.boundary.geometry import as_multipolygon
+from gis.check.rules import kind_title
+from gis.crs import m2_to_ha, to_gk
+from service.access.auth import Principal, session_code_key, verify_query_code
+from service.cases.checking import latest_check
+from service.cases.notices import require_latest_notice
+from service.cases.views import applicant_facts
+from service.cases.workflow import workflow
+from service.clocks import case_clocks as clocks
+from service.core.audit import audit
+from service.core.errors import Conflict, InvalidInput
+from service.core.models import AuditEntry, Case, User
+from service.core.tables import read_table
+
+DOCUMENTS = {
+    "notice": "一次性告知书",
+    "receipt": "受理回执",
+    "check_report": "一张图核查报告",
+    "decision": "决定书",
+    "certificate": "农村宅基地批准书",
+}
+
+
+def available(case: Case) -> list[str]:
+    """Return the documents a case has now (the case page lists them): documents.toml [available]."""
+    rules = texts()["available"]
+    out = ["receipt"]
+    if case.latest_check_id is not None:
+        out.append("check_report")
+    if case.decided_at is not None:
+        out.append("decision")
+    if case.kind in rules["certificate_kinds"] and case.status in rules["certificate_states"]:
+        out.append("certificate")
+    return out
+
+
+@cache
+def texts() -> dict[str, Any]:
+    """Return the documents' fixed texts and legal references (service/data/documents.toml)."""
+    return read_table("documents.toml")
+
+
+def _local(t: datetime | None) -> str:
+    return t.astimezone(clocks.LOCAL_TZ).strftime("%Y年%m月%d日") if t else ""
+
+
+def _local_time(t: datetime | None) -> str:
+    return t.astimezone(clocks.LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if t else ""
+
+
+def _seq(case: Case) -> str:
+    # XA-2026-ZJ-000001 → ZJ-000001
+    return "-".join(case.case_no.split("-")[-2:])
+
+
+def _year(case: Case) -> int:
+    return case.received_at.astimezone(clocks.LOCAL_TZ).year
+
+
+def _facts(session: Session, case: Case) -> dict[str, Any]:
+    kind = texts()["kinds"][case.kind]
+    clerk = session.get(User, case.received_by) if case.received_by else None
+    return {
+        "case_no": case.case_no,
+        "kind": case.kind,
+        "kind_title": kind_title(case.kind),
+        "kind_title_en": kind_title(case.kind, "en"),
+        "status": case.status,
+        "status_title": workflow().state_title(case.status),
+        **applicant_facts(case),
+        "area_m2": case.area_m2,
+        "area_ha": m2_to_ha(case.area_m2) if case.area_m2 is not None else None,
+        "received_at": _local_time(case.received_at),
+        "received_date": _local(case.received_at),
+        "clerk": (clerk.display_name or clerk.username) if clerk else "",
+        "issuer": texts()["issuer"],
+        "window": texts()["window"],
+        "basis": kind["basis"],
+    }
+
+
+def _viewed(session: Session, actor: Principal, case: Case, document: str) -> None:
+    audit(session, actor.actor, "document.view", case.id, None, {"document": document})
+
+
+def notice(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
+    """Return the latest one-time notice of a case as printed (NotFound when none was issued); the reading is audited."""
+    issued = require_latest_notice(session, case)
+    audit(session, actor.actor, "notice.view", case.id, None, {"notice_id": issued.id})
+    content = issued.content
+    return {"n": content, "issued": content.get("issued_at", "")[:10], "kind_title": kind_title(case.kind)}
+
+
+def receipt(session: Session, actor: Principal, case: Case, query_code: str | None = None) -> dict[str, Any]:
+    """Return the acceptance receipt; the query code is printed only when given and it matches the stored hash."""
+    if query_code is not None:
+        query_code = query_code.strip().upper()
+        if not verify_query_code(case.query_code_hash, query_code, session_code_key(session)):
+            raise InvalidInput(f"查询码与案件 {case.case_no} 不符 / the query code does not belong to case {case.case_no}")
+    view = clocks.view(case)
+    _viewed(session, actor, case, "receipt")
+    return {
+        **_facts(session, case),
+        "query_code": query_code,
+        "received": [m.name for m in case.materials if m.received],
+        "missing": [m.name for m in case.materials if m.required and not m.received],
+        "promised_due": (view["promised"]["due"] or "")[:16].replace("T", " "),
+        "statutory_due": (view["statutory"]["due"] or "")[:16].replace("T", " "),
+        "provisional": bool(view["statutory"]["provisional"]),
+        "green_channel": case.green_channel,
+    }
+
+
+def _conflicts(report: dict[str, Any]) -> list[dict[str, Any]]:
+    # warnings first, blocks last, so a block is drawn above a warning on the same ground
+    rules = sorted(report.get("rules", []), key=lambda r: r["status"] == "block")
+    return [
+        {"geometry": r["geometry"], "status": r["status"], "rule": r["rule"], "title": r["title"]}
+        for r in rules
+        if r["status"] != "pass" and r.get("geometry")
+    ]
+
+
+def check_report(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
+    """Return the latest stored one-map check of the case with its conflicts for the map."""
+    run = latest_check(session, case)
+    if run is None:
+        raise Conflict(f"案件 {case.case_no} 尚未进行一张图核查 / case {case.case_no} has not been checked on the one map yet")
+    report = run.report
+    _viewed(session, actor, case, "check_report")
+    return {
+        **_facts(session, case),
+        "check_id": run.id,
+        "checked_at": _local_time(run.created_at),
+        "trigger": run.trigger,
+        "report": report,
+        "blocking": [r for r in report["rules"] if r["status"] == "block"],
+        "warnings": [r for r in report["rules"] if r["status"] == "warn"],
+        "conflicts": _conflicts(report),
+        "override": case.check_override,
+    }
+
+
+def _decisive(session: Session, case: Case) -> tuple[str, AuditEntry] | None:
+    """Return the transition that decided the case (approve, reject or refuse) and its audit entry."""
+    kind = workflow().kind(case.kind)
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.case_id == case.id, AuditEntry.action.like("transition.%"))
+        .order_by(AuditEntry.id.desc())
+    )
+    for e in entries:
+        name = e.action.split(".", 1)[1]
+        t = kind.get(name)
+        if t is not None and t.decides:
+            return name, e
+    return None
+
+
+def decision(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
+    """Return the decision (准予 / 不予许可, 不予受理) of a decided case; 409 while it is undecided."""
+    found = _decisive(session, case)
+    if found is None:
+        state = workflow().state_title(case.status)
+        raise Conflict(
+            f"案件 {case.case_no} 尚未作出决定（当前状态：{state}），不能出具决定书 / "
+            f"case {case.case_no} has not been decided yet (state {case.status}); no decision can be issued"
+        )
+    name, entry = found
+    outcome = texts()["outcomes"][name]
+    run = latest_check(session, case)
+    _viewed(session, actor, case, "decision")
+    return {
+        **_facts(session, case),
+        "outcome": name,
+        "title": outcome["title"],
+        "title_en": outcome["title_en"],
+        "outcome_basis": outcome["basis"],
+        "number": texts()["decision_number"].format(year=_year(case), seq=_seq(case)),
+        "decided_date": _local(case.decided_at or entry.at),
+        "reason": entry.detail,
+        "approve_text": texts()["kinds"][case.kind]["approve"],
+        "reconsideration": texts()["reconsideration"],
+        "reconsideration_en": texts()["reconsideration_en"],
+        "blocking": [r for r in run.report["rules"] if r["status"] == "block"] if run else [],
+        "approval_level": run.report.get("approval_level") if run else None,
+    }
+
+
+def certificate(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
+    """Return the homestead approval certificate (农村宅基地批准书); 409 unless an approved homestead case."""
+    if case.kind != "homestead":
+        raise Conflict(
+            f"案件 {case.case_no} 不是宅基地申请，没有宅基地批准书 / case {case.case_no} is not a homestead application; "
+            "only homestead cases have an approval certificate"
+        )
+    found = _decisive(session, case)
+    if found is None or found[0] != "approve" or case.geom is None:
+        state = workflow().state_title(case.status)
+        raise Conflict(
+            f"案件 {case.case_no} 未获批准（当前状态：{state}），不能出具宅基地批准书 / "
+            f"case {case.case_no} has not been approved (state {case.status}); no homestead certificate can be issued"
+        )
+    geometry, zone = to_gk(to_shape(case.geom))
+    points: list[dict[str, Any]] = []
+    for ring in numbered_rings(as_multipolygon(geometry)):
+        for x, y in ring:
+            points.append({"no": f"J{len(points) + 1}", "x": round(y, 3), "y": round(x, 3)})  # survey order: X north, Y east
+    run = latest_check(session, case)
+    landuse = run.report.get("landuse", []) if run else []
+    homestead = run.report.get("homestead") if run else None
+    _viewed(session, actor, case, "certificate")
+    return {
+        **_facts(session, case),
+        "number": texts()["certificate_number"].format(year=_year(case), seq=_seq(case)),
+        "approved_date": _local(case.decided_at or found[1].at),
+        "points": points,
+        "zone": zone,
+        "landuse": landuse,
+        "homestead": homestead,
+        "certificate_basis": texts()["kinds"]["homestead"]["certificate_basis"],
+    }

@@ -1,0 +1,163 @@
+"""Taking an application in at the window: its number, checklist, boundary and check, clocks — one transaction —
+and the materials received afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.access import permissions
+from service.access.auth import Principal, hash_query_code, new_query_code, session_code_key
+from service.cases import records
+from service.cases.boundaries import BoundaryInput, apply_boundary
+from service.cases.records import bump, locked_case
+from service.cases.workflow import workflow
+from service.clocks import case_clocks as clocks
+from service.core.audit import audit, snapshot
+from service.core.errors import Conflict, InvalidInput
+from service.core.models import Case, CaseMaterial
+
+
+@dataclass
+class Intake:
+    """What the clerk takes in at the window."""
+
+    kind: str
+    applicant_name: str
+    applicant_type: str = "person"
+    id_number: str | None = None
+    phone: str | None = None
+    township: str | None = None
+    village: str | None = None
+    household_id: str | None = None
+    project_name: str | None = None
+    industry: str | None = None
+    company: str | None = None
+    mineral: str | None = None
+    depth_top: float | None = None
+    depth_bottom: float | None = None
+    green_channel: bool = False
+    materials_received: Sequence[str] = ()
+    idempotency_key: str | None = None
+
+
+@dataclass
+class IntakeResult:
+    """The created (or, for a repeated client key, the existing) case and its receipt's query code."""
+
+    case: Case
+    query_code: str | None
+    created: bool
+
+
+def _next_number(session: Session, kind: str, year: int) -> str:
+    # The counter row's lock serialises concurrent intakes of a kind and year; a rolled-back intake rolls
+    # its number back too, so numbers stay gap-free.
+    seq = session.execute(
+        text(
+            "INSERT INTO case_counters (kind, year, last) VALUES (:kind, :year, 1) "
+            "ON CONFLICT (kind, year) DO UPDATE SET last = case_counters.last + 1 RETURNING last"
+        ),
+        {"kind": kind, "year": year},
+    ).scalar_one()
+    return workflow().case_number(kind, year, int(seq))
+
+
+def _existing(session: Session, key: str | None) -> Case | None:
+    return session.scalar(select(Case).where(Case.idempotency_key == key)) if key else None
+
+
+def create_case(session: Session, actor: Principal, intake: Intake, boundary: BoundaryInput | None = None) -> IntakeResult:
+    """Take in an application: number, materials checklist, boundary and its check, clocks, audit — one transaction."""
+    permissions.require(actor, "case.create")
+    wf = workflow()
+    wf.kind(intake.kind)
+    existing = _existing(session, intake.idempotency_key)
+    if existing is not None:
+        return IntakeResult(existing, None, created=False)
+    known = {m.code for m in wf.materials[intake.kind]}
+    unknown = [c for c in intake.materials_received if c not in known]
+    if unknown:
+        raise InvalidInput(f"未知材料 unknown materials: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if intake.green_channel and intake.kind != "requisition":
+        raise InvalidInput("绿色通道仅适用于工业项目用地 / the green channel is for industrial requisition projects only")
+    received_at = records.now()
+    code = new_query_code()
+    code_hash = hash_query_code(code, session_code_key(session))  # before the counter's lock: nothing slow under it
+    case = Case(
+        case_no=_next_number(session, intake.kind, received_at.astimezone(clocks.LOCAL_TZ).year),
+        kind=intake.kind,
+        status="received",
+        version=1,
+        idempotency_key=intake.idempotency_key,
+        applicant_name=intake.applicant_name,
+        applicant_type=intake.applicant_type,
+        id_number=intake.id_number,
+        phone=intake.phone,
+        township=intake.township,
+        village=intake.village,
+        household_id=intake.household_id,
+        project_name=intake.project_name,
+        industry=intake.industry,
+        company=intake.company,
+        mineral=intake.mineral,
+        depth_top=intake.depth_top,
+        depth_bottom=intake.depth_bottom,
+        green_channel=intake.green_channel,
+        query_code_hash=code_hash,
+        received_at=received_at,
+        state_entered_at=received_at,
+        received_by=actor.user_id,
+        boundary_source={},
+    )
+    session.add(case)
+    for i, m in enumerate(wf.materials[intake.kind]):
+        got = m.code in intake.materials_received
+        material = CaseMaterial(
+            code=m.code,
+            name=m.name,
+            position=i,
+            required=m.required,
+            received=got,
+            received_at=received_at if got else None,
+        )
+        case.materials.append(material)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # the same client key raced us: the other intake won; return its case
+        session.rollback()
+        existing = _existing(session, intake.idempotency_key)
+        if existing is not None:
+            return IntakeResult(existing, None, created=False)
+        raise Conflict("重复收件 / duplicate intake") from exc
+    audit(session, actor.actor, "case.create", case.id, None, snapshot(case))
+    if boundary is not None:
+        apply_boundary(session, actor, case, boundary)
+    clocks.refresh(case, received_at)
+    session.flush()
+    return IntakeResult(case, code, created=True)
+
+
+def set_materials(session: Session, actor: Principal, case_id: int, version: int, received: Sequence[str]) -> Case:
+    """Tick the materials received so far (the full list of received codes)."""
+    permissions.require(actor, "case.materials")
+    case = locked_case(session, case_id, version)
+    codes = {m.code for m in case.materials}
+    unknown = set(received) - codes
+    if unknown:
+        raise InvalidInput(f"未知材料 unknown materials: {', '.join(sorted(unknown))}")
+    before = {m.code: m.received for m in case.materials}
+    at = records.now()
+    for m in case.materials:
+        got = m.code in received
+        if got and not m.received:
+            m.received_at = at
+        m.received = got
+    bump(case)
+    audit(session, actor.actor, "case.materials", case.id, before, {m.code: m.received for m in case.materials})
+    return case

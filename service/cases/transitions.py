@@ -1,0 +1,157 @@
+"""Moving a case along its workflow (workflow.toml): who may, and the guards that must hold first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from service.access import permissions
+from service.access.auth import Principal
+from service.cases import records
+from service.cases.checking import latest_check
+from service.cases.records import SYSTEM, bump, get_case, locked_case
+from service.cases.workflow import REVIEW, Transition, workflow
+from service.clocks import case_clocks as clocks
+from service.core.audit import audit, snapshot
+from service.core.errors import Conflict, InvalidInput
+from service.core.models import Case, CasePause, ReviewTask
+
+
+def allowed_transitions(case: Case, role: str | None = None) -> list[Transition]:
+    """Return the transitions out of the case's state (for a role, when given)."""
+    ts = workflow().kind(case.kind).from_state(case.status)
+    return [t for t in ts if role is None or role in t.roles]
+
+
+def _materials_complete(session: Session, case: Case, at: datetime) -> str | None:
+    missing = [m.name for m in case.materials if m.required and not m.received]
+    return "材料不齐 / materials missing: " + "、".join(missing) if missing else None
+
+
+def _boundary_checked(session: Session, case: Case, at: datetime) -> str | None:
+    if case.geom is None or case.latest_check_id is None:
+        return "尚无用地范围或一张图核查 / no boundary or no one-map check yet"
+    return None
+
+
+def _check_not_blocked(session: Session, case: Case, at: datetime) -> str | None:
+    run = latest_check(session, case)
+    if run is not None and run.verdict == "block" and not case.check_override:
+        blocking = [r["rule"] for r in run.report["rules"] if r["status"] == "block"]
+        return "一张图核查未通过 / the one-map check blocks: " + ", ".join(blocking)
+    return None
+
+
+def _reviews_done(session: Session, case: Case, at: datetime) -> str | None:
+    open_tasks = [t.department for t in case.tasks if t.status != "done"]
+    if not case.tasks or open_tasks:
+        return "并联审查未完成 / review tasks open: " + "、".join(open_tasks)
+    return None
+
+
+def _pre_announcement_over(session: Session, case: Case, at: datetime) -> str | None:
+    end = clocks.clock().pre_announcement_end(case.state_entered_at)
+    if at < end.due:
+        days = clocks.clock().rules.pre_announcement_working_days
+        return (
+            f"征收预公告期至少 {days:g} 个工作日，{clocks.local_minute(end.due)} 期满 / the pre-announcement lasts at "
+            f"least {days:g} working days, until {clocks.local_minute(end.due)}"
+        )
+    return None
+
+
+def _compensation_announcement_over(session: Session, case: Case, at: datetime) -> str | None:
+    end = clocks.clock().compensation_announcement_end(case.state_entered_at)
+    if at < end.due:
+        days = clocks.clock().rules.compensation_announcement_days
+        return (
+            f"补偿安置方案公告期至少 {days} 日，{clocks.local_minute(end.due)} 期满 / the plan announcement lasts at "
+            f"least {days} days, until {clocks.local_minute(end.due)}"
+        )
+    return None
+
+
+def _needs_higher(session: Session, case: Case, at: datetime) -> str | None:
+    run = latest_check(session, case)
+    if run is None or not run.report.get("approval_level"):
+        return "核查报告未给出审批层级 / the check gives no approval level"
+    return None
+
+
+GUARDS: dict[str, Callable[[Session, Case, datetime], str | None]] = {
+    "materials_complete": _materials_complete,
+    "boundary_checked": _boundary_checked,
+    "check_not_blocked": _check_not_blocked,
+    "reviews_done": _reviews_done,
+    "pre_announcement_over": _pre_announcement_over,
+    "compensation_announcement_over": _compensation_announcement_over,
+    "needs_higher": _needs_higher,
+}
+"""Each guard named in workflow.toml: None when it holds, else what is missing (中文 / English)."""
+
+
+def unmet_guards(session: Session, case: Case, t: Transition, at: datetime) -> list[str]:
+    """Return what keeps a transition from being taken now (empty when every guard holds)."""
+    return [failure for g in t.guards if (failure := GUARDS[g](session, case, at)) is not None]
+
+
+def transition(
+    session: Session,
+    actor: Principal,
+    case_id: int,
+    name: str,
+    version: int,
+    reason: str | None = None,
+    at: datetime | None = None,
+) -> Case:
+    """Move a case along its workflow; 409 for an illegal or stale move, 403 for a role that may not."""
+    at = at or records.now()
+    t = workflow().kind(get_case(session, case_id).kind).get(name)
+    if t is not None:
+        permissions.require_role_in(actor.role, t.roles, t.title, t.title_en)
+    case = locked_case(session, case_id, version)
+    return take(session, actor.actor, actor.role, case, name, reason, at)
+
+
+def take(session: Session, actor: str, role: str, case: Case, name: str, reason: str | None, at: datetime) -> Case:
+    """Take a transition of a locked case (the system's own moves pass role SYSTEM)."""
+    wf = workflow().kind(case.kind)
+    t = wf.get(name)
+    allowed = [x.name for x in allowed_transitions(case)]
+    if t is None or case.status not in t.from_states:
+        raise Conflict(
+            f"当前状态“{workflow().state_title(case.status)}”不能执行 {name} / "
+            f"{name!r} is not allowed from state {case.status!r}",
+            allowed=allowed,
+        )
+    if role != SYSTEM:
+        permissions.require_role_in(role, t.roles, t.title, t.title_en)
+    if t.reason_required and not (reason and reason.strip()):
+        raise InvalidInput(f"“{t.title}”必须说明理由 / {name!r} needs a reason")
+    failures = unmet_guards(session, case, t, at)
+    if failures:
+        raise Conflict("；".join(failures), allowed=allowed, unmet=failures)
+    before = snapshot(case)
+    case.status = t.target
+    case.state_entered_at = at
+    if t.to == REVIEW:
+        session.add(ReviewTask(case_id=case.id, department=wf.review_lead, lead=True))
+        for dept in wf.review_co:
+            session.add(ReviewTask(case_id=case.id, department=dept, lead=False))
+    if t.clock == "pause":
+        session.add(CasePause(case_id=case.id, paused_at=at, reason=reason))
+    elif t.clock == "resume":
+        for p in case.pauses:
+            if p.resumed_at is None:
+                p.resumed_at = at
+    if t.decides:
+        case.decided_at = at
+    bump(case)
+    session.flush()
+    session.refresh(case)
+    clocks.refresh(case, at)
+    audit(session, actor, f"transition.{name}", case.id, before, snapshot(case), detail=reason)
+    session.flush()
+    return case

@@ -1,0 +1,56 @@
+"""Who has to act next: a reviewer's open review tasks and the cases awaiting a leader's decision (no HTML here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.access import permissions
+from service.cases.views import case_summary
+from service.cases.workflow import IN_REVIEW, workflow
+from service.core.models import Case, CheckRun, ReviewTask
+
+
+def review_tasks(session: Session, department: str | None) -> list[dict[str, Any]]:
+    """Return the open review tasks of a department on cases in review, oldest case first, each with its case row."""
+    if not department:
+        return []
+    q = (
+        select(ReviewTask, Case, CheckRun.verdict)
+        .join(Case, Case.id == ReviewTask.case_id)
+        .outerjoin(CheckRun, CheckRun.id == Case.latest_check_id)
+        .where(ReviewTask.department == department, ReviewTask.status != "done", Case.status == IN_REVIEW)
+        .order_by(Case.state_entered_at, Case.id)
+    )
+    return [{**case_summary(c, v), "task_id": t.id, "department": t.department, "lead": t.lead} for t, c, v in session.execute(q)]
+
+
+def decision_states() -> set[str]:
+    """Return the states in which a case waits for a leader's decision: a transition out of them may be taken only by
+    the roles of permissions.toml's `case.decide` (领导审批 and 报上级审批, read from workflow.toml)."""
+    deciders = set(permissions.action("case.decide").roles)
+    return {
+        state
+        for kind in workflow().kinds.values()
+        for t in kind.transitions
+        if set(t.roles) <= deciders
+        for state in t.from_states
+    }
+
+
+def awaiting_decision(session: Session) -> list[dict[str, Any]]:
+    """Return the cases waiting for a leader's decision, longest waiting first, with the review tasks' outcome."""
+    q = (
+        select(Case, CheckRun.verdict)
+        .outerjoin(CheckRun, CheckRun.id == Case.latest_check_id)
+        .where(Case.status.in_(decision_states()))
+        .order_by(Case.state_entered_at, Case.id)
+    )
+    out = []
+    for c, v in session.execute(q):
+        results = [t.result for t in c.tasks if t.status == "done"]
+        tally = {"agreed": results.count("agree"), "disagreed": results.count("disagree"), "tasks": len(c.tasks)}
+        out.append({**case_summary(c, v), **tally})
+    return out

@@ -1,0 +1,1 @@
+"""The `landwindow` command."""

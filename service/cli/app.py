@@ -1,0 +1,69 @@
+"""The `landwindow` command: the database, layers, staff, checks, calendar, reports, filing and the server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from service.access.auth import demo_passwords_in_use, is_loopback
+from service.cli import boundary, checks, database, layers, reports
+from service.cli.calendar import calendar_app
+from service.cli.common import fail, orm_session, running_database_url
+from service.cli.filing import filing_app
+from service.cli.users import user_app
+from service.core.settings import get_settings
+
+app = typer.Typer(
+    help="土地窗口 Land Window — 县级自然资源窗口系统 / county land-resources service window.\n\n"
+    "Every command honours LANDWINDOW_DATABASE_URL; without it the embedded PostGIS under .landwindow/ is used.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    add_completion=False,
+)
+app.add_typer(database.db_app, name="db")
+app.command("migrate")(database.migrate_cmd)
+app.command("backup")(database.backup)
+app.command("restore")(database.restore)
+app.command("import")(layers.import_cmd)
+app.command("load-sample")(layers.load_sample)
+app.command("layers")(layers.layers_cmd)
+app.add_typer(user_app, name="user")
+app.command("boundary")(boundary.boundary)
+app.command("check")(checks.check_cmd)
+app.command("recheck")(checks.recheck_cmd)
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(reports.report_app, name="report")
+app.add_typer(reports.callback_app, name="callback")
+app.add_typer(filing_app, name="filing")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="监听地址 / bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="端口 / port")] = None,
+) -> None:
+    """启动网站 / Serve the web app and API."""
+    settings = get_settings()
+    running_database_url()
+    h, p = host or settings.host, port or settings.port
+    if not is_loopback(h):
+        with orm_session() as session:
+            in_use = demo_passwords_in_use(session)
+        if in_use:
+            fail(
+                f"演示用户仍使用演示密码，不能在 {h} 上对外服务：{', '.join(in_use)}；请先用 `landwindow user passwd 用户名` "
+                f"修改密码，或只监听 127.0.0.1 / demo users still have their demo passwords, so the app will not listen on "
+                f"{h}: {', '.join(in_use)}. Change them with `landwindow user passwd NAME`, or bind to 127.0.0.1."
+            )
+    uvicorn.run("web.app:create_app", factory=True, host=h, port=p, log_level="info", proxy_headers=False)
+
+
+def main() -> None:
+    """Entry point used by `python -m service.cli.app`."""
+    app(prog_name="landwindow")
+
+
+if __name__ == "__main__":
+    main()

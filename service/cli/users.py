@@ -1,0 +1,56 @@
+"""`landwindow user …`: staff accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from service.access import permissions
+from service.access.auth import add_user, demo_users, ensure_demo_users, set_password
+from service.cli.common import actor, operator_command, operator_session, out
+from service.core.audit import audit
+
+user_app = typer.Typer(help="用户管理 / staff accounts", no_args_is_help=True)
+
+
+@user_app.command("add")
+@operator_command("users.manage")
+def user_add(
+    username: Annotated[str, typer.Argument(help="用户名 / username")],
+    role: Annotated[str, typer.Option("--role", help=" | ".join(permissions.roles()))],
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True, help="至少8位 / 8+ characters")],
+    department: Annotated[str | None, typer.Option(help="审查股室 / department (reviewers)")] = None,
+    name: Annotated[str, typer.Option("--name", help="显示名 / display name")] = "",
+) -> None:
+    """新增用户 / Create a member of staff."""
+    with operator_session() as session:
+        user = add_user(session, username, role, password, department, name)
+        audit(session, actor().actor, "user.create", None, None, {"username": username, "role": role})
+    out.print(f"user {user.username} ({user.role}) created")
+
+
+@user_app.command("passwd")
+@operator_command("users.manage")
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="用户名 / username")],
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """修改密码 / Change a user's password."""
+    with operator_session() as session:
+        set_password(session, username, password)
+        audit(session, actor().actor, "user.passwd", None, None, {"username": username})
+    out.print(f"password of {username} changed")
+
+
+@user_app.command("demo")
+@operator_command("users.manage")
+def user_demo() -> None:
+    """创建演示用户 / Create the sample county's demo staff and print their passwords."""
+    with operator_session() as session:
+        ensure_demo_users(session)
+    table = Table("username", "role", "department", "password", title="演示用户 Demo users (change before production)")
+    for u in demo_users():
+        table.add_row(u["username"], u["role"], u.get("department", ""), u["password"])
+    out.print(table)

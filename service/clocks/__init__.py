@@ -1,0 +1,1 @@
+"""Working days and the two deadline clocks of a case."""

@@ -1,0 +1,1 @@
+"""The application's core: settings, the database and embedded PostGIS, ORM models, domain errors, audit log."""

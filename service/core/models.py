@@ -1,0 +1,305 @@
+"""ORM models. The one-map layers come from the layer catalog; the cases and their paperwork are declared here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from gis.catalog import STORAGE_SRID, catalog, metadata
+from gis.check.rules import KINDS
+from service.core.tables import read_table
+
+catalog()  # registers every layer table on the shared metadata
+
+ROLES = tuple(read_table("permissions.toml")["roles"])  # as the schema's check constraints hold them
+
+
+class Base(DeclarativeBase):
+    """Declarative base sharing the one schema with the layer catalog."""
+
+    metadata = metadata
+    type_annotation_map = {dict[str, Any]: JSONB, list[Any]: JSONB}
+
+
+def _now() -> Any:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class User(Base):
+    """A member of staff who logs in with a password."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    username: Mapped[str] = mapped_column(Text, unique=True)
+    display_name: Mapped[str] = mapped_column(Text, server_default="")
+    role: Mapped[str] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str] = mapped_column(Text)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = _now()
+
+
+class CaseCounter(Base):
+    """The last case number issued per kind and year; its row lock makes numbers gap-free under concurrency."""
+
+    __tablename__ = "case_counters"
+
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class Case(Base):
+    """One application at the window, with its applicant, boundary, clocks and state."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {KINDS!r}", name="kind"),
+        UniqueConstraint("idempotency_key", name="uq_cases_idempotency_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_no: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, index=True)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+
+    applicant_name: Mapped[str] = mapped_column(Text)
+    applicant_type: Mapped[str] = mapped_column(Text, server_default="person")
+    id_number: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    township: Mapped[str | None] = mapped_column(Text)
+    village: Mapped[str | None] = mapped_column(Text)
+    household_id: Mapped[str | None] = mapped_column(Text)
+    project_name: Mapped[str | None] = mapped_column(Text)
+    industry: Mapped[str | None] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(Text)
+    mineral: Mapped[str | None] = mapped_column(Text)
+    depth_top: Mapped[float | None] = mapped_column(Float)
+    depth_bottom: Mapped[float | None] = mapped_column(Float)
+    green_channel: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    query_code_hash: Mapped[str] = mapped_column(Text)
+
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=True)
+    boundary_source: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    area_m2: Mapped[float | None] = mapped_column(Float)
+
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    state_entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    check_override: Mapped[str | None] = mapped_column(Text)
+    received_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    latest_check_id: Mapped[int | None] = mapped_column(BigInteger)
+    statutory_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    promised_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    deadline_note: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = _now()
+
+    materials: Mapped[list[CaseMaterial]] = relationship(back_populates="case", order_by="CaseMaterial.position")
+    tasks: Mapped[list[ReviewTask]] = relationship(back_populates="case", order_by="ReviewTask.id")
+    pauses: Mapped[list[CasePause]] = relationship(back_populates="case", order_by="CasePause.id")
+
+
+class CaseMaterial(Base):
+    """One item of the kind's materials checklist, ticked when received."""
+
+    __tablename__ = "case_materials"
+    __table_args__ = (UniqueConstraint("case_id", "code", name="uq_case_materials_case_code"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    required: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    received: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    case: Mapped[Case] = relationship(back_populates="materials")
+
+
+class ReviewTask(Base):
+    """A department's part of the parallel review: the lead department or a co-handling one."""
+
+    __tablename__ = "review_tasks"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    department: Mapped[str] = mapped_column(Text)
+    lead: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    status: Mapped[str] = mapped_column(Text, server_default="open")
+    opinion: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+    case: Mapped[Case] = relationship(back_populates="tasks")
+
+
+class CasePause(Base):
+    """An interval in which the case waited for the applicant's supplementary materials (clocks paused)."""
+
+    __tablename__ = "case_pauses"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    paused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    case: Mapped[Case] = relationship(back_populates="pauses")
+
+
+class CheckRun(Base):
+    """A stored one-map check, with the layer versions it used, so every decision traces to its map."""
+
+    __tablename__ = "check_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(Text)
+    layer_versions: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    report: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    trigger: Mapped[str] = mapped_column(Text, server_default="boundary")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _now()
+
+
+class Notice(Base):
+    """A one-time notice (一次性告知书) as issued: the missing materials and map findings, frozen."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _now()
+
+
+class Rating(Base):
+    """The applicant's star rating of a decided case (星级评价), one per case."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    stars: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+
+
+class AuditEntry(Base):
+    """An append-only record of who did what to which case; a trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = _now()
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text, index=True)
+    case_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class CallbackDraw(Base):
+    """A month's seeded random sample of decided cases for the satisfaction callback (万人评窗口)."""
+
+    __tablename__ = "callback_draws"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    month: Mapped[str] = mapped_column(Text, unique=True)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer)
+    drawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _now()
+    entries: Mapped[list[CallbackEntry]] = relationship(back_populates="draw", order_by="CallbackEntry.position")
+
+
+class CallbackEntry(Base):
+    """One sampled case of a callback draw, with the outcome of the call once made."""
+
+    __tablename__ = "callback_entries"
+    __table_args__ = (
+        UniqueConstraint("draw_id", "case_id", name="uq_callback_entries_draw_case"),
+        UniqueConstraint("draw_id", "position", name="uq_callback_entries_draw_position"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("callback_draws.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    called_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    draw: Mapped[CallbackDraw] = relationship(back_populates="entries")
+    case: Mapped[Case] = relationship()
+
+
+class FilingPackage(Base):
+    """An upward filing package (报批材料包): sent from this instance, or received here from the level below."""
+
+    __tablename__ = "filing_packages"
+    __table_args__ = (
+        CheckConstraint("direction IN ('sent', 'received')", name="direction"),
+        UniqueConstraint("direction", "package_id", name="uq_filing_packages_direction_package_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    package_id: Mapped[str] = mapped_column(Text)
+    direction: Mapped[str] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    case_no: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    sender_name: Mapped[str] = mapped_column(Text)
+    sender_level: Mapped[str] = mapped_column(Text)
+    receiver_level: Mapped[str] = mapped_column(Text)
+    receiver_name: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    archive: Mapped[bytes] = mapped_column(LargeBinary)
+    archive_sha256: Mapped[str] = mapped_column(Text)
+    sender_verdict: Mapped[str | None] = mapped_column(Text)
+    sender_approval_level: Mapped[str | None] = mapped_column(Text)
+    check_run_id: Mapped[int | None] = mapped_column(ForeignKey("check_runs.id"))
+    agrees: Mapped[bool | None] = mapped_column(Boolean)
+    disagreements: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=True)
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    receipt_seq: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()

@@ -1,0 +1,1 @@
+"""The JSON API (/api/v1, tiles, health): one router module per resource."""

@@ -1,0 +1,1 @@
+"""Reports: monthly statistics, the conversion audit for planners, satisfaction callbacks."""
