@@ -63,14 +63,22 @@ def main() -> None:
         with psycopg.connect(url) as conn:
             for name in catalog():
                 load(conn, read(path, name))
-            conn.execute("INSERT INTO users (username, role, password_hash) VALUES ('clerk', 'clerk', %s)", (hash_secret("bench-pass-1"),))
+            conn.execute(
+                "INSERT INTO users (username, role, password_hash) VALUES ('clerk', 'clerk', %s)",
+                (hash_secret("bench-pass-1"),),
+            )
             conn.commit()
         print(f"loaded the 1M county in {time.perf_counter() - t:.0f} s")
         engine = make_engine(url)  # the service's engine (orjson for the stored reports)
         with landwindow_server(url, free_port()) as base, httpx.Client(base_url=base, timeout=60) as client:
-            token = client.post("/api/v1/auth/token", data={"username": "clerk", "password": "bench-pass-1"}).json()["access_token"]
+            token = client.post("/api/v1/auth/token", data={"username": "clerk", "password": "bench-pass-1"}).json()[
+                "access_token"
+            ]
             headers = {"Authorization": f"Bearer {token}"}
-            for label, kind, anchor in (("homestead", "homestead", "homestead_clean"), ("50 ha requisition", "requisition", "requisition_50ha")):
+            for label, kind, anchor in (
+                ("homestead", "homestead", "homestead_clean"),
+                ("50 ha requisition", "requisition", "requisition_50ha"),
+            ):
                 geojson = json.dumps(anchors[anchor]["geojson"])
                 ours, naive = [], []
                 for i in range(a.runs + 5):
@@ -88,8 +96,10 @@ def main() -> None:
                         naive.append(time.perf_counter() - t)
                 o50, o95 = percentiles(ours)
                 n50, n95 = percentiles(naive)
-                print(f"{label:18} ({area:,.0f} m²): API p50 {o50 * 1000:6.1f} ms p95 {o95 * 1000:6.1f} ms | "
-                      f"naive geopandas p50 {n50 * 1000:6.1f} ms p95 {n95 * 1000:6.1f} ms | ratio p50 {o50 / n50:.3f} (target ≤ 0.2)")  # fmt: skip
+                print(
+                    f"{label:18} ({area:,.0f} m²): API p50 {o50 * 1000:6.1f} ms p95 {o95 * 1000:6.1f} ms | "
+                    f"naive geopandas p50 {n50 * 1000:6.1f} ms p95 {n95 * 1000:6.1f} ms | ratio p50 {o50 / n50:.3f} (target ≤ 0.2)"
+                )
         # (b) recheck of open cases: homestead plots in village boundaries all over the county
         with psycopg.connect(url) as conn:
             conn.execute(
@@ -114,8 +124,10 @@ def main() -> None:
             total, changes = recheck_open_cases(session, "bench")
             session.commit()
             second = time.perf_counter() - t
-        print(f"recheck of {total} open cases: {second:.2f} s after a re-import of basic_farmland "
-              f"(first check of all {first:.2f} s), {len(changes)} verdicts changed (target ≤ 2 s)")  # fmt: skip
+        print(
+            f"recheck of {total} open cases: {second:.2f} s after a re-import of basic_farmland "
+            f"(first check of all {first:.2f} s), {len(changes)} verdicts changed (target ≤ 2 s)"
+        )
         engine.dispose()
 
 

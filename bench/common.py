@@ -27,10 +27,18 @@ def county(parcels: int = 1_000_000) -> Path:
         print(f"generating {path.name} ({parcels} parcels) …", flush=True)
         t = time.perf_counter()
         subprocess.run(
-            [sys.executable, str(ROOT / "sample_parcels" / "generate.py"), "--parcels", str(parcels), "--out", str(path),
-             "--anchors", str(DATA / "anchors_bench.json")],
+            [
+                sys.executable,
+                str(ROOT / "sample_parcels" / "generate.py"),
+                "--parcels",
+                str(parcels),
+                "--out",
+                str(path),
+                "--anchors",
+                str(DATA / "anchors_bench.json"),
+            ],
             check=True,
-        )  # fmt: skip
+        )
         print(f"  generated in {time.perf_counter() - t:.0f} s", flush=True)
     return path
 

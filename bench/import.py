@@ -40,11 +40,31 @@ def main() -> None:
         def ogr() -> None:
             pg = f"PG:host=127.0.0.1 port={cluster.port} dbname={cluster.db_name} user=landwindow"
             subprocess.run(
-                ["ogr2ogr", "-f", "PostgreSQL", pg, str(path), "parcels", "-nln", "ogr_parcels", "-overwrite",
-                 "-nlt", "MULTIPOLYGON", "-t_srs", "EPSG:4490", "-lco", "GEOMETRY_NAME=geom",
-                 "-lco", "SPATIAL_INDEX=GIST", "--config", "PG_USE_COPY", "YES"],
-                check=True, env={**os.environ, "PGPASSWORD": cluster.password()},
-            )  # fmt: skip
+                [
+                    "ogr2ogr",
+                    "-f",
+                    "PostgreSQL",
+                    pg,
+                    str(path),
+                    "parcels",
+                    "-nln",
+                    "ogr_parcels",
+                    "-overwrite",
+                    "-nlt",
+                    "MULTIPOLYGON",
+                    "-t_srs",
+                    "EPSG:4490",
+                    "-lco",
+                    "GEOMETRY_NAME=geom",
+                    "-lco",
+                    "SPATIAL_INDEX=GIST",
+                    "--config",
+                    "PG_USE_COPY",
+                    "YES",
+                ],
+                check=True,
+                env={**os.environ, "PGPASSWORD": cluster.password()},
+            )
             with psycopg.connect(url) as conn:
                 n = conn.execute("SELECT count(*) FROM ogr_parcels").fetchone()
                 assert n and n[0] >= args.parcels * 0.9
@@ -66,9 +86,15 @@ def main() -> None:
             n = conn.execute("SELECT count(*) FROM parcels").fetchone()[0]  # type: ignore[index]
         best_ours, best_ogr, best_eq = min(ours_t), min(ogr_t), min(ogr_eq_t)
         print(f"parcels: {n} features from {path.name}")
-        print(f"landwindow import          : {best_ours:6.1f} s  ({n / best_ours:,.0f} features/s)  runs {[round(t, 1) for t in ours_t]}")
-        print(f"ogr2ogr (GiST only)        : {best_ogr:6.1f} s  ({n / best_ogr:,.0f} features/s)  runs {[round(t, 1) for t in ogr_t]}")
-        print(f"ogr2ogr + same indexes     : {best_eq:6.1f} s  ({n / best_eq:,.0f} features/s)  runs {[round(t, 1) for t in ogr_eq_t]}")
+        print(
+            f"landwindow import          : {best_ours:6.1f} s  ({n / best_ours:,.0f} features/s)  runs {[round(t, 1) for t in ours_t]}"
+        )
+        print(
+            f"ogr2ogr (GiST only)        : {best_ogr:6.1f} s  ({n / best_ogr:,.0f} features/s)  runs {[round(t, 1) for t in ogr_t]}"
+        )
+        print(
+            f"ogr2ogr + same indexes     : {best_eq:6.1f} s  ({n / best_eq:,.0f} features/s)  runs {[round(t, 1) for t in ogr_eq_t]}"
+        )
         print(f"ratio ours / ogr2ogr, same end state = {best_ours / best_eq:.2f}  (target ≤ 0.70)")
         print(f"ratio ours / bare ogr2ogr            = {best_ours / best_ogr:.2f}")
 

@@ -72,18 +72,32 @@ def seed_cases(base: str, password: str, anchors: dict, n: int) -> None:
 
     def one(i: int) -> None:
         if i % 4 == 3:
-            body = {"kind": "requisition", "applicant_name": f"项目单位{i}", "applicant_type": "unit",
-                    "project_name": f"压测项目{i}", "boundary": req}  # fmt: skip
+            body = {
+                "kind": "requisition",
+                "applicant_name": f"项目单位{i}",
+                "applicant_type": "unit",
+                "project_name": f"压测项目{i}",
+                "boundary": req,
+            }
         else:
-            body = {"kind": "homestead", "applicant_name": f"村民{i}", "phone": "13800138000",
-                    "household_id": f"SEED-{i}", "materials_received": ["application_form"], "boundary": home}  # fmt: skip
+            body = {
+                "kind": "homestead",
+                "applicant_name": f"村民{i}",
+                "phone": "13800138000",
+                "household_id": f"SEED-{i}",
+                "materials_received": ["application_form"],
+                "boundary": home,
+            }
         r = client.post("/api/v1/cases", json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
         r.raise_for_status()
         progress.advance(task)
 
-    with httpx.Client(base_url=base, timeout=60) as client, Progress(
-        TextColumn("[bold]seed cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as progress:
+    with (
+        httpx.Client(base_url=base, timeout=60) as client,
+        Progress(
+            TextColumn("[bold]seed cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress,
+    ):
         task = progress.add_task("seed", total=n)
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(one, range(n)))
@@ -121,27 +135,70 @@ def main() -> int:
         console.print(f"cluster on 127.0.0.1:{args.db_port}, county {args.county.name}")
         cluster.start()
         prepare(cluster, args.county)
-        env = {"LANDWINDOW_DATABASE_URL": cluster.url(), "LANDWINDOW_SECRET_KEY": "l" * 32,
-               "LANDWINDOW_DATA_DIR": str(root)}  # fmt: skip
+        env = {
+            "LANDWINDOW_DATABASE_URL": cluster.url(),
+            "LANDWINDOW_SECRET_KEY": "l" * 32,
+            "LANDWINDOW_DATA_DIR": str(root),
+        }
         uvicorn = ROOT / ".venv" / "bin" / "uvicorn"
-        cmd = [str(uvicorn), "web.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(args.app_port),
-               "--workers", str(args.workers), "--log-level", "warning", "--no-access-log",
-               # uvicorn closes idle connections after 5 s; a clerk thinking 5 s then races the close
-               # (RemoteDisconnected). A deployment behind a proxy keeps them longer, as here.
-               "--timeout-keep-alive", "30"]  # fmt: skip
+        cmd = [
+            str(uvicorn),
+            "web.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.app_port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            # uvicorn closes idle connections after 5 s; a clerk thinking 5 s then races the close
+            # (RemoteDisconnected). A deployment behind a proxy keeps them longer, as here.
+            "--timeout-keep-alive",
+            "30",
+        ]
         with server_process(cmd, env, "/healthz", args.app_port) as base:
             seed_cases(base, password, anchors, args.seed_cases)
             prefix = root / "locust"
-            console.print(f"locust: {args.users} users, spawn {args.spawn_rate}/s, {args.time} s, think "
-                          f"{args.think[0]}–{args.think[1]} s, {args.workers} server workers")  # fmt: skip
-            locust_env = {**os.environ, "LOAD_PASSWORD": password, "LOAD_ANCHORS": str(args.anchors),
-                          "LOAD_THINK_MIN": str(args.think[0]), "LOAD_THINK_MAX": str(args.think[1])}  # fmt: skip
+            console.print(
+                f"locust: {args.users} users, spawn {args.spawn_rate}/s, {args.time} s, think "
+                f"{args.think[0]}–{args.think[1]} s, {args.workers} server workers"
+            )
+            locust_env = {
+                **os.environ,
+                "LOAD_PASSWORD": password,
+                "LOAD_ANCHORS": str(args.anchors),
+                "LOAD_THINK_MIN": str(args.think[0]),
+                "LOAD_THINK_MAX": str(args.think[1]),
+            }
             proc = subprocess.run(
-                [str(ROOT / ".venv" / "bin" / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-                 "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{args.time}s", "--host", base,
-                 "--csv", str(prefix), "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING"],
-                env=locust_env, capture_output=True, text=True,
-            )  # fmt: skip
+                [
+                    str(ROOT / ".venv" / "bin" / "locust"),
+                    "-f",
+                    str(ROOT / "bench" / "locustfile.py"),
+                    "--headless",
+                    "-u",
+                    str(args.users),
+                    "-r",
+                    str(args.spawn_rate),
+                    "-t",
+                    f"{args.time}s",
+                    "--host",
+                    base,
+                    "--csv",
+                    str(prefix),
+                    "--only-summary",
+                    "--stop-timeout",
+                    "10",
+                    "--loglevel",
+                    "WARNING",
+                ],
+                env=locust_env,
+                capture_output=True,
+                text=True,
+            )
             if proc.returncode not in (0, 1):  # 1: some requests failed, reported below
                 console.print(proc.stderr[-3000:])
                 return 2
@@ -154,17 +211,36 @@ def main() -> int:
 
         shutil.rmtree(root, ignore_errors=True)
 
-    table = Table("request", "count", "failures", "p50 ms", "p95 ms", "p99 ms", "max ms", "req/s",
-                  title=f"负载测试 Load test: {args.users} users, {args.time} s, {args.county.name}")  # fmt: skip
+    table = Table(
+        "request",
+        "count",
+        "failures",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "req/s",
+        title=f"负载测试 Load test: {args.users} users, {args.time} s, {args.county.name}",
+    )
     for r in rows:
-        table.add_row(r["Name"] if r["Name"] != "Aggregated" else "[bold]all[/]", r["Request Count"], r["Failure Count"],
-                      r["50%"], r["95%"], r["99%"], f"{float(r['Max Response Time']):.0f}", f"{float(r['Requests/s']):.1f}")  # fmt: skip
+        table.add_row(
+            r["Name"] if r["Name"] != "Aggregated" else "[bold]all[/]",
+            r["Request Count"],
+            r["Failure Count"],
+            r["50%"],
+            r["95%"],
+            r["99%"],
+            f"{float(r['Max Response Time']):.0f}",
+            f"{float(r['Requests/s']):.1f}",
+        )
     console.print(table)
     total = next(r for r in rows if r["Name"] == "Aggregated")
     failures, p95 = int(total["Failure Count"]), float(total["95%"])
     ok = failures == 0 and p95 < P95_TARGET_MS
     verdict = "[bold green]pass[/]" if ok else "[bold red]FAIL[/]"
-    console.print(f"{verdict}: {total['Request Count']} requests, {failures} failed, p95 {p95:.0f} ms (target < {P95_TARGET_MS:.0f} ms)")
+    console.print(
+        f"{verdict}: {total['Request Count']} requests, {failures} failed, p95 {p95:.0f} ms (target < {P95_TARGET_MS:.0f} ms)"
+    )
     if failures:
         console.print(failures_text[-2000:], highlight=False)
     return 0 if ok else 1

@@ -51,8 +51,12 @@ class Clerk(HttpUser):
         csrf = secrets.token_urlsafe(16)
         self.headers: dict[str, str] = {"X-CSRF-Token": csrf}  # the API's writes with the cookie need it echoed
         self.client.cookies.set("lw_csrf", csrf)
-        self.client.post("/login", data={"username": "clerk", "password": PASSWORD, "csrf_token": csrf, "next": "/workbench"},
-                         allow_redirects=False, name="login")  # fmt: skip
+        self.client.post(
+            "/login",
+            data={"username": "clerk", "password": PASSWORD, "csrf_token": csrf, "next": "/workbench"},
+            allow_redirects=False,
+            name="login",
+        )
         cases = self.client.get("/api/v1/cases?limit=200", headers=self.headers, name="case list (after login)").json()
         self.case_ids = [c["id"] for c in cases] or [1]
 
@@ -75,24 +79,39 @@ class Clerk(HttpUser):
         for name in random.sample(MAP_LAYERS, 2):
             for dx in (-1, 0, 1):
                 for dy in (0, 1):
-                    with self.client.get(f"/tiles/{name}/{z}/{x0 + dx}/{y0 + dy}.pbf", name="tile",
-                                         catch_response=True) as r:  # fmt: skip
+                    with self.client.get(
+                        f"/tiles/{name}/{z}/{x0 + dx}/{y0 + dy}.pbf", name="tile", catch_response=True
+                    ) as r:
                         if r.status_code in (200, 204):
                             r.success()
 
     @task(2)
     def check(self) -> None:
         """The one-map check of a drawn boundary (homestead or a 50 ha requisition)."""
-        kind, feature = random.choice((("homestead", HOMESTEAD), ("homestead", HOMESTEAD), ("requisition", REQUISITION)))
-        self.client.post("/api/v1/checks", data={"kind": kind, "geojson": json.dumps(feature)}, headers=self.headers,
-                         name=f"check {kind}")  # fmt: skip
+        kind, feature = random.choice(
+            (("homestead", HOMESTEAD), ("homestead", HOMESTEAD), ("requisition", REQUISITION))
+        )
+        self.client.post(
+            "/api/v1/checks",
+            data={"kind": kind, "geojson": json.dumps(feature)},
+            headers=self.headers,
+            name=f"check {kind}",
+        )
 
     @task(1)
     def intake(self) -> None:
         """Take in a homestead application with its drawn boundary (the check runs in the same transaction)."""
         key = uuid.uuid4().hex
-        body = {"kind": "homestead", "applicant_name": "压测村民", "phone": "13800138000", "household_id": f"LOAD-{key[:8]}",
-                "materials_received": ["application_form", "id_card"], "boundary": HOMESTEAD}  # fmt: skip
-        r = self.client.post("/api/v1/cases", json=body, headers={**self.headers, "Idempotency-Key": key}, name="intake")
+        body = {
+            "kind": "homestead",
+            "applicant_name": "压测村民",
+            "phone": "13800138000",
+            "household_id": f"LOAD-{key[:8]}",
+            "materials_received": ["application_form", "id_card"],
+            "boundary": HOMESTEAD,
+        }
+        r = self.client.post(
+            "/api/v1/cases", json=body, headers={**self.headers, "Idempotency-Key": key}, name="intake"
+        )
         if r.status_code == 201:
             self.case_ids.append(r.json()["id"])

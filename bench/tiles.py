@@ -57,7 +57,11 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
 
 def ids(r: httpx.Response) -> list[int]:
     """Return the sorted feature ids of a tile response."""
-    return sorted(f["id"] for v in mapbox_vector_tile.decode(r.content).values() for f in v["features"]) if r.content else []
+    return (
+        sorted(f["id"] for v in mapbox_vector_tile.decode(r.content).values() for f in v["features"])
+        if r.content
+        else []
+    )
 
 
 def main() -> None:
@@ -81,13 +85,28 @@ def main() -> None:
             ).fetchall()[: a.tiles]
         print(f"loaded {spec.name} of the 1M county in {time.perf_counter() - t:.0f} s; {len(points)} tiles per zoom")
         tipg_env = {
-            "DATABASE_URL": url, "TIPG_DB_SCHEMAS": '["public"]', "TIPG_DB_TABLES": '["public.parcels"]',
-            "TIPG_TILE_BUFFER": str(BUFFER), "TIPG_MAX_FEATURES_PER_TILE": str(LIMIT), "TIPG_DB_SPATIAL_EXTENT": "false",
-            "TIPG_DB_DATETIME_EXTENT": "false", "TIPG_DB_MAX_CONN_SIZE": "10",
-        }  # fmt: skip
+            "DATABASE_URL": url,
+            "TIPG_DB_SCHEMAS": '["public"]',
+            "TIPG_DB_TABLES": '["public.parcels"]',
+            "TIPG_TILE_BUFFER": str(BUFFER),
+            "TIPG_MAX_FEATURES_PER_TILE": str(LIMIT),
+            "TIPG_DB_SPATIAL_EXTENT": "false",
+            "TIPG_DB_DATETIME_EXTENT": "false",
+            "TIPG_DB_MAX_CONN_SIZE": "10",
+        }
         tipg_port = free_port()
-        tipg_cmd = [str(tipg), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port", str(tipg_port),
-                    "--log-level", "warning"]  # fmt: skip
+        tipg_cmd = [
+            str(tipg),
+            "-m",
+            "uvicorn",
+            "tipg.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(tipg_port),
+            "--log-level",
+            "warning",
+        ]
         props = ",".join(columns)
         with (
             landwindow_server(url, free_port(), tile_cache_mb="0") as ours_base,
@@ -103,11 +122,15 @@ def main() -> None:
                 return client.get(f"{cached_base}/tiles/parcels/{z}/{x}/{y}.pbf")
 
             def theirs(z: int, x: int, y: int) -> httpx.Response:
-                return client.get(f"{tipg_base}/collections/public.parcels/tiles/WebMercatorQuad/{z}/{x}/{y}",
-                                  params={"properties": props, "limit": LIMIT})  # fmt: skip
+                return client.get(
+                    f"{tipg_base}/collections/public.parcels/tiles/WebMercatorQuad/{z}/{x}/{y}",
+                    params={"properties": props, "limit": LIMIT},
+                )
 
-            print(f"{'zoom':>4} | {'ours p50':>9} {'p95':>7} | {'tipg p50':>9} {'p95':>7} | ratio p50  p95 (target ≤ 0.7) "
-                  f"| features ours/tipg | ours, cached p50 p95")  # fmt: skip
+            print(
+                f"{'zoom':>4} | {'ours p50':>9} {'p95':>7} | {'tipg p50':>9} {'p95':>7} | ratio p50  p95 (target ≤ 0.7) "
+                f"| features ours/tipg | ours, cached p50 p95"
+            )
             for z in (14, 15, 16):
                 tiles = [tile_of(lon, lat, z) for lon, lat in points]
                 counts = [0, 0]
@@ -125,9 +148,11 @@ def main() -> None:
                             fetch(*tile)
                             times[i].append(time.perf_counter() - t)
                 (o50, o95), (t50, t95), (c50, c95) = (percentiles(t) for t in times)
-                print(f"{z:>4} | {o50 * 1000:7.1f}ms {o95 * 1000:5.1f}ms | {t50 * 1000:7.1f}ms {t95 * 1000:5.1f}ms | "
-                      f"{o50 / t50:9.2f} {o95 / t95:5.2f}{'':18} | {counts[0]:>8}/{counts[1]:<9} | "
-                      f"{c50 * 1000:5.1f}ms {c95 * 1000:5.1f}ms")  # fmt: skip
+                print(
+                    f"{z:>4} | {o50 * 1000:7.1f}ms {o95 * 1000:5.1f}ms | {t50 * 1000:7.1f}ms {t95 * 1000:5.1f}ms | "
+                    f"{o50 / t50:9.2f} {o95 / t95:5.2f}{'':18} | {counts[0]:>8}/{counts[1]:<9} | "
+                    f"{c50 * 1000:5.1f}ms {c95 * 1000:5.1f}ms"
+                )
 
 
 if __name__ == "__main__":

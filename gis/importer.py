@@ -36,7 +36,12 @@ Progress = Callable[[int, int], None]
 BATCH_ROWS = 65536
 SUBDIVIDE_VERTICES = 256
 _POLYGONAL = (int(shapely.GeometryType.POLYGON), int(shapely.GeometryType.MULTIPOLYGON))
-_ARROW_TYPES: dict[str, pa.DataType] = {"text": pa.string(), "integer": pa.int32(), "float": pa.float64(), "date": pa.date32()}
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "text": pa.string(),
+    "integer": pa.int32(),
+    "float": pa.float64(),
+    "date": pa.date32(),
+}
 _EMPTY_PROPS = b"\x01{}"  # jsonb's binary COPY format: a version byte, then the JSON text
 
 
@@ -100,7 +105,9 @@ def _epsg(crs: object, given: int | None, source: str) -> int:
     if given is not None:
         return given
     if crs is None:
-        raise LayerImportError(f"{source}: 文件没有坐标系 / the file states no coordinate system; give it with --crs EPSG")
+        raise LayerImportError(
+            f"{source}: 文件没有坐标系 / the file states no coordinate system; give it with --crs EPSG"
+        )
     from pyproj import CRS
 
     epsg = CRS.from_user_input(crs).to_epsg()
@@ -138,8 +145,14 @@ def read(path: Path, layer_name: str, crs: int | None = None) -> LayerSource:
     fields = [str(f) for f in info["fields"]]
 
     def batches() -> Iterator[tuple[pa.RecordBatch, str, str | None]]:
-        with pyogrio.open_arrow(src.path, layer=source_layer, encoding=src.encoding, return_fids=True,
-                                use_pyarrow=True, batch_size=BATCH_ROWS) as (meta, reader):  # fmt: skip
+        with pyogrio.open_arrow(
+            src.path,
+            layer=source_layer,
+            encoding=src.encoding,
+            return_fids=True,
+            use_pyarrow=True,
+            batch_size=BATCH_ROWS,
+        ) as (meta, reader):
             for batch in reader:
                 yield batch, meta["geometry_name"] or "wkb_geometry", "fid"
 
@@ -189,8 +202,11 @@ class _Converter:
 
     def convert(self, batch: pa.RecordBatch, geom_name: str, fid_name: str | None) -> pa.RecordBatch:
         n = batch.num_rows
-        fids = (pc.cast(batch.column(fid_name), pa.string()) if fid_name and fid_name in batch.schema.names
-                else pa.array([str(self.report.loaded + i) for i in range(n)]))  # fmt: skip
+        fids = (
+            pc.cast(batch.column(fid_name), pa.string())
+            if fid_name and fid_name in batch.schema.names
+            else pa.array([str(self.report.loaded + i) for i in range(n)])
+        )
         wkb_col = batch.column(geom_name)
         if isinstance(wkb_col.type, pa.ExtensionType):
             wkb_col = wkb_col.storage
@@ -221,7 +237,11 @@ class _Converter:
         for i in np.flatnonzero(keep & ~valid):
             assert fid_list is not None
             reason = shapely.is_valid_reason(geoms[i])
-            parts = [p for p in shapely.get_parts(shapely.make_valid(geoms[i])) if p.geom_type in ("Polygon", "MultiPolygon") and not p.is_empty]
+            parts = [
+                p
+                for p in shapely.get_parts(shapely.make_valid(geoms[i]))
+                if p.geom_type in ("Polygon", "MultiPolygon") and not p.is_empty
+            ]
             if not parts:
                 self.report.rejected.append((fid_list[i], f"无效且无法修复 / invalid and cannot be repaired: {reason}"))
                 keep[i] = False
@@ -259,25 +279,36 @@ class _Converter:
             if kind == "date" and pa.types.is_timestamp(raw.type):
                 return pc.cast(pc.cast(raw, pa.timestamp("s")), pa.date32())
             if kind == "date" and pa.types.is_string(raw.type):
-                return pc.cast(pc.strptime(pc.utf8_slice_codeunits(raw, 0, 10), format="%Y-%m-%d", unit="s"), pa.date32())
+                return pc.cast(
+                    pc.strptime(pc.utf8_slice_codeunits(raw, 0, 10), format="%Y-%m-%d", unit="s"), pa.date32()
+                )
             return pc.cast(raw, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             values, fid_list = raw.to_pylist(), fids.to_pylist()
             bad = []
             for i, v in enumerate(values):
                 try:
-                    pc.cast(pa.array([v]), target) if kind != "date" else pc.strptime(pa.array([str(v)[:10]]), format="%Y-%m-%d", unit="s")
+                    pc.cast(pa.array([v]), target) if kind != "date" else pc.strptime(
+                        pa.array([str(v)[:10]]), format="%Y-%m-%d", unit="s"
+                    )
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    bad.append(f"要素 feature {fid_list[i]} 字段 field {self.mapping[name]}: {v!r} 不是{kind} / is not a {kind}")
-            raise LayerImportError("属性值无法转换 / attribute values cannot be converted:\n" + "\n".join(bad[:10])
-                                   + (f"\n… {len(bad)} values in field {self.mapping[name]} in all" if len(bad) > 10 else "")) from None  # fmt: skip
+                    bad.append(
+                        f"要素 feature {fid_list[i]} 字段 field {self.mapping[name]}: {v!r} 不是{kind} / is not a {kind}"
+                    )
+            raise LayerImportError(
+                "属性值无法转换 / attribute values cannot be converted:\n"
+                + "\n".join(bad[:10])
+                + (f"\n… {len(bad)} values in field {self.mapping[name]} in all" if len(bad) > 10 else "")
+            ) from None
 
     def _props(self, batch: pa.RecordBatch, n: int) -> pa.Array:
         present = [f for f in self.extra if f in batch.schema.names]
         if not present:
             return pa.array([_EMPTY_PROPS] * n, type=pa.binary())
         rows = batch.select(present).to_pylist()
-        return pa.array([b"\x01" + json.dumps(r, ensure_ascii=False, default=str).encode() for r in rows], type=pa.binary())
+        return pa.array(
+            [b"\x01" + json.dumps(r, ensure_ascii=False, default=str).encode() for r in rows], type=pa.binary()
+        )
 
 
 def _pipeline(src: LayerSource, conv: _Converter, workers: int = 2, ahead: int = 4) -> Iterator[pa.RecordBatch]:
@@ -323,7 +354,9 @@ def load(
         else:
             row = conn.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(table)).fetchone()
             first_new_id = int(row[0]) if row else 0
-        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(table, sql.SQL(", ").join(map(sql.Identifier, names)))
+        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+            table, sql.SQL(", ").join(map(sql.Identifier, names))
+        )
         encoder = pgpq.ArrowToPostgresBinaryEncoder(conv.schema)
         total = src.total or 0
         with conn.cursor() as cur, cur.copy(copy_sql) as copy:

@@ -30,7 +30,9 @@ class TileAddress:
             raise TileRequestError(f"缩放级别 zoom {self.z} 不在 0–{MAX_ZOOM} / zoom must be 0–{MAX_ZOOM}")
         n = 1 << self.z
         if not (0 <= self.x < n and 0 <= self.y < n):
-            raise TileRequestError(f"瓦片 {self.z}/{self.x}/{self.y} 超出范围 / tile outside the zoom {self.z} grid (0–{n - 1})")
+            raise TileRequestError(
+                f"瓦片 {self.z}/{self.x}/{self.y} 超出范围 / tile outside the zoom {self.z} grid (0–{n - 1})"
+            )
 
 
 LINEAR_FROM_ZOOM = 12

@@ -49,11 +49,19 @@ SOUTH_HILLS = (38_546_000.0, 3_285_500.0)
 LAKE = (38_514_500.0, 3_320_000.0)  # 向阳湖
 
 TOWNSHIPS = [
-    ("温泉街道", (38_530_900, 3_303_500)), ("浮山街道", (38_535_500, 3_309_500)), ("永安街道", (38_526_500, 3_299_000)),
-    ("向阳湖镇", (38_516_000, 3_317_500)), ("官埠桥镇", (38_522_500, 3_313_000)), ("横沟桥镇", (38_541_000, 3_319_000)),
-    ("贺胜桥镇", (38_526_000, 3_321_500)), ("双溪桥镇", (38_538_500, 3_289_000)), ("马桥镇", (38_528_000, 3_288_500)),
-    ("桂花镇", (38_548_500, 3_285_500)), ("高桥镇", (38_547_000, 3_306_000)), ("大幕乡", (38_559_500, 3_297_500)),
-]  # fmt: skip
+    ("温泉街道", (38_530_900, 3_303_500)),
+    ("浮山街道", (38_535_500, 3_309_500)),
+    ("永安街道", (38_526_500, 3_299_000)),
+    ("向阳湖镇", (38_516_000, 3_317_500)),
+    ("官埠桥镇", (38_522_500, 3_313_000)),
+    ("横沟桥镇", (38_541_000, 3_319_000)),
+    ("贺胜桥镇", (38_526_000, 3_321_500)),
+    ("双溪桥镇", (38_538_500, 3_289_000)),
+    ("马桥镇", (38_528_000, 3_288_500)),
+    ("桂花镇", (38_548_500, 3_285_500)),
+    ("高桥镇", (38_547_000, 3_306_000)),
+    ("大幕乡", (38_559_500, 3_297_500)),
+]
 SURNAMES = list(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛段雷侯龙史黎贺顾毛郝龚邵万钱覃武戴孔汤庞樊兰殷施陶洪翟安颜倪严牛温季俞章鲁葛伍申尤毕聂焦向柳邢骆岳齐梅莫庄辛管祝左涂谷祁舒耿詹关苗凌费纪靳盛童欧甄项曲成游阳裴席卫查屈鲍霍翁甘景单包柏宁柯阮桂闵"
 )
@@ -83,18 +91,23 @@ MINES = [  # centre x, centre y, width, height, angle (rad), kind, mineral, top,
     (38_543_500, 3_293_200, 560, 400, -0.2, "mining", "建筑用花岗岩", 310.0, 140.0, "2012-04-01", "2022-03-31"),
     (38_561_500, 3_291_200, 1800, 1300, 0.25, "exploration", "金", 500.0, -200.0, "2022-07-01", "2027-06-30"),
     (38_540_600, 3_287_400, 450, 330, 0.5, "mining", "白云岩", 240.0, 60.0, "2017-11-11", "2024-11-10"),
-]  # fmt: skip
+]
 MINE_APP_DEPTHS = (300.0, 100.0)  # overlaps right no. 0's +320/+150
 MINE_DISJOINT_DEPTHS = (140.0, 0.0)  # below it
 PRICE_ZONES = [("Ⅰ", 72000.0), ("Ⅱ", 61000.0), ("Ⅲ", 52000.0), ("Ⅳ", 45000.0)]
-PLAIN_CLASSES = (["0101", "0103", "1104", "0201", "0307", "1202", "0202", "0101K", "1104A", "0301"],
-                 [0.64, 0.11, 0.07, 0.04, 0.05, 0.02, 0.02, 0.015, 0.01, 0.025])  # fmt: skip
-FOOT_CLASSES = (["0103", "0201", "0202", "0301", "0307", "0101", "0305", "1104"],
-                [0.24, 0.13, 0.14, 0.16, 0.10, 0.13, 0.06, 0.04])  # fmt: skip
-HILL_CLASSES = (["0301", "0305", "0307", "0202", "0301K", "0302", "0103"],
-                [0.56, 0.17, 0.12, 0.05, 0.03, 0.04, 0.03])  # fmt: skip
-TOWN_CLASSES = (["0701", "05H1", "0601", "08H2", "0810", "0505", "0604", "0809"],
-                [0.46, 0.12, 0.14, 0.09, 0.06, 0.05, 0.04, 0.04])  # fmt: skip
+PLAIN_CLASSES = (
+    ["0101", "0103", "1104", "0201", "0307", "1202", "0202", "0101K", "1104A", "0301"],
+    [0.64, 0.11, 0.07, 0.04, 0.05, 0.02, 0.02, 0.015, 0.01, 0.025],
+)
+FOOT_CLASSES = (
+    ["0103", "0201", "0202", "0301", "0307", "0101", "0305", "1104"],
+    [0.24, 0.13, 0.14, 0.16, 0.10, 0.13, 0.06, 0.04],
+)
+HILL_CLASSES = (["0301", "0305", "0307", "0202", "0301K", "0302", "0103"], [0.56, 0.17, 0.12, 0.05, 0.03, 0.04, 0.03])
+TOWN_CLASSES = (
+    ["0701", "05H1", "0601", "08H2", "0810", "0505", "0604", "0809"],
+    [0.46, 0.12, 0.14, 0.09, 0.06, 0.05, 0.04, 0.04],
+)
 CONTRACT = ("0101", "0102", "0103", "0201", "0202")  # contracted farmland: subdivided into household parcels
 
 
@@ -114,8 +127,15 @@ def rotated_rects(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray, 
     return shapely.polygons(np.stack([xs, ys], axis=-1))
 
 
-def wobbly(cx: float, cy: float, r: float, rng: np.random.Generator, n: int = 180, amp: float = 0.18,
-           at: tuple[float, float, float] | None = None) -> Polygon:  # fmt: skip
+def wobbly(
+    cx: float,
+    cy: float,
+    r: float,
+    rng: np.random.Generator,
+    n: int = 180,
+    amp: float = 0.18,
+    at: tuple[float, float, float] | None = None,
+) -> Polygon:
     """A star-shaped polygon with smooth harmonics; `at=(x, y, d)` scales it so its edge passes d from the centre there."""
     a = np.linspace(0, 2 * np.pi, n, endpoint=False)
     phases = rng.uniform(0, 2 * np.pi, 4)
@@ -272,14 +292,34 @@ def meander(rng: np.random.Generator) -> LineString:
 
 def road_lines(rng: np.random.Generator) -> tuple[list[LineString], list[LineString]]:
     """National road (G107-like), county roads through the town; return (national, county)."""
-    national = [LineString([(X_MIN - 800, 3_297_400), (38_520_000, 3_299_300), (TOWN[0] - 400, TOWN[1] - 500),
-                            (38_541_000, 3_310_500), (X_MAX + 800, 3_319_500)])]  # fmt: skip
+    national = [
+        LineString(
+            [
+                (X_MIN - 800, 3_297_400),
+                (38_520_000, 3_299_300),
+                (TOWN[0] - 400, TOWN[1] - 500),
+                (38_541_000, 3_310_500),
+                (X_MAX + 800, 3_319_500),
+            ]
+        )
+    ]
     county = [
-        LineString([(TOWN[0] + 300, TOWN[1] + 200), (38_528_500, 3_312_000), (38_524_500, 3_318_500), (38_521_000, Y_MAX + 800)]),
+        LineString(
+            [
+                (TOWN[0] + 300, TOWN[1] + 200),
+                (38_528_500, 3_312_000),
+                (38_524_500, 3_318_500),
+                (38_521_000, Y_MAX + 800),
+            ]
+        ),
         LineString([(TOWN[0], TOWN[1]), (38_533_500, 3_296_000), (38_537_500, 3_289_500), (38_544_000, Y_MIN - 800)]),
-        LineString([(TOWN[0] + 500, TOWN[1] - 200), (38_542_000, 3_301_500), (38_551_000, 3_298_800), (38_557_500, 3_302_500)]),
-        LineString([(38_533_500, 3_296_000), (38_527_500, 3_290_500), (38_520_500, 3_286_000), (X_MIN - 800, 3_283_500)]),
-    ]  # fmt: skip
+        LineString(
+            [(TOWN[0] + 500, TOWN[1] - 200), (38_542_000, 3_301_500), (38_551_000, 3_298_800), (38_557_500, 3_302_500)]
+        ),
+        LineString(
+            [(38_533_500, 3_296_000), (38_527_500, 3_290_500), (38_520_500, 3_286_000), (X_MIN - 800, 3_283_500)]
+        ),
+    ]
     return national, county
 
 
@@ -360,15 +400,31 @@ def generate(
     # --- zones that steer the classes ---------------------------------------------------------------------------
     elev = terrain(ccx, ccy, seed)
     town = wobbly(TOWN[0], TOWN[1], 2_600, rng, amp=0.15)
-    urban = shapely.union(wobbly(TOWN[0] + 300, TOWN[1] + 200, 4_300, rng, amp=0.12),
-                          Polygon([(REQ_SPLIT_X, 3_300_950), (TOWN[0] - 1500, 3_300_300), (TOWN[0], TOWN[1] - 1000),
-                                   (TOWN[0] - 2000, 3_302_700), (REQ_SPLIT_X, 3_302_300)]))  # fmt: skip
+    urban = shapely.union(
+        wobbly(TOWN[0] + 300, TOWN[1] + 200, 4_300, rng, amp=0.12),
+        Polygon(
+            [
+                (REQ_SPLIT_X, 3_300_950),
+                (TOWN[0] - 1500, 3_300_300),
+                (TOWN[0], TOWN[1] - 1000),
+                (TOWN[0] - 2000, 3_302_700),
+                (REQ_SPLIT_X, 3_302_300),
+            ]
+        ),
+    )
     urban = Polygon(urban.exterior)
     hills_poly = shapely.intersection(wobbly(HILLS[0] - 1500, HILLS[1] - 2500, 12_500, rng, amp=0.25), outline)
     a_req, a_mine, a_red = rect(*A_REQ), rect(*A_MINE), rect(*A_RED)
     a_farm, village0 = rect(*A_FARM), rect(*VILLAGE0)
-    protected = shapely.union_all([village0.buffer(250), a_req.buffer(60), a_mine.buffer(150), a_red.buffer(150),
-                                   shapely.union_all(mines).buffer(60)])  # fmt: skip
+    protected = shapely.union_all(
+        [
+            village0.buffer(250),
+            a_req.buffer(60),
+            a_mine.buffer(150),
+            a_red.buffer(150),
+            shapely.union_all(mines).buffer(60),
+        ]
+    )
 
     # --- cutters: water, roads, mine pits, villages (disjoint, in this order of priority) ----------------------
     lake = shapely.intersection(wobbly(LAKE[0], LAKE[1], 2_300, rng, amp=0.3), outline)
@@ -415,8 +471,16 @@ def generate(
     vh = vrows * (ph + 6.0) + 18
     ang = rng.uniform(-0.5, 0.5, sx_.size)
     cand = rotated_rects(sx_, sy_, vw, vh, ang)
-    keep_out = shapely.union_all([water.buffer(30), roads.buffer(8), urban.buffer(500), protected.buffer(150),
-                                  shapely.union_all(mines).buffer(200), a_req.buffer(400)])  # fmt: skip
+    keep_out = shapely.union_all(
+        [
+            water.buffer(30),
+            roads.buffer(8),
+            urban.buffer(500),
+            protected.buffer(150),
+            shapely.union_all(mines).buffer(200),
+            a_req.buffer(400),
+        ]
+    )
     shapely.prepare(keep_out)
     inner = outline.buffer(-150)
     shapely.prepare(inner)
@@ -440,9 +504,14 @@ def generate(
     v_seq = pd.Series(np.arange(n_v)).groupby(v_town).cumcount().to_numpy() + 1  # village number within its township
     combos = [p + s for s in VILLAGE_SUFFIX for p in VILLAGE_PREFIX]
     order = rng.permutation(len(SURNAMES) * len(combos))
-    vnames = np.array([f"{combos[o % len(combos)][:-3]}{SURNAMES[o // len(combos)]}{combos[o % len(combos)][-3:]}"
-                       if combos[o % len(combos)][:-3] else f"{SURNAMES[o // len(combos)]}{combos[o % len(combos)]}"
-                       for o in order[:n_v]])  # fmt: skip
+    vnames = np.array(
+        [
+            f"{combos[o % len(combos)][:-3]}{SURNAMES[o // len(combos)]}{combos[o % len(combos)][-3:]}"
+            if combos[o % len(combos)][:-3]
+            else f"{SURNAMES[o // len(combos)]}{combos[o % len(combos)]}"
+            for o in order[:n_v]
+        ]
+    )
     vnames[0] = "张家村"
     vnames[1:][vnames[1:] == "张家村"] = "章家村"
     t_names = np.array([n for n, _ in TOWNSHIPS])
@@ -564,8 +633,13 @@ def generate(
         fi = (ci_[src][:, None] * kx + a[None, :]).ravel()
         fj = (cj_[src][:, None] * ky + b[None, :]).ravel()
         fp = np.repeat(cpatch, kx * ky)
-        quad = np.stack([np.stack([X[fj + dj_, fi + di_], Y[fj + dj_, fi + di_]], axis=-1)
-                         for di_, dj_ in ((0, 0), (1, 0), (1, 1), (0, 1), (0, 0))], axis=1)  # fmt: skip
+        quad = np.stack(
+            [
+                np.stack([X[fj + dj_, fi + di_], Y[fj + dj_, fi + di_]], axis=-1)
+                for di_, dj_ in ((0, 0), (1, 0), (1, 1), (0, 1), (0, 0))
+            ],
+            axis=1,
+        )
         fine = shapely.polygons(quad)
         was_cut = touched[src].repeat(kx * ky)
         fine[was_cut] = polygonal(shapely.intersection(fine[was_cut], lu_geom[fp[was_cut]]))
@@ -630,17 +704,43 @@ def generate(
     rest_geom, ridx = explode(rest)
     r_owner = np.char.add(np.char.add(t_names[v_town[ridx]], vnames[ridx]), "民委员会")
     blocks = [  # geometry, owner, owner_kind, household_id, right_type, land_class, township, village, village name, letters
-        (farm_geom, farm_owner[farm_patch], "collective", None, "土地承包经营权", lu_code[farm_patch], t_of[farm_patch],
-         lu_vil[farm_patch], vil_of[farm_patch], "JD"),
-        (lu_geom[other], np.where(st, STATE_OWNER, committee[other]), np.where(st, "state", "collective"), None,
-         np.where(st, "国有建设用地使用权", "集体土地所有权"), lu_code[other], t_of[other], lu_vil[other], vil_of[other],
-         np.where(st, "GB", "JA")),
+        (
+            farm_geom,
+            farm_owner[farm_patch],
+            "collective",
+            None,
+            "土地承包经营权",
+            lu_code[farm_patch],
+            t_of[farm_patch],
+            lu_vil[farm_patch],
+            vil_of[farm_patch],
+            "JD",
+        ),
+        (
+            lu_geom[other],
+            np.where(st, STATE_OWNER, committee[other]),
+            np.where(st, "state", "collective"),
+            None,
+            np.where(st, "国有建设用地使用权", "集体土地所有权"),
+            lu_code[other],
+            t_of[other],
+            lu_vil[other],
+            vil_of[other],
+            np.where(st, "GB", "JA"),
+        ),
         (rest_geom, r_owner, "collective", None, "集体土地所有权", "0702", v_town[ridx], ridx, vnames[ridx], "JA"),
         (homes, home_owner, "person", household, "宅基地使用权", "0702", v_town[hv], hv, vnames[hv], "JC"),
-    ]  # fmt: skip
+    ]
     keys = ("geom", "owner", "kind", "hh", "right", "cls", "t", "v", "vname", "letters")
-    P = {key: np.concatenate([np.asarray(b[i], dtype=object) if np.ndim(b[i]) else np.full(len(b[0]), b[i], dtype=object)
-                              for b in blocks]) for i, key in enumerate(keys)}  # fmt: skip
+    P = {
+        key: np.concatenate(
+            [
+                np.asarray(b[i], dtype=object) if np.ndim(b[i]) else np.full(len(b[0]), b[i], dtype=object)
+                for b in blocks
+            ]
+        )
+        for i, key in enumerate(keys)
+    }
     pdf = pd.DataFrame({k2: v2 for k2, v2 in P.items() if k2 != "geom"})
     p_geom = P["geom"]
     pdf["t"] = pdf["t"].astype(int)
@@ -660,8 +760,17 @@ def generate(
     # --- basic farmland: most paddy outside the urban boundary and the red line ---------------------------------
     redline = shapely.intersection(wobbly(HILLS[0] + 1500, HILLS[1] - 500, 6_800, rng, amp=0.2), hills_poly)
     redline = shapely.union(redline, a_red.buffer(150))
-    redline = shapely.difference(redline, shapely.union_all([shapely.union_all(mines).buffer(300), a_mine.buffer(300),
-                                                             shapely.union_all(vpoly).buffer(30), roads.buffer(1)]))  # fmt: skip
+    redline = shapely.difference(
+        redline,
+        shapely.union_all(
+            [
+                shapely.union_all(mines).buffer(300),
+                a_mine.buffer(300),
+                shapely.union_all(vpoly).buffer(30),
+                roads.buffer(1),
+            ]
+        ),
+    )
     redline = multi(shapely.intersection(redline, outline))
     paddy = np.flatnonzero(np.char.startswith(lu_code.astype(str), "0101"))
     pick = rng.random(len(paddy)) < 0.84
@@ -683,8 +792,12 @@ def generate(
     z1 = wobbly(TOWN[0], TOWN[1], 6_000, rng, amp=0.12, at=(*req_c, math.dist(TOWN, req_c)))
     z2 = wobbly(TOWN[0] + 1500, TOWN[1] + 2000, 15_000, rng, amp=0.15)
     z4 = shapely.difference(hills_poly, z1)
-    zones_geom = [shapely.intersection(z1, outline), shapely.difference(shapely.intersection(z2, outline), shapely.union(z1, z4)),
-                  shapely.difference(outline, shapely.union_all([z1, z2, z4])), z4]  # fmt: skip
+    zones_geom = [
+        shapely.intersection(z1, outline),
+        shapely.difference(shapely.intersection(z2, outline), shapely.union(z1, z4)),
+        shapely.difference(outline, shapely.union_all([z1, z2, z4])),
+        z4,
+    ]
 
     # --- mining rights ----------------------------------------------------------------------------------------
     lic = []
@@ -694,13 +807,23 @@ def generate(
             lic.append(f"C421200{y0}{int(m[9][5:7]):02d}7130{12345 + 1111 * i:06d}")
         else:
             lic.append(f"T421200{y0}{int(m[9][5:7]):02d}02{4321 + 777 * i:07d}")
-    mines_df = gpd.GeoDataFrame({
-        "licence_no": lic,
-        "holder": [f"咸宁市{HOLDERS[i]}矿业有限公司" if m[5] == "mining" else f"湖北省地质局第{NUMERALS[i % 8]}地质大队" for i, m in enumerate(MINES)],
-        "kind": [m[5] for m in MINES], "mineral": [m[6] for m in MINES],
-        "depth_top": [m[7] for m in MINES], "depth_bottom": [m[8] for m in MINES],
-        "valid_from": [date.fromisoformat(m[9]) for m in MINES], "valid_to": [date.fromisoformat(m[10]) for m in MINES],
-    }, geometry=[MultiPolygon([p]) for p in mines], crs=GK)  # fmt: skip
+    mines_df = gpd.GeoDataFrame(
+        {
+            "licence_no": lic,
+            "holder": [
+                f"咸宁市{HOLDERS[i]}矿业有限公司" if m[5] == "mining" else f"湖北省地质局第{NUMERALS[i % 8]}地质大队"
+                for i, m in enumerate(MINES)
+            ],
+            "kind": [m[5] for m in MINES],
+            "mineral": [m[6] for m in MINES],
+            "depth_top": [m[7] for m in MINES],
+            "depth_bottom": [m[8] for m in MINES],
+            "valid_from": [date.fromisoformat(m[9]) for m in MINES],
+            "valid_to": [date.fromisoformat(m[10]) for m in MINES],
+        },
+        geometry=[MultiPolygon([p]) for p in mines],
+        crs=GK,
+    )
 
     def gdf(data: dict, geoms: np.ndarray) -> gpd.GeoDataFrame:
         single = shapely.get_type_id(geoms) == 3
@@ -709,23 +832,51 @@ def generate(
         return gpd.GeoDataFrame(data, geometry=geoms, crs=GK)
 
     layers: dict[str, gpd.GeoDataFrame] = {
-        "townships": gdf({"name": t_names, "code": [f"{ADMIN}{i + 1:03d}" for i in range(len(TOWNSHIPS))]}, town_polys_arr),
-        "landuse": gdf({"dlbm": lu_code.astype(object), "patch_no": lu_patch_no.astype(object),
-                        "township": t_names[lu_town].astype(object), "village": vil_name.astype(object)}, lu_geom),
-        "parcels": gdf({"parcel_no": pdf["parcel_no"].to_numpy(), "owner": pdf["owner"].to_numpy(),
-                                      "owner_kind": pdf["kind"].to_numpy(), "household_id": pdf["hh"].to_numpy(),
-                                      "right_type": pdf["right"].to_numpy(), "land_class": pdf["cls"].to_numpy(),
-                                      "village": pdf["vname"].to_numpy(), "township": pdf["township"].to_numpy()}, p_geom),
+        "townships": gdf(
+            {"name": t_names, "code": [f"{ADMIN}{i + 1:03d}" for i in range(len(TOWNSHIPS))]}, town_polys_arr
+        ),
+        "landuse": gdf(
+            {
+                "dlbm": lu_code.astype(object),
+                "patch_no": lu_patch_no.astype(object),
+                "township": t_names[lu_town].astype(object),
+                "village": vil_name.astype(object),
+            },
+            lu_geom,
+        ),
+        "parcels": gdf(
+            {
+                "parcel_no": pdf["parcel_no"].to_numpy(),
+                "owner": pdf["owner"].to_numpy(),
+                "owner_kind": pdf["kind"].to_numpy(),
+                "household_id": pdf["hh"].to_numpy(),
+                "right_type": pdf["right"].to_numpy(),
+                "land_class": pdf["cls"].to_numpy(),
+                "village": pdf["vname"].to_numpy(),
+                "township": pdf["township"].to_numpy(),
+            },
+            p_geom,
+        ),
         "village_boundary": gdf({"village": vnames.astype(object), "township": t_names[v_town].astype(object)}, vpoly),
         "basic_farmland": gdf({"patch_no": bf_no.astype(object), "township": t_names[bf_t].astype(object)}, bf_parts),
-        "eco_redline": gdf({"name": ["大幕山生态保护红线", "向阳湖湿地生态保护红线"], "kind": ["水源涵养", "湿地"]},
-                           np.array([redline, multi(lake)], dtype=object)),
-        "urban_boundary": gdf({"name": ["咸安区中心城区城镇开发边界"]}, np.array([MultiPolygon([urban])], dtype=object)),
+        "eco_redline": gdf(
+            {"name": ["大幕山生态保护红线", "向阳湖湿地生态保护红线"], "kind": ["水源涵养", "湿地"]},
+            np.array([redline, multi(lake)], dtype=object),
+        ),
+        "urban_boundary": gdf(
+            {"name": ["咸安区中心城区城镇开发边界"]}, np.array([MultiPolygon([urban])], dtype=object)
+        ),
         "mining_rights": mines_df,
-        "land_price_zones": gdf({"zone_no": [z for z, _ in PRICE_ZONES], "price_per_mu": [p for _, p in PRICE_ZONES],
-                                 "land_share": [0.4] * 4, "resettlement_share": [0.6] * 4},
-                                np.array([multi(z) for z in zones_geom], dtype=object)),
-    }  # fmt: skip
+        "land_price_zones": gdf(
+            {
+                "zone_no": [z for z, _ in PRICE_ZONES],
+                "price_per_mu": [p for _, p in PRICE_ZONES],
+                "land_share": [0.4] * 4,
+                "resettlement_share": [0.6] * 4,
+            },
+            np.array([multi(z) for z in zones_geom], dtype=object),
+        ),
+    }
     t_build = time.perf_counter() - t0
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -784,8 +935,13 @@ def make_anchors(layers: dict[str, gpd.GeoDataFrame], household0: str, clean_hh:
 
     def anchor(geom: Polygon, **facts: object) -> dict[str, object]:
         ll = shapely.transform(geom, lambda xy: np.column_stack(to_ll.transform(xy[:, 0], xy[:, 1])))
-        return {"gk_epsg": GK, "ring_gk": [[round(v, 3) for v in c] for c in geom.exterior.coords],
-                "geojson": mapping(ll), "area_m2": round(geom.area, 3), **facts}  # fmt: skip
+        return {
+            "gk_epsg": GK,
+            "ring_gk": [[round(v, 3) for v in c] for c in geom.exterior.coords],
+            "geojson": mapping(ll),
+            "area_m2": round(geom.area, 3),
+            **facts,
+        }
 
     def common(geom: Polygon) -> dict[str, object]:
         return {
@@ -812,29 +968,68 @@ def make_anchors(layers: dict[str, gpd.GeoDataFrame], household0: str, clean_hh:
     existing_home = homes[homes.household_id == household0]
     hs = {"village": str(v0.village), "township": str(v0.township)}
     out = {
-        "homestead_clean": anchor(clean, **hs, household_id=clean_hh, facts={**common(clean), "household_homesteads": 0},
-                                  expect={"verdict": "pass"}),
-        "homestead_on_farmland": anchor(farm, **hs, household_id=clean_hh[:-4] + "9002",
-                                        facts={**common(farm), "household_homesteads": 0},
-                                        expect={"verdict": "block", "rules": {"HS-BF": "block", "HS-VIL": "warn"}}),
-        "homestead_second_house": anchor(second, **hs, household_id=household0,
-                                         facts={**common(second), "household_homesteads": len(existing_home),
-                                                "existing_parcels": sorted(existing_home.parcel_no)},
-                                         expect={"verdict": "block", "rules": {"HS-ONE": "block"}}),
-        "requisition_50ha": anchor(req, facts={**common(req), "owners_m2": overlay_facts(req, p[p.owner_kind == "collective"], "owner"),
-                                               "price_zones_m2": overlay_facts(req, L["land_price_zones"], "zone_no")},
-                                   expect={"rules": {"RQ-BF": "warn", "RQ-UDB": "warn"}}),
-        "mining_overlap": anchor(mine, licence_no=str(m0.licence_no), depth_top=MINE_APP_DEPTHS[0], depth_bottom=MINE_APP_DEPTHS[1],
-                                 existing={"depth_top": float(m0.depth_top), "depth_bottom": float(m0.depth_bottom),
-                                           "valid_from": str(m0.valid_from), "valid_to": str(m0.valid_to), "kind": str(m0.kind)},
-                                 overlap_m2=overlap, facts=common(mine),
-                                 expect={"verdict": "block", "rules": {"MN-RIGHT": "block"}}),
-        "mining_depth_disjoint": anchor(mine, licence_no=str(m0.licence_no), depth_top=MINE_DISJOINT_DEPTHS[0],
-                                        depth_bottom=MINE_DISJOINT_DEPTHS[1],
-                                        existing={"depth_top": float(m0.depth_top), "depth_bottom": float(m0.depth_bottom)},
-                                        overlap_m2=overlap, facts=common(mine), expect={"rules": {"MN-RIGHT": "pass"}}),
+        "homestead_clean": anchor(
+            clean,
+            **hs,
+            household_id=clean_hh,
+            facts={**common(clean), "household_homesteads": 0},
+            expect={"verdict": "pass"},
+        ),
+        "homestead_on_farmland": anchor(
+            farm,
+            **hs,
+            household_id=clean_hh[:-4] + "9002",
+            facts={**common(farm), "household_homesteads": 0},
+            expect={"verdict": "block", "rules": {"HS-BF": "block", "HS-VIL": "warn"}},
+        ),
+        "homestead_second_house": anchor(
+            second,
+            **hs,
+            household_id=household0,
+            facts={
+                **common(second),
+                "household_homesteads": len(existing_home),
+                "existing_parcels": sorted(existing_home.parcel_no),
+            },
+            expect={"verdict": "block", "rules": {"HS-ONE": "block"}},
+        ),
+        "requisition_50ha": anchor(
+            req,
+            facts={
+                **common(req),
+                "owners_m2": overlay_facts(req, p[p.owner_kind == "collective"], "owner"),
+                "price_zones_m2": overlay_facts(req, L["land_price_zones"], "zone_no"),
+            },
+            expect={"rules": {"RQ-BF": "warn", "RQ-UDB": "warn"}},
+        ),
+        "mining_overlap": anchor(
+            mine,
+            licence_no=str(m0.licence_no),
+            depth_top=MINE_APP_DEPTHS[0],
+            depth_bottom=MINE_APP_DEPTHS[1],
+            existing={
+                "depth_top": float(m0.depth_top),
+                "depth_bottom": float(m0.depth_bottom),
+                "valid_from": str(m0.valid_from),
+                "valid_to": str(m0.valid_to),
+                "kind": str(m0.kind),
+            },
+            overlap_m2=overlap,
+            facts=common(mine),
+            expect={"verdict": "block", "rules": {"MN-RIGHT": "block"}},
+        ),
+        "mining_depth_disjoint": anchor(
+            mine,
+            licence_no=str(m0.licence_no),
+            depth_top=MINE_DISJOINT_DEPTHS[0],
+            depth_bottom=MINE_DISJOINT_DEPTHS[1],
+            existing={"depth_top": float(m0.depth_top), "depth_bottom": float(m0.depth_bottom)},
+            overlap_m2=overlap,
+            facts=common(mine),
+            expect={"rules": {"MN-RIGHT": "pass"}},
+        ),
         "redline": anchor(red, facts=common(red), expect={"verdict": "block", "rules": {"HS-RED": "block"}}),
-    }  # fmt: skip
+    }
     return out
 
 

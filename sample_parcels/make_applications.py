@@ -25,7 +25,9 @@ ON = date(2026, 11, 2)
 
 def boundary_of(anchor: dict, name: str, parcel_no: str, landuse: str = "", use: str = ""):
     """A one-parcel boundary from an anchor, with its number and name."""
-    b = read_drawn({"type": "Feature", "properties": {"parcel_no": parcel_no, "name": name}, "geometry": anchor["geojson"]})
+    b = read_drawn(
+        {"type": "Feature", "properties": {"parcel_no": parcel_no, "name": name}, "geometry": anchor["geojson"]}
+    )
     b.parcels[0].landuse_code = landuse or None
     b.parcels[0].use = use or None
     return b
@@ -62,22 +64,38 @@ def main() -> None:
     hole = [(cx - 40, cy - 30), (cx + 40, cy - 30), (cx + 40, cy + 30), (cx - 40, cy + 30), (cx - 40, cy - 30)]
     main_part = Polygon(ring, [hole])
     road = Polygon([(max(xs) + 20, cy - 6), (max(xs) + 420, cy - 6), (max(xs) + 420, cy + 6), (max(xs) + 20, cy + 6)])
-    fc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"parcel_no": "ZS-001", "name": "标准厂房一期"}, "geometry": reproject(main_part, 4526, 4490).__geo_interface__},
-        {"type": "Feature", "properties": {"parcel_no": "ZS-002", "name": "进场道路"}, "geometry": reproject(road, 4526, 4490).__geo_interface__},
-    ]}  # fmt: skip
+    fc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"parcel_no": "ZS-001", "name": "标准厂房一期"},
+                "geometry": reproject(main_part, 4526, 4490).__geo_interface__,
+            },
+            {
+                "type": "Feature",
+                "properties": {"parcel_no": "ZS-002", "name": "进场道路"},
+                "geometry": reproject(road, 4526, 4490).__geo_interface__,
+            },
+        ],
+    }
     requisition = read_drawn(fc)
     for p, code in zip(requisition.parcels, ("0601", "1003"), strict=True):
         p.landuse_code, p.use = code, "工业用地" if code == "0601" else "公路用地"
-    (OUT / "requisition_two_parcels_hole.txt").write_bytes(write_txt(requisition, encoding="gbk", unit="咸宁市勘测院", on=ON))
+    (OUT / "requisition_two_parcels_hole.txt").write_bytes(
+        write_txt(requisition, encoding="gbk", unit="咸宁市勘测院", on=ON)
+    )
     (OUT / "requisition.geojson").write_text(json.dumps(fc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     mine = anchors["mining_overlap"]
     m = boundary_of(mine, "鑫源石灰岩矿", "CK-001")
-    (OUT / "mining_overlap.txt").write_text(write_mining(m, depth_top=mine["depth_top"], depth_bottom=mine["depth_bottom"]) + "\n", encoding="utf-8")
+    (OUT / "mining_overlap.txt").write_text(
+        write_mining(m, depth_top=mine["depth_top"], depth_bottom=mine["depth_bottom"]) + "\n", encoding="utf-8"
+    )
     disjoint = anchors["mining_depth_disjoint"]
     (OUT / "mining_depth_disjoint_dms.txt").write_text(
-        write_mining(m, dms=True, depth_top=disjoint["depth_top"], depth_bottom=disjoint["depth_bottom"]) + "\n", encoding="utf-8"
+        write_mining(m, dms=True, depth_top=disjoint["depth_top"], depth_bottom=disjoint["depth_bottom"]) + "\n",
+        encoding="utf-8",
     )
 
     # A zipped Shapefile with GBK attributes and no .cpg, as many desktop GIS exports are.

@@ -117,8 +117,12 @@ class Server:
 
     def start(self) -> None:
         """Start the server and wait until /healthz answers."""
-        env = {**os.environ, "LANDWINDOW_DATABASE_URL": self.url, "LANDWINDOW_SECRET_KEY": SECRET,
-               "LANDWINDOW_DATA_DIR": str(self.log.parent)}  # fmt: skip
+        env = {
+            **os.environ,
+            "LANDWINDOW_DATABASE_URL": self.url,
+            "LANDWINDOW_SECRET_KEY": SECRET,
+            "LANDWINDOW_DATA_DIR": str(self.log.parent),
+        }
         cmd = [str(LANDWINDOW), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -160,13 +164,25 @@ def _bodies(n: int, run: str) -> dict[str, dict]:
     out = {}
     for i in range(n):
         if i % 5 == 4:
-            body = {"kind": "requisition", "applicant_name": f"项目单位{i}", "applicant_type": "unit",
-                    "project_name": f"崩溃测试项目{i}", "industry": "制造业", "boundary": req,
-                    "materials_received": []}  # fmt: skip
+            body = {
+                "kind": "requisition",
+                "applicant_name": f"项目单位{i}",
+                "applicant_type": "unit",
+                "project_name": f"崩溃测试项目{i}",
+                "industry": "制造业",
+                "boundary": req,
+                "materials_received": [],
+            }
         else:
-            body = {"kind": "homestead", "applicant_name": f"村民{i}", "phone": "13800138000",
-                    "village": anchors["homestead_clean"].get("village"), "household_id": f"CRASH-{i}",
-                    "materials_received": ["application_form", "id_card"], "boundary": home}  # fmt: skip
+            body = {
+                "kind": "homestead",
+                "applicant_name": f"村民{i}",
+                "phone": "13800138000",
+                "village": anchors["homestead_clean"].get("village"),
+                "household_id": f"CRASH-{i}",
+                "materials_received": ["application_form", "id_card"],
+                "boundary": home,
+            }
         out[f"{run}-{i:04d}"] = body
     return out
 
@@ -189,8 +205,9 @@ def _send_all(
     lock = threading.Lock()
     task = progress.add_task("intakes" if kill_after else "retries", total=len(bodies))
     limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
-    with httpx.Client(base_url=server.base, timeout=60, limits=limits,
-                      headers={"Authorization": f"Bearer {token}"}) as client:  # fmt: skip
+    with httpx.Client(
+        base_url=server.base, timeout=60, limits=limits, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
 
         def one(key: str) -> None:
             try:
@@ -224,13 +241,20 @@ def intake_phase(cluster: EmbeddedCluster, app_port: int, n: int, report: Report
     try:
         server.start()
         token = _token(server.base)
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console) as progress:  # fmt: skip
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
             t = time.perf_counter()
             acked, outcomes = _send_all(server, token, bodies, 32, kill_after, progress)
             first_round = time.perf_counter() - t
-            report.check(server.proc is not None and server.proc.returncode == -signal.SIGKILL,
-                         "the server was not SIGKILLed during the intakes (too few acknowledged?)")
+            report.check(
+                server.proc is not None and server.proc.returncode == -signal.SIGKILL,
+                "the server was not SIGKILLed during the intakes (too few acknowledged?)",
+            )
             report.figures["acknowledged before the kill"] = len(acked)
             report.figures["first round outcomes"] = dict(outcomes)
             committed_unacked = _committed_keys(url, set(bodies) - set(acked))
@@ -251,8 +275,10 @@ def intake_phase(cluster: EmbeddedCluster, app_port: int, n: int, report: Report
     finally:
         server.stop()
     for key in committed_unacked:
-        report.check(retried.get(key, {}).get("status") == 200,
-                     f"{key}: committed before the kill but its retry was not answered as a replay (200)")  # fmt: skip
+        report.check(
+            retried.get(key, {}).get("status") == 200,
+            f"{key}: committed before the kill but its retry was not answered as a replay (200)",
+        )
     report.check(len(acked) + len(retried) == n, f"only {len(acked) + len(retried)} of {n} intakes acknowledged")
     told = {**acked, **retried}
     materials = {kind: len(ms) for kind, ms in workflow().materials.items()}
@@ -264,8 +290,10 @@ def intake_phase(cluster: EmbeddedCluster, app_port: int, n: int, report: Report
             report.check(row is not None, f"{key}: acknowledged ({ack['case_no']}) but no case in the database")
             if row is not None:
                 report.check(row[1] == 1, f"{key}: {row[1]} cases for one key")
-                report.check((row[2], row[3]) == (ack["id"], ack["case_no"]),
-                             f"{key}: told {ack['case_no']} (id {ack['id']}), stored {row[3]} (id {row[2]})")  # fmt: skip
+                report.check(
+                    (row[2], row[3]) == (ack["id"], ack["case_no"]),
+                    f"{key}: told {ack['case_no']} (id {ack['id']}), stored {row[3]} (id {row[2]})",
+                )
         stray = set(by_key) - set(told)
         report.check(not stray, f"{len(stray)} cases nobody was told about: {sorted(map(str, stray))[:5]}")
         total = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
@@ -287,8 +315,11 @@ def intake_phase(cluster: EmbeddedCluster, app_port: int, n: int, report: Report
         ).fetchall()
         for case_no, kind, n_mat, runs, latest, created, boundary, checked, complete in half:
             ok = (n_mat, runs, latest, created, boundary, checked, complete) == (materials[kind], 1, 1, 1, 1, 1, True)
-            report.check(ok, f"{case_no}: half-written (materials {n_mat}/{materials[kind]}, check runs {runs}, latest "
-                             f"{latest}, audit create/boundary/check {created}/{boundary}/{checked}, complete {complete})")  # fmt: skip
+            report.check(
+                ok,
+                f"{case_no}: half-written (materials {n_mat}/{materials[kind]}, check runs {runs}, latest "
+                f"{latest}, audit create/boundary/check {created}/{boundary}/{checked}, complete {complete})",
+            )
         # case numbers: gap-free, duplicate-free, and the counters agree
         numbers = conn.execute("SELECT kind, case_no FROM cases ORDER BY case_no").fetchall()
         seqs: dict[tuple[str, str], list[int]] = {}
@@ -297,11 +328,16 @@ def intake_phase(cluster: EmbeddedCluster, app_port: int, n: int, report: Report
             seqs.setdefault((kind, parts[1]), []).append(int(parts[-1]))
         counters = {(k, str(y)): last for k, y, last in conn.execute("SELECT kind, year, last FROM case_counters")}
         for (kind, year), s in seqs.items():
-            report.check(sorted(s) == list(range(1, len(s) + 1)), f"{kind} {year}: numbers not 1..{len(s)} without gaps: "
-                         f"missing {sorted(set(range(1, max(s) + 1)) - set(s))[:10]}, duplicates "
-                         f"{[x for x, c in Counter(s).items() if c > 1][:10]}")  # fmt: skip
-            report.check(counters.get((kind, year)) == len(s),
-                         f"{kind} {year}: counter at {counters.get((kind, year))}, {len(s)} cases")  # fmt: skip
+            report.check(
+                sorted(s) == list(range(1, len(s) + 1)),
+                f"{kind} {year}: numbers not 1..{len(s)} without gaps: "
+                f"missing {sorted(set(range(1, max(s) + 1)) - set(s))[:10]}, duplicates "
+                f"{[x for x, c in Counter(s).items() if c > 1][:10]}",
+            )
+            report.check(
+                counters.get((kind, year)) == len(s),
+                f"{kind} {year}: counter at {counters.get((kind, year))}, {len(s)} cases",
+            )
         report.figures["case numbers"] = {f"{k} {y}": f"1..{len(s)}" for (k, y), s in seqs.items()}
         # the audit log matches the cases: one case.create per case, naming its number, none for a missing case
         audit = conn.execute(
@@ -310,8 +346,10 @@ def intake_phase(cluster: EmbeddedCluster, app_port: int, n: int, report: Report
         ).fetchall()
         report.check(len(audit) == total, f"{len(audit)} case.create audit entries for {total} cases")
         for case_id, logged, actual in audit:
-            report.check(actual is not None and logged == actual,
-                         f"audit case.create for case {case_id} names {logged}, the case is {actual}")  # fmt: skip
+            report.check(
+                actual is not None and logged == actual,
+                f"audit case.create for case {case_id} names {logged}, the case is {actual}",
+            )
         orphans = conn.execute(
             "SELECT count(*) FROM audit_log a WHERE a.case_id IS NOT NULL AND NOT EXISTS "
             "(SELECT 1 FROM cases c WHERE c.id = a.case_id)"
@@ -340,13 +378,17 @@ def _big_parcels(path: Path, copies: int) -> int:
 def _layer_state(url: str) -> dict[str, object]:
     with psycopg.connect(url) as conn:
         return {
-            "version": conn.execute("SELECT version, feature_count FROM layer_versions WHERE layer = 'parcels'").fetchone(),
+            "version": conn.execute(
+                "SELECT version, feature_count FROM layer_versions WHERE layer = 'parcels'"
+            ).fetchone(),
             "loads": conn.execute("SELECT count(*) FROM layer_loads WHERE layer = 'parcels'").fetchone()[0],
             "rows": conn.execute("SELECT count(*) FROM parcels").fetchone()[0],
-            "checksum": conn.execute(
-                "SELECT md5(string_agg(p::text, E'\\n' ORDER BY p.id)) FROM parcels p"
-            ).fetchone()[0],
-            "indexes": sorted(r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'parcels'")),
+            "checksum": conn.execute("SELECT md5(string_agg(p::text, E'\\n' ORDER BY p.id)) FROM parcels p").fetchone()[
+                0
+            ],
+            "indexes": sorted(
+                r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'parcels'")
+            ),
             "invalid_indexes": conn.execute(
                 "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
                 "WHERE c.relname = 'parcels' AND NOT i.indisvalid"
@@ -411,8 +453,12 @@ def kill_postmaster(cluster: EmbeddedCluster) -> dict[str, object]:
         os.kill(c, signal.SIGKILL)
     time.sleep(0.2)
     _reap([pid, *children])
-    return {"postmaster": pid, "children": len(children), "children SIGKILLed after 10 s": len(left),
-            "postmaster reaped": not _alive(pid)}
+    return {
+        "postmaster": pid,
+        "children": len(children),
+        "children SIGKILLed after 10 s": len(left),
+        "postmaster reaped": not _alive(pid),
+    }
 
 
 def import_phase(cluster: EmbeddedCluster, report: Report, workdir: Path, copies: int) -> None:
@@ -423,8 +469,12 @@ def import_phase(cluster: EmbeddedCluster, report: Report, workdir: Path, copies
     for attempt in range(4):
         big = workdir / f"parcels_x{copies}.gpkg"
         features = _big_parcels(big, copies)
-        proc = subprocess.Popen([str(LANDWINDOW), "import", "parcels", str(big), "--replace"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        proc = subprocess.Popen(
+            [str(LANDWINDOW), "import", "parcels", str(big), "--replace"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         killed_at = None
         with psycopg.connect(url, autocommit=True) as watch:
             while proc.poll() is None:
@@ -452,14 +502,18 @@ def import_phase(cluster: EmbeddedCluster, report: Report, workdir: Path, copies
     after = _layer_state(url)
     for k in before:
         report.check(after[k] == before[k], f"parcels after the crash: {k} is {after[k]!r}, was {before[k]!r}")
-    report.figures["parcels after recovery"] = f"version {after['version']}, {after['rows']} rows, checksum equal: " \
-                                               f"{after['checksum'] == before['checksum']}"
-    done = subprocess.run([str(LANDWINDOW), "import", "parcels", str(COUNTY), "--replace"], env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    report.figures["parcels after recovery"] = (
+        f"version {after['version']}, {after['rows']} rows, checksum equal: {after['checksum'] == before['checksum']}"
+    )
+    done = subprocess.run(
+        [str(LANDWINDOW), "import", "parcels", str(COUNTY), "--replace"], env=env, capture_output=True, text=True
+    )
     report.check(done.returncode == 0, f"a new import after recovery failed: {done.stderr[-500:]}")
     again = _layer_state(url)
-    report.check(again["version"] == (before["version"][0] + 1, before["rows"]),  # type: ignore[index]
-                 f"the import after recovery left {again['version']}")  # fmt: skip
+    report.check(
+        again["version"] == (before["version"][0] + 1, before["rows"]),  # type: ignore[index]
+        f"the import after recovery left {again['version']}",
+    )
 
 
 def run(intakes: int = 200, db_port: int | None = None, app_port: int | None = None, copies: int = 20) -> Report:

@@ -34,9 +34,13 @@ def main() -> int:
     env.setdefault("LANDWINDOW_TEST_DB_PORT", "25440")
     tests = ["tests/test_api_fuzz.py", "tests/test_bad_uploads.py"]
     started = time.monotonic()
-    rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", *tests], cwd=ROOT, env=env)
-    print(f"fuzz: {args.api_examples} examples per operation and role, {args.file_examples} mutated files, "
-          f"seed {args.seed}: {'passed' if rc == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s")  # fmt: skip
+    rc = subprocess.call(
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", *tests], cwd=ROOT, env=env
+    )
+    print(
+        f"fuzz: {args.api_examples} examples per operation and role, {args.file_examples} mutated files, "
+        f"seed {args.seed}: {'passed' if rc == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s"
+    )
     return rc
 
 

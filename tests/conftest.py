@@ -33,6 +33,8 @@ def _test_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
 TEMPLATE_DB = "lw_template"
 REAL_PARTS = {"db", "browser"}
 
@@ -142,6 +144,49 @@ def staff(conn, staff_hashes) -> dict[str, dict]:
             )
     conn.commit()
     return users
+
+
+TEST_KEY = "test-secret-key-0123456789abcdef"
+"""The secret and filing key of the test apps (a test that needs another key makes its own settings)."""
+
+
+@pytest.fixture
+def make_settings(db_url, tmp_path):
+    """Return a function building the app's settings over the test database (keyword arguments override)."""
+    from service.core.settings import Settings
+
+    def settings(**overrides) -> Settings:
+        values = {"database_url": db_url, "data_dir": tmp_path, "secret_key": TEST_KEY, "filing_key": TEST_KEY}
+        return Settings(_env_file=None, **{**values, **overrides})
+
+    return settings
+
+
+@pytest.fixture
+def client(make_settings):
+    """A test client of the real app over the test database (lifespan run: the pool is open)."""
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    with TestClient(create_app(make_settings())) as c:
+        yield c
+
+
+@pytest.fixture
+def api(client, staff):
+    """The REST API as the demo staff (bearer tokens per role), over the test database."""
+    from tests.support.api import Api
+
+    return Api(client, staff)
+
+
+@pytest.fixture
+def one_map(load_layer):
+    """Load the small synthetic one map of tests/support/onemap.py."""
+    from tests.support.onemap import load_one_map
+
+    load_one_map(load_layer)
 
 
 @pytest.fixture

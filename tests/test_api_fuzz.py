@@ -19,7 +19,6 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.fuzz import API_EXAMPLES, ROLES, SEED, Seeded, load_sample_county, seed_cases
 from web.app import create_app
@@ -28,10 +27,10 @@ CHECKS = [not_a_server_error, response_schema_conformance]
 
 
 @pytest.fixture
-def fuzz_app(db_url, conn, staff, tmp_path):
+def fuzz_app(make_settings, db_url, conn, staff, tmp_path):
     """The real app over the sample county with seeded cases, run in-process by schemathesis' ASGI transport."""
     load_sample_county(conn)
-    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="f" * 32)
+    settings = make_settings()
     app = create_app(settings)
     try:
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)  # starts the app's lifespan
@@ -73,10 +72,14 @@ def fuzz_operation(operation, api: Api, seeded: Seeded, real: dict[str, list], r
     headers = api.headers(role)
 
     @hypothesis.settings(
-        max_examples=examples, derandomize=True, database=None, deadline=None, print_blob=False,
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        print_blob=False,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
-    )  # fmt: skip
+    )
     @hypothesis.seed(SEED)
     @hypothesis.given(case=strategy, pick=st.data())
     def run(case, pick) -> None:
@@ -107,10 +110,10 @@ def test_every_operation_as_every_role_never_5xx_and_keeps_its_schema(fuzz_app):
     assert not failures, f"{len(failures)} failing operation/role pairs:\n\n" + "\n\n".join(failures)
 
 
-def test_values_postgresql_cannot_take_are_422_not_500(db_url, conn, staff, tmp_path):
+def test_values_postgresql_cannot_take_are_422_not_500(make_settings, db_url, conn, staff, tmp_path):
     from fastapi.testclient import TestClient
 
-    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="f" * 32)
+    settings = make_settings()
     with TestClient(create_app(settings)) as client:
         api = Api(client, staff)
         # found by the fuzz run: a NUL character in a case's field reached PostgreSQL and was a 500

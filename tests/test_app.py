@@ -6,23 +6,26 @@ from shapely.geometry import box
 
 from gis.catalog import catalog
 from gis.importer import load, read
-from service.core.settings import Settings
 from web.app import create_app
 
 X0, Y0 = 38530000.0, 3303000.0  # EPSG:4526, near 114.31°E 29.85°N
 
 
 @pytest.fixture
-def client(db_url):
-    app = create_app(Settings(_env_file=None, database_url=db_url, tile_max_age=60))
-    with TestClient(app) as c:
+def client(make_settings):
+    with TestClient(create_app(make_settings(tile_max_age=60))) as c:
         yield c
 
 
 @pytest.fixture
 def parcels_loaded(tmp_path, conn):
     gdf = gpd.GeoDataFrame(
-        {"parcel_no": ["A1", "A2"], "owner": ["王五", "赵六"], "land_class": ["0702", "0101"], "household_id": ["H1", "H2"]},
+        {
+            "parcel_no": ["A1", "A2"],
+            "owner": ["王五", "赵六"],
+            "land_class": ["0702", "0101"],
+            "household_id": ["H1", "H2"],
+        },
         geometry=[box(X0, Y0, X0 + 30, Y0 + 20), box(X0 + 40, Y0, X0 + 70, Y0 + 20)],
         crs=4526,
     )
@@ -104,7 +107,9 @@ def test_tiles_cut_from_lon_lat_match_projected_tiles(client, conn, parcels_load
         x, y = _tile_of(c.x, c.y, z)
         params = {"z": z, "x": x, "y": y, "limit": 100}
         linear = mapbox_vector_tile.decode(bytes(conn.execute(tile_query(spec, z), params).fetchone()[1]))
-        projected = mapbox_vector_tile.decode(bytes(conn.execute(tile_query(spec, LINEAR_FROM_ZOOM - 1), params).fetchone()[1]))
+        projected = mapbox_vector_tile.decode(
+            bytes(conn.execute(tile_query(spec, LINEAR_FROM_ZOOM - 1), params).fetchone()[1])
+        )
         a = {f["id"]: f["geometry"]["coordinates"] for f in linear["parcels"]["features"]}
         b = {f["id"]: f["geometry"]["coordinates"] for f in projected["parcels"]["features"]}
         assert a.keys() == b.keys() and len(a) == 2
@@ -112,10 +117,15 @@ def test_tiles_cut_from_lon_lat_match_projected_tiles(client, conn, parcels_load
             assert len(a[fid]) == len(b[fid]), (z, fid)
             for ring_a, ring_b in zip(a[fid], b[fid], strict=True):
                 # the same ring, in the same direction; where it starts may differ (ST_AsMVTGeom rebuilds rings)
-                ra, rb = ring_a[:-1] if ring_a[0] == ring_a[-1] else ring_a, ring_b[:-1] if ring_b[0] == ring_b[-1] else ring_b
+                ra, rb = (
+                    ring_a[:-1] if ring_a[0] == ring_a[-1] else ring_a,
+                    ring_b[:-1] if ring_b[0] == ring_b[-1] else ring_b,
+                )
                 assert len(ra) == len(rb), (z, fid)
-                gap = min(max(max(abs(u[0] - v[0]), abs(u[1] - v[1])) for u, v in zip(ra[k:] + ra[:k], rb, strict=True))
-                          for k in range(len(ra)))  # fmt: skip
+                gap = min(
+                    max(max(abs(u[0] - v[0]), abs(u[1] - v[1])) for u, v in zip(ra[k:] + ra[:k], rb, strict=True))
+                    for k in range(len(ra))
+                )
                 assert gap <= 1, (z, fid, gap)
 
 
@@ -135,4 +145,6 @@ def test_tiles_are_served_from_memory_until_the_layer_changes(client, conn, tmp_
     load(conn, read(path, "parcels"), replace=True)
     fresh = client.get(f"/tiles/parcels/16/{x}/{y}.pbf")
     assert fresh.headers["etag"] == '"parcels-2"'
-    assert [f["properties"]["parcel_no"] for f in mapbox_vector_tile.decode(fresh.content)["parcels"]["features"]] == ["B1"]
+    assert [f["properties"]["parcel_no"] for f in mapbox_vector_tile.decode(fresh.content)["parcels"]["features"]] == [
+        "B1"
+    ]

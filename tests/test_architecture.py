@@ -117,7 +117,12 @@ def test_the_web_pages_use_no_api_internals():
         for d in deps
         if n.startswith("web") and n != "web.app" and d.startswith("service.http.api")
     ]
-    crossing += [f"{n} imports {d}" for n, deps in graph.items() for d in deps if n.startswith("service.http.api") and d.startswith("web")]
+    crossing += [
+        f"{n} imports {d}"
+        for n, deps in graph.items()
+        for d in deps
+        if n.startswith("service.http.api") and d.startswith("web")
+    ]
     assert crossing == []
 
 

@@ -34,7 +34,14 @@ from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app
 
 KEY = "matrix-secret-key-0123456789abcdef"
-STAFF = {"clerk": "clerk", "rev_own": "rev-village", "rev_other": "rev-mineral", "leader": "leader", "planner": "planner", "admin": "admin"}
+STAFF = {
+    "clerk": "clerk",
+    "rev_own": "rev-village",
+    "rev_other": "rev-mineral",
+    "leader": "leader",
+    "planner": "planner",
+    "admin": "admin",
+}
 WHO = [*STAFF, "anonymous", "forged", "expired"]
 ALL_STAFF = {"clerk": 200, "rev_own": 200, "rev_other": 404, "leader": 200, "planner": 200, "admin": 200}
 EVERY_STAFF = {**ALL_STAFF, "rev_other": 200}
@@ -75,21 +82,55 @@ MATRIX = [
     ("GET", "/api/v1/cases/{case_id}/boundary.gpkg", None, ALL_STAFF),
     ("GET", "/api/v1/auth/me", None, EVERY_STAFF),
     ("POST", "/api/v1/auth/token", "login", _everyone(200)),
-    ("POST", "/api/v1/cases", "intake", {"clerk": 201, "admin": 201, "rev_own": 403, "rev_other": 403, "leader": 403, "planner": 403}),
-    ("POST", "/api/v1/cases/{case_id}/boundary", "boundary",
-     {"clerk": 409, "rev_own": 403, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409}),
-    ("POST", "/api/v1/cases/{case_id}/transitions", {"transition": "submit_to_leader", "version": 1},
-     {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403}),
-    ("POST", "/api/v1/cases/{case_id}/transitions", {"transition": "approve", "version": 1},
-     {"clerk": 403, "rev_own": 403, "rev_other": 404, "leader": 409, "planner": 403, "admin": 403}),
-    ("POST", "/api/v1/cases/{case_id}/materials", {"version": 1, "received": []},
-     {"clerk": 409, "rev_own": 403, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409}),
-    ("POST", "/api/v1/cases/{case_id}/override", {"version": 1, "reason": "特殊情况"},
-     {"clerk": 403, "rev_own": 403, "rev_other": 404, "leader": 409, "planner": 403, "admin": 409}),
-    ("POST", "/api/v1/cases/{case_id}/tasks/{task_id}", {"version": 1, "result": "agree", "opinion": "同意"},
-     {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409}),
+    (
+        "POST",
+        "/api/v1/cases",
+        "intake",
+        {"clerk": 201, "admin": 201, "rev_own": 403, "rev_other": 403, "leader": 403, "planner": 403},
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/boundary",
+        "boundary",
+        {"clerk": 409, "rev_own": 403, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409},
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/transitions",
+        {"transition": "submit_to_leader", "version": 1},
+        {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403},
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/transitions",
+        {"transition": "approve", "version": 1},
+        {"clerk": 403, "rev_own": 403, "rev_other": 404, "leader": 409, "planner": 403, "admin": 403},
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/materials",
+        {"version": 1, "received": []},
+        {"clerk": 409, "rev_own": 403, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409},
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/override",
+        {"version": 1, "reason": "特殊情况"},
+        {"clerk": 403, "rev_own": 403, "rev_other": 404, "leader": 409, "planner": 403, "admin": 409},
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/tasks/{task_id}",
+        {"version": 1, "result": "agree", "opinion": "同意"},
+        {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409},
+    ),
     ("POST", "/api/v1/cases/{case_id}/notices", None, _only(("clerk", "admin"), 201, case=True)),
-    ("POST", "/api/v1/recheck", None, {"clerk": 403, "rev_own": 403, "rev_other": 403, "leader": 200, "planner": 200, "admin": 200}),
+    (
+        "POST",
+        "/api/v1/recheck",
+        None,
+        {"clerk": 403, "rev_own": 403, "rev_other": 403, "leader": 200, "planner": 200, "admin": 200},
+    ),
     ("POST", "/api/v1/checks", DRAWN, EVERY_STAFF),
     # --- applicants (the query code is the key; staff tokens change nothing)
     ("GET", "/api/v1/public/cases/{case_no}", "code", _everyone(200)),
@@ -100,7 +141,12 @@ MATRIX = [
     ("GET", f"/api/v1/reports/monthly.xlsx?month={MONTH}", None, _only(STATS, 200)),
     ("GET", f"/api/v1/reports/callbacks?month={MONTH}", None, _only(CALLBACKS, 200)),
     ("POST", "/api/v1/reports/callbacks", {"month": MONTH}, _only(CALLBACKS, 200)),  # drawn already: 200, not 201
-    ("POST", "/api/v1/reports/callbacks/{case_no}/outcome", {"outcome": "satisfied"}, _only(CALLBACKS, 404)),  # not sampled
+    (
+        "POST",
+        "/api/v1/reports/callbacks/{case_no}/outcome",
+        {"outcome": "satisfied"},
+        _only(CALLBACKS, 404),
+    ),  # not sampled
     # --- conversions of farmland
     ("GET", "/api/v1/conversions", None, _only(STATS, 200)),
     ("GET", "/api/v1/conversions/audit", None, _only(STATS, 200)),
@@ -114,10 +160,20 @@ MATRIX = [
     ("GET", "/api/v1/filings", None, EVERY_STAFF),
     ("POST", "/api/v1/filings/received", ZIP, _only(("clerk", "leader", "admin"), 422)),
     ("GET", "/api/v1/filings/{package_id}", None, dict.fromkeys(STAFF, 404)),
-    ("POST", "/api/v1/filings/{package_id}/decisions", {"decision": "presign"}, _only(("clerk", "rev_own", "rev_other", "leader", "admin"), 404)),
+    (
+        "POST",
+        "/api/v1/filings/{package_id}/decisions",
+        {"decision": "presign"},
+        _only(("clerk", "rev_own", "rev_other", "leader", "admin"), 404),
+    ),
     ("GET", "/api/v1/filings/{package_id}/receipt", None, dict.fromkeys(STAFF, 404)),
     ("GET", "/api/v1/filings/{package_id}/archive", None, dict.fromkeys(STAFF, 404)),
-    ("POST", "/api/v1/filings/receipts", {"files": {"file": ("r.json", b"{}", "application/json")}}, _only(FILING_EXPORT, 422)),
+    (
+        "POST",
+        "/api/v1/filings/receipts",
+        {"files": {"file": ("r.json", b"{}", "application/json")}},
+        _only(FILING_EXPORT, 422),
+    ),
     # --- public, whoever asks
     ("GET", "/healthz", None, _everyone(200)),
     ("GET", "/tiles/{layer_name}/{z}/{x}/{y}.pbf", None, _everyone(204)),  # below the layer's minimum zoom
@@ -138,10 +194,18 @@ MATRIX = [
     ("GET", "/cases/new", PAGE, EVERY_STAFF),
     ("POST", "/cases/new", {PAGE: "intake"}, _only(("clerk", "admin"), 303)),
     ("GET", "/cases/{case_id}", PAGE, ALL_STAFF),
-    ("POST", "/cases/{case_id}/act", {PAGE: {"transition": "submit_to_leader", "version": "1"}},
-     {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403}),
-    ("POST", "/cases/{case_id}/tasks/{task_id}", {PAGE: {"version": "1", "result": "agree", "opinion": "同意"}},
-     {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409}),
+    (
+        "POST",
+        "/cases/{case_id}/act",
+        {PAGE: {"transition": "submit_to_leader", "version": "1"}},
+        {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403},
+    ),
+    (
+        "POST",
+        "/cases/{case_id}/tasks/{task_id}",
+        {PAGE: {"version": "1", "result": "agree", "opinion": "同意"}},
+        {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409},
+    ),
     ("POST", "/cases/{case_id}/notice", {PAGE: {}}, _only(("clerk", "admin"), 303, case=True)),
     ("GET", "/cases/{case_id}/notice", PAGE, ALL_STAFF),
     ("GET", "/cases/{case_id}/notice.pdf", PAGE, ALL_STAFF),
@@ -158,10 +222,15 @@ MATRIX = [
     ("GET", f"/reports/monthly?month={MONTH}", PAGE, _only(STATS, 200)),
     ("GET", f"/callbacks?month={MONTH}", PAGE, _only(CALLBACKS, 200)),
     ("POST", "/callbacks/draw", {PAGE: {"month": MONTH}}, _only(CALLBACKS, 303)),
-    ("POST", "/callbacks/record", {PAGE: {"month": MONTH, "case_no": "{case_no}", "outcome": "satisfied"}}, _only(CALLBACKS, 422)),
+    (
+        "POST",
+        "/callbacks/record",
+        {PAGE: {"month": MONTH, "case_no": "{case_no}", "outcome": "satisfied"}},
+        _only(CALLBACKS, 422),
+    ),
     ("GET", "/planner", PAGE, _only(STATS, 200)),
     ("GET", "/planner/audit", PAGE, _only(STATS, 200)),
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="module")
@@ -178,37 +247,72 @@ def expired_token():
 
 
 @pytest.fixture
-def world(db_url, conn, staff, load_layer, tmp_path, expired_token):
+def world(make_settings, db_url, conn, staff, load_layer, tmp_path, expired_token):
     load_one_map(load_layer)
-    app = create_app(Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=KEY, filing_key=KEY))
+    app = create_app(make_settings(secret_key=KEY, filing_key=KEY))
     with TestClient(app) as client:
         api = Api(client, staff)
         drawn = {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(40, 240, 52, 252)))}
         materials = ["application_form", "household_register", "id_card", "village_opinion", "site_plan"]
-        mine = api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": "张三", "household_id": "HH5",
-                                                "materials_received": materials, "boundary": drawn}).json()  # fmt: skip
-        other = api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": "李四", "household_id": "HH6",
-                                                 "materials_received": materials, "boundary": drawn}).json()  # fmt: skip
+        mine = api.post(
+            "/api/v1/cases",
+            json={
+                "kind": "homestead",
+                "applicant_name": "张三",
+                "household_id": "HH5",
+                "materials_received": materials,
+                "boundary": drawn,
+            },
+        ).json()
+        other = api.post(
+            "/api/v1/cases",
+            json={
+                "kind": "homestead",
+                "applicant_name": "李四",
+                "household_id": "HH6",
+                "materials_received": materials,
+                "boundary": drawn,
+            },
+        ).json()
         code = mine["query_code"]
-        mine = {**api.move(mine, "accept").json(), "query_code": code}  # in review: 村镇规划股 has a task, 矿产资源管理股 has none
+        mine = {
+            **api.move(mine, "accept").json(),
+            "query_code": code,
+        }  # in review: 村镇规划股 has a task, 矿产资源管理股 has none
         assert api.post(f"/api/v1/cases/{mine['id']}/notices").status_code == 201  # a notice to read
-        assert api.post("/api/v1/reports/callbacks", as_="leader", json={"month": MONTH}).status_code == 201  # a sample to read
-        conn.execute("UPDATE cases SET version = version + 5 WHERE id = %s", (mine["id"],))  # every version sent is stale
+        assert (
+            api.post("/api/v1/reports/callbacks", as_="leader", json={"month": MONTH}).status_code == 201
+        )  # a sample to read
+        conn.execute(
+            "UPDATE cases SET version = version + 5 WHERE id = %s", (mine["id"],)
+        )  # every version sent is stale
         conn.commit()
         user = next(u for u in staff.values() if u["role"] == "clerk")
         clerk = type("U", (), {"id": 1, "username": user["username"], "role": "clerk", "department": None})()
         expired, expired_cookie = expired_token(clerk), expired_token(clerk, cookie=True)
         ids = {u: conn.execute("SELECT id FROM users WHERE username = %s", (u,)).fetchone()[0] for u in STAFF.values()}
-        yield {"app": app, "api": api, "mine": mine, "other": other, "drawn": drawn, "expired": expired,
-               "expired_cookie": expired_cookie, "ids": ids, "staff": staff}  # fmt: skip
+        yield {
+            "app": app,
+            "api": api,
+            "mine": mine,
+            "other": other,
+            "drawn": drawn,
+            "expired": expired,
+            "expired_cookie": expired_cookie,
+            "ids": ids,
+            "staff": staff,
+        }
 
 
 def _headers(world, who):
     api = world["api"]
     if who in STAFF:
         return api.headers(STAFF[who])
-    return {"anonymous": {}, "forged": {"Authorization": "Bearer eyJ1aWQiOjF9.forged.signature"},
-            "expired": {"Authorization": f"Bearer {world['expired']}"}}[who]  # fmt: skip
+    return {
+        "anonymous": {},
+        "forged": {"Authorization": "Bearer eyJ1aWQiOjF9.forged.signature"},
+        "expired": {"Authorization": f"Bearer {world['expired']}"},
+    }[who]
 
 
 CSRF = "matrix-csrf-token"
@@ -217,8 +321,16 @@ CSRF = "matrix-csrf-token"
 def _session_cookie(world, who):
     if who in STAFF:
         u = world["staff"][STAFF[who]]
-        user = type("U", (), {"id": world["ids"][u["username"]], "username": u["username"], "role": u["role"],
-                              "department": u.get("department")})()  # fmt: skip
+        user = type(
+            "U",
+            (),
+            {
+                "id": world["ids"][u["username"]],
+                "username": u["username"],
+                "role": u["role"],
+                "department": u.get("department"),
+            },
+        )()
         return TokenSigner(KEY, 3600).issue(user, cookie=True)
     return {"anonymous": None, "forged": "eyJ1aWQiOjF9.forged.signature", "expired": world["expired_cookie"]}[who]
 
@@ -234,7 +346,12 @@ def _page_form(world, spec, fill):
     if spec == "receipt":
         return {"query_code": mine["query_code"]}
     if spec == "intake":
-        return {"kind": "homestead", "applicant_name": "王五", "action": "create", "boundary_geojson": json.dumps(world["drawn"])}
+        return {
+            "kind": "homestead",
+            "applicant_name": "王五",
+            "action": "create",
+            "boundary_geojson": json.dumps(world["drawn"]),
+        }
     return {k: fill(v) for k, v in spec.items()}
 
 
@@ -242,8 +359,16 @@ def _request(world, method, path, how, who):
     """Send one cell of the matrix; return the response."""
     api, mine = world["api"], world["mine"]
     task = next(t for t in mine["tasks"] if t["department"] == "村镇规划股")
-    values = {"case_id": mine["id"], "task_id": task["id"], "case_no": mine["case_no"], "package_id": "0" * 32,
-              "layer_name": "parcels", "z": 0, "x": 0, "y": 0}  # fmt: skip
+    values = {
+        "case_id": mine["id"],
+        "task_id": task["id"],
+        "case_no": mine["case_no"],
+        "package_id": "0" * 32,
+        "layer_name": "parcels",
+        "z": 0,
+        "x": 0,
+        "y": 0,
+    }
 
     def fill(text):
         return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), text)
@@ -399,7 +524,9 @@ def test_a_command_refused_to_the_operator_fails_cleanly(monkeypatch):
     """The operator's role comes from permissions.toml: a table that denies it stops the command before it runs."""
     table = permissions.table()
     denied = dataclasses.replace(table.actions["users.manage"], roles=("leader",))
-    monkeypatch.setattr(permissions, "table", lambda: dataclasses.replace(table, actions={**table.actions, "users.manage": denied}))
+    monkeypatch.setattr(
+        permissions, "table", lambda: dataclasses.replace(table, actions={**table.actions, "users.manage": denied})
+    )
     r = CliRunner().invoke(cli_app, ["user", "demo"])
     assert r.exit_code == 2 and "only administrators manage staff accounts" in r.output
 

@@ -33,12 +33,19 @@ def _take_in(db_url: str, n: int) -> None:
             geom = b(40 + i, 240, 52 + i, 252)
             feature = {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(geom))}
             create_case(
-                session, clerk,
-                Intake(kind="homestead", applicant_name=f"申请人{i}", phone="13800138000", village="张家村",
-                           household_id=f"HH{i + 10}", materials_received=["application_form", "id_card"],
-                           idempotency_key=f"backup-{i}"),
+                session,
+                clerk,
+                Intake(
+                    kind="homestead",
+                    applicant_name=f"申请人{i}",
+                    phone="13800138000",
+                    village="张家村",
+                    household_id=f"HH{i + 10}",
+                    materials_received=["application_form", "id_card"],
+                    idempotency_key=f"backup-{i}",
+                ),
                 boundary_from_geojson(feature),
-            )  # fmt: skip
+            )
         session.commit()
     engine.dispose()
 
@@ -66,8 +73,13 @@ def layer_figures(url: str) -> dict[str, tuple[int, float]]:
     """Return {layer: (rows, summed area in m² in zone 38)}."""
     with psycopg.connect(url) as conn:
         return {
-            name: tuple(conn.execute(sql.SQL("SELECT count(*), coalesce(sum(ST_Area(ST_Transform(geom, 4526))), 0) FROM {}")
-                                     .format(sql.Identifier(name))).fetchone())  # fmt: skip
+            name: tuple(
+                conn.execute(
+                    sql.SQL("SELECT count(*), coalesce(sum(ST_Area(ST_Transform(geom, 4526))), 0) FROM {}").format(
+                        sql.Identifier(name)
+                    )
+                ).fetchone()
+            )
             for name in LAYERS
         }
 

@@ -24,15 +24,27 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from gis.boundary import BoundaryError, read_boundary_bytes
-from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.fuzz import APPLICATIONS, FILE_EXAMPLES, SEED, counts, load_sample_county, seed_cases
-from web.app import create_app
 
 BAD = Path(__file__).resolve().parent / "data" / "bad_boundaries"
 EXPECTED = tomllib.loads((BAD / "expected.toml").read_text("utf-8"))
 SAMPLES = sorted(p.name for p in APPLICATIONS.iterdir() if p.is_file())
-INTERESTING = [b",", b"\r\n", b"\n", b"@", b"-", b".", b"9" * 12, b"\xef\xbc\x8c", b"\x00", b"NaN", b"1e308", b"[", b"{"]
+INTERESTING = [
+    b",",
+    b"\r\n",
+    b"\n",
+    b"@",
+    b"-",
+    b".",
+    b"9" * 12,
+    b"\xef\xbc\x8c",
+    b"\x00",
+    b"NaN",
+    b"1e308",
+    b"[",
+    b"{",
+]
 
 
 def kind_of(name: str) -> str:
@@ -53,8 +65,11 @@ class Uploads:
         # the web intake as the clerk: the same client, logged in by cookie (the API calls send their bearer token)
         form = client.get("/login").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
-        r = client.post("/login", data={"username": "clerk", "password": api.staff["clerk"]["password"], "csrf_token": token},
-                        follow_redirects=False)  # fmt: skip
+        r = client.post(
+            "/login",
+            data={"username": "clerk", "password": api.staff["clerk"]["password"], "csrf_token": token},
+            follow_redirects=False,
+        )
         assert r.status_code == 303, r.text
         page = client.get("/cases/new").text
         self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -73,22 +88,31 @@ class Uploads:
         case_id = self.cases[kind]
         files = {"file": (name, data, "application/octet-stream")}
         yield "POST /api/v1/checks", lambda: self.api.post("/api/v1/checks", data={"kind": kind}, files=files)
-        yield f"POST /api/v1/cases/{case_id}/boundary", lambda: self.api.post(
-            f"/api/v1/cases/{case_id}/boundary", data={"version": str(self._version(case_id))}, files=files
+        yield (
+            f"POST /api/v1/cases/{case_id}/boundary",
+            lambda: self.api.post(
+                f"/api/v1/cases/{case_id}/boundary", data={"version": str(self._version(case_id))}, files=files
+            ),
         )
         web_form = {"csrf_token": self.csrf, "kind": kind, "applicant_name": "模糊测试", "action": "create"}
-        yield "POST /cases/new", lambda: self.client.post(
-            "/cases/new", data=web_form, files={"boundary_file": (name, data, "application/octet-stream")},
-            follow_redirects=False,
-        )  # fmt: skip
+        yield (
+            "POST /cases/new",
+            lambda: self.client.post(
+                "/cases/new",
+                data=web_form,
+                files={"boundary_file": (name, data, "application/octet-stream")},
+                follow_redirects=False,
+            ),
+        )
         if name.endswith(".geojson"):
             try:
                 geojson = json.loads(data)
             except (ValueError, UnicodeDecodeError):
                 # not JSON at all: the body itself is broken
                 body = b'{"kind": "%s", "applicant_name": "x", "boundary": ' % kind.encode() + data + b"}"
-                yield "POST /api/v1/cases (raw)", lambda: self.api.post(
-                    "/api/v1/cases", content=body, headers={"Content-Type": "application/json"}
+                yield (
+                    "POST /api/v1/cases (raw)",
+                    lambda: self.api.post("/api/v1/cases", content=body, headers={"Content-Type": "application/json"}),
                 )
             else:
                 body = {"kind": kind, "applicant_name": "模糊测试", "applicant_type": "unit", "boundary": geojson}
@@ -114,15 +138,13 @@ class Uploads:
 
 
 @pytest.fixture
-def uploads(db_url, conn, staff, tmp_path):
+def uploads(api, conn):
     """The app over the sample county with one received case of each kind (boundary set, not yet accepted)."""
     load_sample_county(conn)
-    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="u" * 32)
-    with TestClient(create_app(settings)) as client:
-        api = Api(client, staff)
-        seeded = seed_cases(api, accept=False)
-        cases = dict(zip(("homestead", "requisition", "mining"), seeded.case_ids, strict=True))
-        yield Uploads(client, api, conn, cases)
+    client = api.client
+    seeded = seed_cases(api, accept=False)
+    cases = dict(zip(("homestead", "requisition", "mining"), seeded.case_ids, strict=True))
+    yield Uploads(client, api, conn, cases)
 
 
 def expected_issue(name: str) -> tuple[str, int | None, str]:
@@ -189,9 +211,14 @@ def test_mutated_sample_files_are_valid_or_refused_cleanly_and_write_nothing(upl
     refused = 0
 
     @hypothesis.settings(
-        max_examples=FILE_EXAMPLES, derandomize=True, database=None, deadline=None, print_blob=False,
-        phases=[Phase.explicit, Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
-    )  # fmt: skip
+        max_examples=FILE_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        print_blob=False,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
     @hypothesis.seed(SEED)
     @hypothesis.given(mutated())
     def run(sample: tuple[str, bytes]) -> None:
@@ -206,7 +233,11 @@ def test_mutated_sample_files_are_valid_or_refused_cleanly_and_write_nothing(upl
             detail = r.json()["detail"]
             assert detail, where
             if endpoint != "POST /api/v1/cases (raw)":  # a body that is not JSON gets FastAPI's own message
-                assert isinstance(detail, list) or " / " in detail, f"{where}: the message is Chinese / English: {detail}"
+                assert isinstance(detail, list) or " / " in detail, (
+                    f"{where}: the message is Chinese / English: {detail}"
+                )
 
     run()
-    print(f"mutations: {FILE_EXAMPLES} files, {uploads.posted} uploads, {refused} refused, {time.monotonic() - started:.1f} s")
+    print(
+        f"mutations: {FILE_EXAMPLES} files, {uploads.posted} uploads, {refused} refused, {time.monotonic() - started:.1f} s"
+    )

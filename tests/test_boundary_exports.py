@@ -4,16 +4,13 @@ import json
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from shapely.geometry import mapping, shape
 
 from gis.boundary import read_boundary_bytes
 from gis.boundary.export import ring_counts
 from gis.check import boundary_geometry
-from service.core.settings import Settings
 from tests.support.api import Api
-from tests.support.onemap import b, load_one_map, lonlat
-from web.app import create_app
+from tests.support.onemap import b, lonlat
 
 DATA = Path(__file__).resolve().parent / "data" / "boundaries"
 TYPES = {
@@ -26,26 +23,41 @@ TYPES = {
 
 
 def upload(api: Api, case: dict, path: Path) -> dict:
-    r = api.post(f"/api/v1/cases/{case['id']}/boundary", data={"version": case["version"]},
-                 files={"file": (path.name, path.read_bytes())})  # fmt: skip
+    r = api.post(
+        f"/api/v1/cases/{case['id']}/boundary",
+        data={"version": case["version"]},
+        files={"file": (path.name, path.read_bytes())},
+    )
     assert r.status_code == 200, r.text
     return api.get(f"/api/v1/cases/{case['id']}").json()
 
 
 @pytest.fixture
-def world(db_url, conn, staff, load_layer, tmp_path):
-    load_one_map(load_layer)
-    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="export-secret-key-0123456789abcdef")
-    with TestClient(create_app(settings)) as client:
-        api = Api(client, staff)
-        req = api.post("/api/v1/cases", json={"kind": "requisition", "applicant_name": "咸安区工业园管委会",
-                                              "applicant_type": "unit", "project_name": "高桥工业园二期"}).json()  # fmt: skip
-        req = upload(api, req, DATA / "requisition_multi_hole_gbk.txt")  # three parcels, four parts, one hole
-        mine = api.post("/api/v1/cases", json={"kind": "mining", "applicant_name": "咸宁胜利石料有限公司", "applicant_type": "unit",
-                                               "company": "咸宁胜利石料有限公司", "depth_top": 320, "depth_bottom": 80}).json()  # fmt: skip
-        mine = upload(api, mine, DATA / "mining_projected_gbk.txt")  # one included ring with one cut-out
-        bare = api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": "王五", "household_id": "HH9"}).json()
-        yield api, req, mine, bare
+def world(api, one_map):
+    req = api.post(
+        "/api/v1/cases",
+        json={
+            "kind": "requisition",
+            "applicant_name": "咸安区工业园管委会",
+            "applicant_type": "unit",
+            "project_name": "高桥工业园二期",
+        },
+    ).json()
+    req = upload(api, req, DATA / "requisition_multi_hole_gbk.txt")  # three parcels, four parts, one hole
+    mine = api.post(
+        "/api/v1/cases",
+        json={
+            "kind": "mining",
+            "applicant_name": "咸宁胜利石料有限公司",
+            "applicant_type": "unit",
+            "company": "咸宁胜利石料有限公司",
+            "depth_top": 320,
+            "depth_bottom": 80,
+        },
+    ).json()
+    mine = upload(api, mine, DATA / "mining_projected_gbk.txt")  # one included ring with one cut-out
+    bare = api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": "王五", "household_id": "HH9"}).json()
+    yield api, req, mine, bare
 
 
 @pytest.mark.parametrize("fmt", list(TYPES))
@@ -61,7 +73,9 @@ def test_every_format_round_trips_the_requisition(world, fmt):
     back = read_boundary_bytes(r.content, name)
     assert not back.all_warnings, [str(w) for w in back.all_warnings]
     # a corner string has no parcel number: its reader names the parcel by the ring's remark
-    assert len(back.parcels) == 1 and back.parcels[0].parcel_no == ("高桥工业园二期" if fmt == "mining" else req["case_no"])
+    assert len(back.parcels) == 1 and back.parcels[0].parcel_no == (
+        "高桥工业园二期" if fmt == "mining" else req["case_no"]
+    )
     assert round(back.area_m2) == round(req["area_m2"]) == 526584
     assert ring_counts(boundary_geometry([p.geometry for p in back.parcels])) == (4, 1, 23)
 
@@ -95,8 +109,11 @@ def test_mining_string_keeps_the_cut_out_and_the_depths(world):
 
 def test_a_drawn_homestead_exports_to_the_square_metre(world):
     api, _, _, bare = world
-    r = api.post(f"/api/v1/cases/{bare['id']}/boundary", data={"version": bare["version"]},
-                 files={"file": ("drawn.geojson", json.dumps(mapping(lonlat(b(40, 240, 52, 252)))).encode())})  # fmt: skip
+    r = api.post(
+        f"/api/v1/cases/{bare['id']}/boundary",
+        data={"version": bare["version"]},
+        files={"file": ("drawn.geojson", json.dumps(mapping(lonlat(b(40, 240, 52, 252)))).encode())},
+    )
     assert r.status_code == 200, r.text
     back = read_boundary_bytes(api.get(f"/api/v1/cases/{bare['id']}/boundary.kml").content, "x.kml")
     assert round(back.area_m2) == 144 and back.parcels[0].name == "王五宅基地"
@@ -112,7 +129,10 @@ def test_who_may_export(world):
     assert api.get(path, as_=None).status_code == 401
     r = api.get(f"/api/v1/cases/{bare['id']}/boundary.txt")
     assert r.status_code == 409
-    assert r.json()["detail"] == f"案件 {bare['case_no']} 尚无用地范围，无法导出 / case {bare['case_no']} has no boundary to export yet"
+    assert (
+        r.json()["detail"]
+        == f"案件 {bare['case_no']} 尚无用地范围，无法导出 / case {bare['case_no']} has no boundary to export yet"
+    )
     assert api.get(f"/api/v1/cases/{req['id']}/boundary.shp").status_code == 422
     audit = api.get(f"/api/v1/cases/{req['id']}/audit").json()
     assert [e["after"]["format"] for e in audit if e["action"] == "boundary.export"] == ["geojson"]

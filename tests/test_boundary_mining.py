@@ -29,8 +29,18 @@ def test_projected_corner_string_with_a_cut_out_ring():
     assert [r["flag"] for r in b.header["rings"]] == [1, -1] and b.header["coordinates"] == "projected"
     # ellipsoidal km² to 4 decimals, checked against pyproj's geodesic area of the projected corners
     to_ll = Transformer.from_crs(4526, 4490, always_xy=True)
-    outer = Polygon([to_ll.transform(y, x) for x, y in [(3290700, 38549550), (3291100, 38549550), (3291100, 38550050), (3290700, 38550050)]])
-    cut = Polygon([to_ll.transform(y, x) for x, y in [(3290800, 38549650), (3290900, 38549650), (3290900, 38549750), (3290800, 38549750)]])
+    outer = Polygon(
+        [
+            to_ll.transform(y, x)
+            for x, y in [(3290700, 38549550), (3291100, 38549550), (3291100, 38550050), (3290700, 38550050)]
+        ]
+    )
+    cut = Polygon(
+        [
+            to_ll.transform(y, x)
+            for x, y in [(3290800, 38549650), (3290900, 38549650), (3290900, 38549750), (3290800, 38549750)]
+        ]
+    )
     expected = abs(GEOD.geometry_area_perimeter(outer)[0]) - abs(GEOD.geometry_area_perimeter(cut)[0])
     assert p.ellipsoidal_area_m2 == pytest.approx(expected, abs=0.01)
     assert p.area_km2 == round(expected / 1e6, 4)
@@ -42,8 +52,12 @@ def test_dms_corner_string_longitude_first():
     assert b.source_crs == "EPSG:4490" and b.header["coordinates"] == "dms" and b.zone == 38
     p = b.parcels[0]
     assert (p.depth_top, p.depth_bottom) == (150.0, 0.0) and p.name == "咸安区高桥建筑用砂岩矿"
-    ring = [(dms("114.1815"), dms("29.4820")), (dms("114.1845"), dms("29.4820")), (dms("114.1845"), dms("29.4840")),
-            (dms("114.1815"), dms("29.4840"))]  # fmt: skip
+    ring = [
+        (dms("114.1815"), dms("29.4820")),
+        (dms("114.1845"), dms("29.4820")),
+        (dms("114.1845"), dms("29.4840")),
+        (dms("114.1815"), dms("29.4840")),
+    ]
     assert abs(ring[0][0] - (114 + 18 / 60 + 15 / 3600)) < 1e-12
     expected = abs(GEOD.geometry_area_perimeter(Polygon(ring))[0])
     assert p.ellipsoidal_area_m2 == pytest.approx(expected, abs=0.01)
@@ -58,8 +72,10 @@ def test_closed_rings_and_line_breaks_are_accepted():
 
 
 def test_two_included_rings_keep_the_widest_depth_range():
-    s = ("2,4,1,3290700,38549550,2,3291100,38549550,3,3291100,38550050,4,3290700,38550050,300,100,矿,1,"
-         "4,5,3292700,38549550,6,3293100,38549550,7,3293100,38550050,8,3292700,38550050,250,50,矿,1")  # fmt: skip
+    s = (
+        "2,4,1,3290700,38549550,2,3291100,38549550,3,3291100,38550050,4,3290700,38550050,300,100,矿,1,"
+        "4,5,3292700,38549550,6,3293100,38549550,7,3293100,38550050,8,3292700,38550050,250,50,矿,1"
+    )
     p = read_mining(s.encode()).parcels[0]
     assert len(p.geometry.geoms) == 2 and (p.depth_top, p.depth_bottom) == (300.0, 50.0)
 

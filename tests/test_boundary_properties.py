@@ -27,13 +27,20 @@ origins = st.tuples(st.floats(38_512_000, 38_565_000), st.floats(3_285_000, 3_32
 sizes = st.tuples(st.floats(5, 800), st.floats(5, 800))
 
 
-def star_polygon(origin: tuple[float, float], size: tuple[float, float], n: int, seed: int) -> list[tuple[float, float]]:
+def star_polygon(
+    origin: tuple[float, float], size: tuple[float, float], n: int, seed: int
+) -> list[tuple[float, float]]:
     """A random star-shaped ring around `origin` (easting, northing), millimetre coordinates: simple by construction."""
     rnd = random.Random(seed)
     x0, y0 = origin
     angles = sorted({round(rnd.uniform(0, 2 * math.pi), 3) for _ in range(n)})
-    return [(round(x0 + size[0] * (0.4 + 0.6 * rnd.random()) * math.cos(a), 3),
-             round(y0 + size[1] * (0.4 + 0.6 * rnd.random()) * math.sin(a), 3)) for a in angles]  # fmt: skip
+    return [
+        (
+            round(x0 + size[0] * (0.4 + 0.6 * rnd.random()) * math.cos(a), 3),
+            round(y0 + size[1] * (0.4 + 0.6 * rnd.random()) * math.sin(a), 3),
+        )
+        for a in angles
+    ]
 
 
 def txt_of(rings: list[list[tuple[float, float]]]) -> bytes:
@@ -76,14 +83,19 @@ def test_random_polygons_round_trip_through_txt(origin, size, n, seed, hole):
     spikes = [w for w in b.all_warnings if w.code == "spike"]  # a needle-sharp tip of a thin star reads as a spike
     if not spikes:
         assert b.parcels[0].area_m2 == pytest.approx(expected.area, abs=0.01)
-        assert shapely.equals_exact(shapely.normalize(b.parcels[0].geometry_gk.geoms[0]), shapely.normalize(expected), tolerance=0.001)
+        assert shapely.equals_exact(
+            shapely.normalize(b.parcels[0].geometry_gk.geoms[0]), shapely.normalize(expected), tolerance=0.001
+        )
     for encoding in ("gbk", "utf-8"):
         assert_same_to_the_millimetre(b, read_txt(write_txt(b, encoding=encoding)))
     assert_same_to_the_millimetre(b, read_mining(write_mining(b).encode()))
 
 
 @settings(max_examples=200, deadline=None)
-@given(data=st.binary(max_size=800), name=st.sampled_from(["a.txt", "b.geojson", "c.zip", "d", "e.kml", "f.gpkg", "g.json", "h.shp"]))
+@given(
+    data=st.binary(max_size=800),
+    name=st.sampled_from(["a.txt", "b.geojson", "c.zip", "d", "e.kml", "f.gpkg", "g.json", "h.shp"]),
+)
 def test_random_bytes_give_a_clean_error(data, name):
     try:
         read_boundary_bytes(data, name)
@@ -92,7 +104,12 @@ def test_random_bytes_give_a_clean_error(data, name):
 
 
 @settings(max_examples=150, deadline=None)
-@given(noise=st.lists(st.sampled_from(list(",@.[]=\n J1-X9０，＠") + ["3306153.250", "38523680.500", "[地块坐标]", "带号=38"]), max_size=80))
+@given(
+    noise=st.lists(
+        st.sampled_from(list(",@.[]=\n J1-X9０，＠") + ["3306153.250", "38523680.500", "[地块坐标]", "带号=38"]),
+        max_size=80,
+    )
+)
 def test_mangled_txt_gives_a_clean_error(noise):
     try:
         read_txt((HEAD + "".join(noise)).encode())
@@ -101,7 +118,12 @@ def test_mangled_txt_gives_a_clean_error(noise):
 
 
 @settings(max_examples=150, deadline=None)
-@given(noise=st.lists(st.sampled_from(["1", "-1", "4", "3290700", "38549550", "114.1815", "29.4820", "", "矿", "x", "\n"]), max_size=60))
+@given(
+    noise=st.lists(
+        st.sampled_from(["1", "-1", "4", "3290700", "38549550", "114.1815", "29.4820", "", "矿", "x", "\n"]),
+        max_size=60,
+    )
+)
 def test_mangled_corner_string_gives_a_clean_error(noise):
     try:
         read_mining(",".join(noise).encode())
@@ -111,7 +133,12 @@ def test_mangled_corner_string_gives_a_clean_error(noise):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.sampled_from(["type", "coordinates", "geometry", "features", "properties"]), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(
+            st.sampled_from(["type", "coordinates", "geometry", "features", "properties"]), inner, max_size=4
+        )
+    ),
     max_leaves=20,
 )
 

@@ -12,8 +12,13 @@ from gis.crs import SQM_PER_MU
 
 DATA = Path(__file__).resolve().parent / "data" / "boundaries"
 HEAD = "[属性描述]\n格式版本号=1.01\n坐标系=2000国家大地坐标系\n几度分带=3\n带号=38\n[地块坐标]\n"
-SQUARE = ["J1,1,3306153.250,38523680.500", "J2,1,3306165.750,38523680.500", "J3,1,3306165.750,38523692.500",
-          "J4,1,3306153.250,38523692.500", "J1,1,3306153.250,38523680.500"]  # fmt: skip
+SQUARE = [
+    "J1,1,3306153.250,38523680.500",
+    "J2,1,3306165.750,38523680.500",
+    "J3,1,3306165.750,38523692.500",
+    "J4,1,3306153.250,38523692.500",
+    "J1,1,3306153.250,38523680.500",
+]
 
 
 def one_parcel(points: list[str], header: str = "5,0.0150,P,x,面,,,,@", head: str = HEAD) -> bytes:
@@ -39,9 +44,14 @@ def independent_txt_areas(data: bytes, encoding: str) -> dict[str, float]:
     return areas
 
 
-@pytest.mark.parametrize("name,encoding", [
-    ("requisition_multi_hole_gbk.txt", "gbk"), ("homestead_bom_utf8.txt", "utf-8-sig"), ("homestead_noprefix_gbk.txt", "gbk"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "name,encoding",
+    [
+        ("requisition_multi_hole_gbk.txt", "gbk"),
+        ("homestead_bom_utf8.txt", "utf-8-sig"),
+        ("homestead_noprefix_gbk.txt", "gbk"),
+    ],
+)
 def test_areas_match_an_independent_computation(name, encoding):
     data = (DATA / name).read_bytes()
     b = read_txt(data)
@@ -61,7 +71,12 @@ def test_gbk_multi_parcel_file_with_hole_part_and_project_section():
     assert b.header["_encoding"] == "gb18030" and b.header["几度分带"] == "3度带"
     assert b.header["项目信息"]["项目名称"] == "咸安经济开发区标准厂房二期"
     factory, road, green = b.parcels
-    assert (factory.parcel_no, factory.name, factory.use, factory.landuse_code) == ("XA-2026-017-1", "标准厂房二期", "工业用地", "0601")
+    assert (factory.parcel_no, factory.name, factory.use, factory.landuse_code) == (
+        "XA-2026-017-1",
+        "标准厂房二期",
+        "工业用地",
+        "0601",
+    )
     assert factory.declared_area_ha == 51.4329 and factory.declared_points == 17
     assert len(factory.geometry.geoms) == 2  # the factory with its pond as a hole, and the annex as a second part
     big = max(factory.geometry_gk.geoms, key=lambda g: g.area)
@@ -84,7 +99,7 @@ def test_bom_utf8_with_full_width_punctuation_and_digits():
 
 
 def test_utf8_without_bom_and_gb18030_both_decode():
-    text = (HEAD + "5,0.0150,ZJ-9,赵钱孙宅基地,面,,,,@\n" + "\n".join(SQUARE))
+    text = HEAD + "5,0.0150,ZJ-9,赵钱孙宅基地,面,,,,@\n" + "\n".join(SQUARE)
     assert read_txt(text.encode("utf-8")).parcels[0].name == "赵钱孙宅基地"
     b = read_txt(text.encode("gb18030"))
     assert b.parcels[0].name == "赵钱孙宅基地" and b.header["_encoding"] == "gb18030"
@@ -122,8 +137,14 @@ def test_hole_versus_part_is_decided_by_geometry_not_by_ring_number():
 
 def test_island_inside_a_hole_is_a_part():
     lines, n = [], 0
-    for ring_no, poly in enumerate((box(38523000, 3306000, 38523300, 3306300), box(38523050, 3306050, 38523250, 3306250),
-                                    box(38523100, 3306100, 38523200, 3306200)), start=1):  # fmt: skip
+    for ring_no, poly in enumerate(
+        (
+            box(38523000, 3306000, 38523300, 3306300),
+            box(38523050, 3306050, 38523250, 3306250),
+            box(38523100, 3306100, 38523200, 3306200),
+        ),
+        start=1,
+    ):
         for x, y in poly.exterior.coords:
             n += 1
             lines.append(f"J{n},{ring_no},{y:.3f},{x:.3f}")
@@ -154,7 +175,10 @@ def test_duplicates_and_spikes_are_removed_with_warnings_and_lines():
 
 def test_declared_area_and_point_count_mismatches_are_warnings():
     b = read_txt(one_parcel(SQUARE, "9,0.0200,P,x,面,,,,@"))
-    assert [(w.code, w.field, w.line) for w in b.all_warnings] == [("area_mismatch", "地块面积", 7), ("point_count_mismatch", "界址点数", 7)]
+    assert [(w.code, w.field, w.line) for w in b.all_warnings] == [
+        ("area_mismatch", "地块面积", 7),
+        ("point_count_mismatch", "界址点数", 7),
+    ]
     assert "0.0200" in b.all_warnings[0].message_zh and "0.0150" in b.all_warnings[0].message_en
     within = read_txt(one_parcel(SQUARE, "5,0.01515,P,x,面,,,,@"))  # 1 % off: still fine
     assert within.all_warnings == []
@@ -171,7 +195,9 @@ def test_lenient_header_keeps_unknown_sections_and_aliases():
 
 @pytest.mark.parametrize("datum", ["1980西安坐标系", "1954北京坐标系"])
 def test_old_datums_with_seven_parameters_are_converted(datum):
-    head = HEAD.replace("2000国家大地坐标系", datum).replace("[地块坐标]", "转换参数=-10.5,120.2,55.1,0.1,-0.2,0.3,1.5\n[地块坐标]")
+    head = HEAD.replace("2000国家大地坐标系", datum).replace(
+        "[地块坐标]", "转换参数=-10.5,120.2,55.1,0.1,-0.2,0.3,1.5\n[地块坐标]"
+    )
     b = read_txt(one_parcel(SQUARE, head=head))
     assert [w.code for w in b.all_warnings] == ["datum_converted"]
     assert "+towgs84=-10.5,120.2,55.1,0.1,-0.2,0.3,1.5" in b.source_crs and "+lon_0=114" in b.source_crs
@@ -184,7 +210,9 @@ def test_old_datums_with_seven_parameters_are_converted(datum):
 def test_xian80_conversion_matches_pyproj_directly():
     from pyproj import Transformer
 
-    head = HEAD.replace("2000国家大地坐标系", "1980西安坐标系").replace("[地块坐标]", "转换参数=24,-123,-94,0.02,-0.25,-0.13,1.1\n[地块坐标]")
+    head = HEAD.replace("2000国家大地坐标系", "1980西安坐标系").replace(
+        "[地块坐标]", "转换参数=24,-123,-94,0.02,-0.25,-0.13,1.1\n[地块坐标]"
+    )
     b = read_txt(one_parcel(SQUARE, head=head))
     # EPSG:2362 (Xian 1980 / 3-degree GK zone 38) with the same Bursa-Wolf parameters, to WGS 84 ≈ CGCS2000
     src = "+proj=tmerc +lat_0=0 +lon_0=114 +k=1 +x_0=38500000 +y_0=0 +a=6378140 +rf=298.257 +towgs84=24,-123,-94,0.02,-0.25,-0.13,1.1"
@@ -205,8 +233,13 @@ def test_extent_is_overridable():
 
 
 def test_every_parcel_error_is_reported_at_once():
-    bad = (HEAD + "5,0.0150,A,x,面,,,,@\n" + "\n".join(SQUARE[:4]) + "\n5,0.0150,B,y,面,,,,@\n"
-           + "\n".join([SQUARE[0], SQUARE[2], SQUARE[1], SQUARE[3], SQUARE[4]]))  # fmt: skip
+    bad = (
+        HEAD
+        + "5,0.0150,A,x,面,,,,@\n"
+        + "\n".join(SQUARE[:4])
+        + "\n5,0.0150,B,y,面,,,,@\n"
+        + "\n".join([SQUARE[0], SQUARE[2], SQUARE[1], SQUARE[3], SQUARE[4]])
+    )
     with pytest.raises(BoundaryError) as info:
         read_txt(bad.encode())
     assert [(i.code, i.parcel_no) for i in info.value.issues] == [("ring_not_closed", "A"), ("self_intersection", "B")]
@@ -215,7 +248,9 @@ def test_every_parcel_error_is_reported_at_once():
 # --- the writer ---
 
 
-@pytest.mark.parametrize("name", ["requisition_multi_hole_gbk.txt", "homestead_bom_utf8.txt", "homestead_noprefix_gbk.txt"])
+@pytest.mark.parametrize(
+    "name", ["requisition_multi_hole_gbk.txt", "homestead_bom_utf8.txt", "homestead_noprefix_gbk.txt"]
+)
 @pytest.mark.parametrize("encoding", ["gbk", "utf-8"])
 def test_txt_round_trip_to_the_millimetre(name, encoding):
     b = read_boundary(DATA / name)
@@ -235,7 +270,12 @@ def test_written_txt_follows_the_format():
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")  # GBK by default
     lines = data.decode("gbk").split("\r\n")
-    assert lines[0] == "[属性描述]" and "[地块坐标]" in lines and "带号=38" in lines and "坐标系=2000国家大地坐标系" in lines
+    assert (
+        lines[0] == "[属性描述]"
+        and "[地块坐标]" in lines
+        and "带号=38" in lines
+        and "坐标系=2000国家大地坐标系" in lines
+    )
     headers = [i for i, ln in enumerate(lines) if ln.endswith(",@")]
     assert [lines[i].split(",")[1] for i in headers] == ["51.4329", "0.4800", "0.7455"]
     assert lines[headers[0]] == "17,51.4329,XA-2026-017-1,标准厂房二期,面,,工业用地,0601,@"

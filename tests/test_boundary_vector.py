@@ -52,7 +52,9 @@ def test_zipped_shapefile_with_gbk_attributes_and_no_cpg():
     b = read_boundary(DATA / "homestead_gbk_nocpg_shp.zip")
     assert b.source_format == "shapefile" and b.source_crs == "EPSG:4526" and b.zone == 38
     assert [(p.parcel_no, p.name, p.landuse_code) for p in b.parcels] == [
-        ("ZJ-2026-052", "山边新建住房", "0702"), ("ZJ-2026-053", "刘家湾宅基地", "0702")]  # fmt: skip
+        ("ZJ-2026-052", "山边新建住房", "0702"),
+        ("ZJ-2026-053", "刘家湾宅基地", "0702"),
+    ]
     assert [p.area_m2 for p in b.parcels] == pytest.approx([150.0, 140.0], abs=0.01)
     up = read_boundary_bytes((DATA / "homestead_gbk_nocpg_shp.zip").read_bytes(), "upload.zip")
     assert [p.name for p in up.parcels] == ["山边新建住房", "刘家湾宅基地"]
@@ -60,7 +62,9 @@ def test_zipped_shapefile_with_gbk_attributes_and_no_cpg():
 
 def test_geopackage_in_a_projected_zone(tmp_path):
     gpkg = tmp_path / "b.gpkg"
-    gpd.GeoDataFrame({"dkbh": ["G-1"], "dkmc": ["地块"]}, geometry=[box(38523000, 3306000, 38523100, 3306080)], crs=4526).to_file(gpkg)
+    gpd.GeoDataFrame(
+        {"dkbh": ["G-1"], "dkmc": ["地块"]}, geometry=[box(38523000, 3306000, 38523100, 3306080)], crs=4526
+    ).to_file(gpkg)
     b = read_boundary(gpkg)
     assert b.source_format == "gpkg" and b.source_crs == "EPSG:4526" and b.zone == 38
     assert (b.parcels[0].parcel_no, b.parcels[0].name) == ("G-1", "地块")
@@ -106,7 +110,10 @@ def test_unprefixed_coordinates_without_crs_need_the_zone(tmp_path):
 
 
 def test_invalid_geometry_is_refused_not_repaired():
-    bowtie = {"type": "Polygon", "coordinates": [[[114.30, 29.80], [114.31, 29.81], [114.31, 29.80], [114.30, 29.81], [114.30, 29.80]]]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[114.30, 29.80], [114.31, 29.81], [114.31, 29.80], [114.30, 29.81], [114.30, 29.80]]],
+    }
     with pytest.raises(BoundaryError) as info:
         read_drawn(bowtie)
     assert info.value.codes == ["self_intersection"] and "114.305 29.805" in info.value.issues[0].message_en
@@ -116,9 +123,15 @@ def test_invalid_geometry_is_refused_not_repaired():
 def test_drawn_polygon_in_every_geojson_shape(wrap):
     geom = lonlat_box(38530000, 3300000, 38530040, 3300025)
     g = shapely.geometry.mapping(geom)
-    obj = {"geometry": g, "feature": {"type": "Feature", "properties": {"name": "画的"}, "geometry": g},
-           "collection": {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": None, "geometry": g}]},
-           "string": json.dumps(g)}[wrap]  # fmt: skip
+    obj = {
+        "geometry": g,
+        "feature": {"type": "Feature", "properties": {"name": "画的"}, "geometry": g},
+        "collection": {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": None, "geometry": g}],
+        },
+        "string": json.dumps(g),
+    }[wrap]
     b = read_drawn(obj)
     assert b.source_format == "drawn" and b.source_crs == "EPSG:4490" and b.zone == 38
     assert b.parcels[0].area_m2 == pytest.approx(gk_area(geom), abs=0.01)
@@ -130,7 +143,17 @@ def test_to_geojson_round_trips_through_the_drawn_reader():
     fc = to_geojson(txt)
     assert fc["type"] == "FeatureCollection" and len(fc["features"]) == 3
     props = fc["features"][0]["properties"]
-    assert {"parcel_no", "name", "area_m2", "area_mu", "area_ha", "declared_area_ha", "zone", "source_crs", "warnings"} <= set(props)
+    assert {
+        "parcel_no",
+        "name",
+        "area_m2",
+        "area_mu",
+        "area_ha",
+        "declared_area_ha",
+        "zone",
+        "source_crs",
+        "warnings",
+    } <= set(props)
     assert props["source_crs"] == "EPSG:4526" and props["zone"] == 38 and props["declared_area_ha"] == 51.4329
     assert fc["features"][0]["geometry"]["type"] == "MultiPolygon"
     lon, lat = fc["features"][0]["geometry"]["coordinates"][0][0][0]
@@ -146,8 +169,18 @@ def test_to_geojson_round_trips_through_the_drawn_reader():
 
 
 def test_warnings_reach_the_geojson_as_strings():
-    swapped = ("[属性描述]\n带号=38\n[地块坐标]\n5,0.0150,P,x,面,,,,@\n" + "\n".join(
-        f"J{i},1,{e},{n}" for i, (n, e) in enumerate([("3306153.250", "38523680.500"), ("3306165.750", "38523680.500"),
-        ("3306165.750", "38523692.500"), ("3306153.250", "38523692.500"), ("3306153.250", "38523680.500")], 1)))  # fmt: skip
+    swapped = "[属性描述]\n带号=38\n[地块坐标]\n5,0.0150,P,x,面,,,,@\n" + "\n".join(
+        f"J{i},1,{e},{n}"
+        for i, (n, e) in enumerate(
+            [
+                ("3306153.250", "38523680.500"),
+                ("3306165.750", "38523680.500"),
+                ("3306165.750", "38523692.500"),
+                ("3306153.250", "38523692.500"),
+                ("3306153.250", "38523680.500"),
+            ],
+            1,
+        )
+    )
     fc = to_geojson(read_txt(swapped.encode()))
     assert fc["features"][0]["properties"]["warnings"][0].startswith("line 5: X、Y 坐标疑似颠倒")

@@ -79,9 +79,16 @@ def test_recording_outcomes(window):  # noqa: F811
     callbacks.record(s, h1, "unreachable", "13800000001 无人接听", by=leader, at=t(4, 3, 10))
     entry = callbacks.record(s, h1, "satisfied", "再次拨打13800000001，对办理速度满意", by=leader, at=t(4, 3, 15))
     s.commit()
-    assert (entry.outcome, entry.note, entry.called_by) == ("satisfied", "再次拨打13800000001，对办理速度满意", leader.user_id)
+    assert (entry.outcome, entry.note, entry.called_by) == (
+        "satisfied",
+        "再次拨打13800000001，对办理速度满意",
+        leader.user_id,
+    )
     trail = s.scalars(select(AuditEntry).where(AuditEntry.action == "callback.record").order_by(AuditEntry.id)).all()
-    assert [(a.before["outcome"], a.after["outcome"]) for a in trail] == [(None, "unreachable"), ("unreachable", "satisfied")]
+    assert [(a.before["outcome"], a.after["outcome"]) for a in trail] == [
+        (None, "unreachable"),
+        ("unreachable", "satisfied"),
+    ]
     assert trail[1].after["note"] == "再次拨打138****0001，对办理速度满意"  # the log carries no full phone
     with pytest.raises(InvalidInput, match="satisfied, basically_satisfied, dissatisfied, unreachable, declined"):
         callbacks.record(s, h1, "happy", by=leader)
@@ -91,7 +98,14 @@ def test_recording_outcomes(window):  # noqa: F811
         callbacks.record(s, h1, "dissatisfied", by=window.staff["clerk"])
 
     view = callbacks.draw_view(callbacks.get_draw(s, MARCH), MARCH)
-    assert view["summary"] == {"satisfied": 1, "basically_satisfied": 0, "dissatisfied": 0, "unreachable": 0, "declined": 0, "pending": 3}
+    assert view["summary"] == {
+        "satisfied": 1,
+        "basically_satisfied": 0,
+        "dissatisfied": 0,
+        "unreachable": 0,
+        "declined": 0,
+        "pending": 3,
+    }
     row = next(e for e in view["entries"] if e["case_no"] == h1)
     assert (row["phone"], row["applicant_name"], row["outcome_zh"]) == ("138****0001", "张*", "满意")
     full = callbacks.draw_view(callbacks.get_draw(s, MARCH), MARCH, full_phones=True)
@@ -106,7 +120,9 @@ def test_the_callback_commands(window, cli_db):  # noqa: F811
     assert "seed 11" in r.output and "4 / 4" in r.output and "138****0001" in r.output and "13800000001" not in r.output
     r = runner.invoke(cli, ["callback", "draw", "--month", "2026-03", "--seed", "12"])
     assert r.exit_code == 2 and "seed 11" in r.output
-    r = runner.invoke(cli, ["callback", "record", c["H2"].case_no, "--outcome", "basically_satisfied", "--note", "等待时间略长"])
+    r = runner.invoke(
+        cli, ["callback", "record", c["H2"].case_no, "--outcome", "basically_satisfied", "--note", "等待时间略长"]
+    )
     assert r.exit_code == 0 and "basically_satisfied" in r.output
     window.s.expire_all()
     entry = next(e for e in callbacks.get_draw(window.s, MARCH).entries if e.case_id == c["H2"].id)

@@ -9,14 +9,12 @@ from pypdf import PdfReader
 from shapely.geometry import mapping
 
 from service.access.auth import TokenSigner
-from service.core.settings import Settings
 from tests.support.api import Api
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app
 
 KEY = "documents-secret-key-0123456789abcdef"
 MATERIALS = ["application_form", "household_register", "id_card", "village_opinion", "site_plan"]
-
 
 
 def page_error(r) -> str:
@@ -27,6 +25,7 @@ def page_error(r) -> str:
     assert r.headers["content-type"].startswith("text/html") and 'id="error-page"' in r.text
     return html.unescape(re.search(r'id="error-message">(.*?)</p>', r.text, re.S).group(1))
 
+
 def drawn(geom):
     return {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(geom))}
 
@@ -36,26 +35,50 @@ def pdf_text(content: bytes) -> str:
 
 
 @pytest.fixture
-def world(db_url, conn, staff, load_layer, tmp_path):
+def world(make_settings, db_url, conn, staff, load_layer, tmp_path):
     load_one_map(load_layer)
-    with TestClient(create_app(Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=KEY))) as client:
+    with TestClient(create_app(make_settings(secret_key=KEY))) as client:
         api = Api(client, staff)
         # a clean homestead taken all the way to approval: 12 × 12 m inside the village land
-        ok = api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": "张秀兰", "household_id": "HH5",
-                                             "id_number": "421202198001011238", "village": "张家村",
-                                             "materials_received": MATERIALS, "boundary": drawn(b(40, 240, 52, 252))}).json()  # fmt: skip
+        ok = api.post(
+            "/api/v1/cases",
+            json={
+                "kind": "homestead",
+                "applicant_name": "张秀兰",
+                "household_id": "HH5",
+                "id_number": "421202198001011238",
+                "village": "张家村",
+                "materials_received": MATERIALS,
+                "boundary": drawn(b(40, 240, 52, 252)),
+            },
+        ).json()
         assert "query_code" in ok, ok
         code = ok["query_code"]
         ok = api.move(ok, "accept").json()
-        for user, dept in (("rev-village", "村镇规划股"), ("rev-farmland", "耕地保护股"), ("rev-registry", "不动产登记股")):
+        for user, dept in (
+            ("rev-village", "村镇规划股"),
+            ("rev-farmland", "耕地保护股"),
+            ("rev-registry", "不动产登记股"),
+        ):
             task = next(t for t in ok["tasks"] if t["department"] == dept)
-            ok = api.post(f"/api/v1/cases/{ok['id']}/tasks/{task['id']}", as_=user,
-                          json={"version": ok["version"], "result": "agree", "opinion": "同意"}).json()  # fmt: skip
+            ok = api.post(
+                f"/api/v1/cases/{ok['id']}/tasks/{task['id']}",
+                as_=user,
+                json={"version": ok["version"], "result": "agree", "opinion": "同意"},
+            ).json()
         ok = api.move(ok, "approve", as_="leader").json()
         assert ok["status"] == "approved"
         # a homestead on basic farmland: 15 × 12 m, 100 m² of it on farmland; refused at the window
-        blocked = api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": "李秀英", "household_id": "HH7",
-                                                  "materials_received": MATERIALS, "boundary": drawn(b(90, 90, 105, 102))}).json()  # fmt: skip
+        blocked = api.post(
+            "/api/v1/cases",
+            json={
+                "kind": "homestead",
+                "applicant_name": "李秀英",
+                "household_id": "HH7",
+                "materials_received": MATERIALS,
+                "boundary": drawn(b(90, 90, 105, 102)),
+            },
+        ).json()
         signer = TokenSigner(KEY, 3600)
         clerk = type("U", (), {"id": 1, "username": "clerk", "role": "clerk", "department": None})()
         client.cookies.set("lw_session", signer.issue(clerk, cookie=True))
@@ -86,7 +109,9 @@ def test_a_reprinted_receipt_has_no_query_code_and_a_wrong_code_is_refused(world
     assert "补打的回执不含查询码" in client.get(f"/cases/{ok['id']}/receipt").text
     r = client.post(f"/cases/{ok['id']}/receipt", data={"csrf_token": "csrf-token-for-tests", "query_code": "WRONG123"})
     assert r.status_code == 422
-    assert page_error(r) == f"查询码与案件 {ok['case_no']} 不符 / the query code does not belong to case {ok['case_no']}"
+    assert (
+        page_error(r) == f"查询码与案件 {ok['case_no']} 不符 / the query code does not belong to case {ok['case_no']}"
+    )
 
 
 def test_check_report_with_its_map_of_the_conflicts(world):
@@ -94,17 +119,38 @@ def test_check_report_with_its_map_of_the_conflicts(world):
     r = client.get(f"/cases/{blocked['id']}/check-report")
     assert r.status_code == 200, r.text
     html = r.text
-    svg = html[html.index("<svg"): html.index("</svg>")]
+    svg = html[html.index("<svg") : html.index("</svg>")]
     # the boundary in blue, the basic farmland overlap and the cap finding in red, the village finding in amber
     assert svg.count('stroke="#1f4e9e"') >= 1 and svg.count('fill="#d0021b"') >= 1 and 'fill="#e8a200"' in svg
     assert "GK zone 38" in svg
-    for fact in (blocked["case_no"], "李秀英", "180.00 平方米", "0.2700 亩", "HS-BF", "永久基本农田", "100.00 平方米",
-                 "0.1500 亩", "HS-CAP", "不予通过", "basic_farmland v1"):  # fmt: skip
+    for fact in (
+        blocked["case_no"],
+        "李秀英",
+        "180.00 平方米",
+        "0.2700 亩",
+        "HS-BF",
+        "永久基本农田",
+        "100.00 平方米",
+        "0.1500 亩",
+        "HS-CAP",
+        "不予通过",
+        "basic_farmland v1",
+    ):
         assert fact in html, fact
     r = client.get(f"/cases/{blocked['id']}/check-report.pdf")
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     text = pdf_text(r.content)
-    for fact in (blocked["case_no"], "李秀英", "180.00", "0.2700", "HS-BF", "永久基本农田", "100.00", "HS-CAP", "GK zone 38"):
+    for fact in (
+        blocked["case_no"],
+        "李秀英",
+        "180.00",
+        "0.2700",
+        "HS-BF",
+        "永久基本农田",
+        "100.00",
+        "HS-CAP",
+        "GK zone 38",
+    ):
         assert fact in text, fact
 
 
@@ -112,12 +158,23 @@ def test_decision_to_refuse_states_the_reason_and_the_blocking_rule(world):
     client, api, blocked = world["client"], world["api"], world["blocked"]
     r = client.get(f"/cases/{blocked['id']}/decision")
     assert r.status_code == 409
-    assert page_error(r) == (f"案件 {blocked['case_no']} 尚未作出决定（当前状态：已收件），不能出具决定书 / "
-                                  f"case {blocked['case_no']} has not been decided yet (state received); no decision can be issued")  # fmt: skip
+    assert page_error(r) == (
+        f"案件 {blocked['case_no']} 尚未作出决定（当前状态：已收件），不能出具决定书 / "
+        f"case {blocked['case_no']} has not been decided yet (state received); no decision can be issued"
+    )
     assert api.move(blocked, "refuse", reason="申请用地占用永久基本农田").status_code == 200
     text = pdf_text(client.get(f"/cases/{blocked['id']}/decision.pdf").content)
-    for fact in ("不予受理决定书", blocked["case_no"], "李秀英", "申请用地占用永久基本农田", "HS-BF", "180.00", "0.2700",
-                 "行政许可法", "行政复议"):  # fmt: skip
+    for fact in (
+        "不予受理决定书",
+        blocked["case_no"],
+        "李秀英",
+        "申请用地占用永久基本农田",
+        "HS-BF",
+        "180.00",
+        "0.2700",
+        "行政许可法",
+        "行政复议",
+    ):
         assert fact in text, fact
 
 
@@ -125,21 +182,51 @@ def test_decision_to_approve_and_the_homestead_certificate(world):
     client, ok = world["client"], world["ok"]
     text = pdf_text(client.get(f"/cases/{ok['id']}/decision.pdf").content)
     year = ok["case_no"].split("-")[1]
-    for fact in ("准予行政许可决定书", f"咸安自然资许〔{year}〕ZJ-000001号", ok["case_no"], "张秀兰", "144.00", "0.2160", "准予"):
+    for fact in (
+        "准予行政许可决定书",
+        f"咸安自然资许〔{year}〕ZJ-000001号",
+        ok["case_no"],
+        "张秀兰",
+        "144.00",
+        "0.2160",
+        "准予",
+    ):
         assert fact in text, fact
     r = client.get(f"/cases/{ok['id']}/certificate")
     assert r.status_code == 200, r.text
-    assert re.findall(r"<text[^>]*>(J\d)</text>", r.text) == ["J1", "J2", "J3", "J4"]  # the corners numbered on the plan
+    assert re.findall(r"<text[^>]*>(J\d)</text>", r.text) == [
+        "J1",
+        "J2",
+        "J3",
+        "J4",
+    ]  # the corners numbered on the plan
     # numbered clockwise from the north-west corner, X northing and Y easting as surveys write them
     rows = re.findall(r"<tr><td>(J\d)</td><td>([\d.]+)</td><td>([\d.]+)</td></tr>", r.text)
-    assert rows == [("J1", "3303252.000", "38530040.000"), ("J2", "3303252.000", "38530052.000"),
-                    ("J3", "3303240.000", "38530052.000"), ("J4", "3303240.000", "38530040.000")]  # fmt: skip
+    assert rows == [
+        ("J1", "3303252.000", "38530040.000"),
+        ("J2", "3303252.000", "38530052.000"),
+        ("J3", "3303240.000", "38530052.000"),
+        ("J4", "3303240.000", "38530040.000"),
+    ]
     r = client.get(f"/cases/{ok['id']}/certificate.pdf")
     assert r.headers["content-disposition"] == f'inline; filename="certificate-{ok["case_no"]}.pdf"'
     text = pdf_text(r.content)
-    for fact in ("农村宅基地批准书", f"咸安宅批〔{year}〕ZJ-000001号", ok["case_no"], "张秀兰", "421202198001011238", "HH5",
-                 "144.00", "0.2160", "0702", "3303240.000", "3303252.000", "38530040.000", "38530052.000",
-                 "GK zone 38"):  # fmt: skip
+    for fact in (
+        "农村宅基地批准书",
+        f"咸安宅批〔{year}〕ZJ-000001号",
+        ok["case_no"],
+        "张秀兰",
+        "421202198001011238",
+        "HH5",
+        "144.00",
+        "0.2160",
+        "0702",
+        "3303240.000",
+        "3303252.000",
+        "38530040.000",
+        "38530052.000",
+        "GK zone 38",
+    ):
         assert fact in text, fact
 
 
@@ -147,8 +234,10 @@ def test_no_certificate_for_a_case_not_approved(world):
     client, blocked = world["client"], world["blocked"]
     r = client.get(f"/cases/{blocked['id']}/certificate.pdf")
     assert r.status_code == 409
-    assert page_error(r) == (f"案件 {blocked['case_no']} 未获批准（当前状态：已收件），不能出具宅基地批准书 / "
-                                  f"case {blocked['case_no']} has not been approved (state received); no homestead certificate can be issued")  # fmt: skip
+    assert page_error(r) == (
+        f"案件 {blocked['case_no']} 未获批准（当前状态：已收件），不能出具宅基地批准书 / "
+        f"case {blocked['case_no']} has not been approved (state received); no homestead certificate can be issued"
+    )
 
 
 def test_documents_need_a_login_and_access_to_the_case(world):

@@ -5,15 +5,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from shapely.geometry import mapping
 from typer.testing import CliRunner
 
 from service.cli.app import app as cli
-from service.core.settings import Settings, get_settings
+from service.core.settings import get_settings
 from tests.support.api import Api
-from tests.support.onemap import b, load_one_map, lonlat
-from web.app import create_app
+from tests.support.onemap import b, lonlat
 
 ALL_HOMESTEAD_MATERIALS = ["application_form", "household_register", "id_card", "village_opinion", "site_plan"]
 
@@ -30,20 +28,23 @@ def drawn(geom) -> dict:
     return {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(geom))}
 
 
-@pytest.fixture
-def api(db_url, conn, staff, load_layer, tmp_path):
-    load_one_map(load_layer)
-    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="test-secret-key-0123456789")
-    with TestClient(create_app(settings)) as client:
-        yield Api(client, staff)
+@pytest.fixture(autouse=True)
+def _map(one_map):
+    """Every test here works over the synthetic one map."""
 
 
 def homestead(api: Api, geom=None, materials=ALL_HOMESTEAD_MATERIALS, household="HH2", key=None, **extra):
     body = {
-        "kind": "homestead", "applicant_name": "张三丰", "id_number": ID_ZHANG, "phone": "13800138000",
-        "village": "张家村", "household_id": household, "materials_received": list(materials),
-        "boundary": drawn(geom if geom is not None else b(40, 240, 52, 252)), **extra,
-    }  # fmt: skip
+        "kind": "homestead",
+        "applicant_name": "张三丰",
+        "id_number": ID_ZHANG,
+        "phone": "13800138000",
+        "village": "张家村",
+        "household_id": household,
+        "materials_received": list(materials),
+        "boundary": drawn(geom if geom is not None else b(40, 240, 52, 252)),
+        **extra,
+    }
     headers = {"Idempotency-Key": key} if key else {}
     return api.post("/api/v1/cases", json=body, headers=headers)
 
@@ -68,7 +69,9 @@ def test_homestead_lifecycle(api: Api, conn):
 
     case = api.move(case, "request_supplement").json()
     assert case["status"] == "awaiting_supplement" and case["pauses"][0]["resumed_at"] is None
-    case = api.post(f"/api/v1/cases/{case['id']}/materials", json={"version": case["version"], "received": ALL_HOMESTEAD_MATERIALS}).json()
+    case = api.post(
+        f"/api/v1/cases/{case['id']}/materials", json={"version": case["version"], "received": ALL_HOMESTEAD_MATERIALS}
+    ).json()
     case = api.move(case, "supplement_received").json()
     assert case["status"] == "received" and case["pauses"][0]["resumed_at"] is not None
 
@@ -77,12 +80,18 @@ def test_homestead_lifecycle(api: Api, conn):
     tasks = {t["department"]: t for t in case["tasks"]}
     assert set(tasks) == {"村镇规划股", "耕地保护股", "不动产登记股"} and tasks["村镇规划股"]["lead"]
 
-    wrong = api.post(f"/api/v1/cases/{case['id']}/tasks/{tasks['耕地保护股']['id']}", as_="rev-village",
-                     json={"version": case["version"], "result": "agree", "opinion": "同意"})  # fmt: skip
+    wrong = api.post(
+        f"/api/v1/cases/{case['id']}/tasks/{tasks['耕地保护股']['id']}",
+        as_="rev-village",
+        json={"version": case["version"], "result": "agree", "opinion": "同意"},
+    )
     assert wrong.status_code == 403
     for user, dept in (("rev-village", "村镇规划股"), ("rev-farmland", "耕地保护股"), ("rev-registry", "不动产登记股")):
-        r = api.post(f"/api/v1/cases/{case['id']}/tasks/{tasks[dept]['id']}", as_=user,
-                     json={"version": case["version"], "result": "agree", "opinion": f"{dept}同意"})  # fmt: skip
+        r = api.post(
+            f"/api/v1/cases/{case['id']}/tasks/{tasks[dept]['id']}",
+            as_=user,
+            json={"version": case["version"], "result": "agree", "opinion": f"{dept}同意"},
+        )
         assert r.status_code == 200, r.text
         case = r.json()
     assert case["status"] == "leader_approval"  # the last opinion moved the case on
@@ -94,8 +103,16 @@ def test_homestead_lifecycle(api: Api, conn):
     assert case["status"] == "archived"
 
     trail = [e["action"] for e in api.get(f"/api/v1/cases/{case['id']}/audit").json()]
-    for action in ("case.create", "check.run", "notice.issue", "transition.request_supplement", "review.done",
-                   "transition.submit_to_leader", "transition.approve", "transition.archive"):  # fmt: skip
+    for action in (
+        "case.create",
+        "check.run",
+        "notice.issue",
+        "transition.request_supplement",
+        "review.done",
+        "transition.submit_to_leader",
+        "transition.approve",
+        "transition.archive",
+    ):
         assert action in trail
 
 
@@ -110,9 +127,17 @@ def test_blocking_finding_stops_acceptance_until_a_leader_overrides(api: Api):
     assert set(rules) == {"HS-BF", "HS-VIL", "HS-CAP"}
     assert rules["HS-BF"]["overlap_m2"] == pytest.approx(100.0, abs=0.01)
     assert "第三十五条" in rules["HS-BF"]["basis"]
-    assert api.post(f"/api/v1/cases/{case['id']}/override", json={"version": case["version"], "reason": "我是窗口"}).status_code == 403
-    case = api.post(f"/api/v1/cases/{case['id']}/override", as_="leader",
-                    json={"version": case["version"], "reason": "县重点民生工程，经集体研究同意"}).json()  # fmt: skip
+    assert (
+        api.post(
+            f"/api/v1/cases/{case['id']}/override", json={"version": case["version"], "reason": "我是窗口"}
+        ).status_code
+        == 403
+    )
+    case = api.post(
+        f"/api/v1/cases/{case['id']}/override",
+        as_="leader",
+        json={"version": case["version"], "reason": "县重点民生工程，经集体研究同意"},
+    ).json()
     assert api.move(case, "accept").json()["status"] == "in_review"
 
 
@@ -131,7 +156,9 @@ def test_illegal_and_stale_transitions_are_409(api: Api):
 def test_concurrent_approvals_exactly_one_wins(api: Api, conn):
     case = homestead(api).json()
     case = api.move(case, "accept").json()
-    conn.execute("UPDATE review_tasks SET status = 'done', result = 'agree', opinion = 'ok' WHERE case_id = %s", (case["id"],))
+    conn.execute(
+        "UPDATE review_tasks SET status = 'done', result = 'agree', opinion = 'ok' WHERE case_id = %s", (case["id"],)
+    )
     conn.execute("UPDATE cases SET status = 'leader_approval', version = version + 1 WHERE id = %s", (case["id"],))
     conn.commit()
     case = api.get(f"/api/v1/cases/{case['id']}").json()
@@ -145,7 +172,9 @@ def test_concurrent_approvals_exactly_one_wins(api: Api, conn):
     with ThreadPoolExecutor(2) as pool:
         codes = sorted(pool.map(approve, range(2)))
     assert codes == [200, 409]
-    n = conn.execute("SELECT count(*) FROM audit_log WHERE case_id = %s AND action = 'transition.approve'", (case["id"],)).fetchone()[0]
+    n = conn.execute(
+        "SELECT count(*) FROM audit_log WHERE case_id = %s AND action = 'transition.approve'", (case["id"],)
+    ).fetchone()[0]
     assert n == 1
 
 
@@ -166,12 +195,22 @@ def test_intake_is_idempotent_and_numbers_are_gap_free_under_concurrency(api: Ap
 
 def test_requisition_announcements_and_submission_upward(api: Api, conn):
     body = {
-        "kind": "requisition", "applicant_name": "咸安区人民政府", "applicant_type": "unit",
-        "project_name": "咸安经济开发区标准厂房", "industry": "制造业", "green_channel": True,
-        "materials_received": ["project_approval", "planning_permit", "survey_report", "boundary_txt",
-                               "compensation_plan", "risk_assessment"],
+        "kind": "requisition",
+        "applicant_name": "咸安区人民政府",
+        "applicant_type": "unit",
+        "project_name": "咸安经济开发区标准厂房",
+        "industry": "制造业",
+        "green_channel": True,
+        "materials_received": [
+            "project_approval",
+            "planning_permit",
+            "survey_report",
+            "boundary_txt",
+            "compensation_plan",
+            "risk_assessment",
+        ],
         "boundary": drawn(b(100, 0, 150, 100)),
-    }  # fmt: skip
+    }
     case = api.post("/api/v1/cases", json=body).json()
     assert case["case_no"].endswith("-ZS-000001")
     case = api.move(case, "accept").json()
@@ -184,8 +223,11 @@ def test_requisition_announcements_and_submission_upward(api: Api, conn):
     assert case["status"] == "in_review" and len(case["tasks"]) == 4
     for t in case["tasks"]:
         user = next(u for u, s in api.staff.items() if s.get("department") == t["department"])
-        case = api.post(f"/api/v1/cases/{case['id']}/tasks/{t['id']}", as_=user,
-                        json={"version": case["version"], "result": "agree", "opinion": "同意"}).json()  # fmt: skip
+        case = api.post(
+            f"/api/v1/cases/{case['id']}/tasks/{t['id']}",
+            as_=user,
+            json={"version": case["version"], "result": "agree", "opinion": "同意"},
+        ).json()
     assert case["status"] == "compensation_announcement"
     assert api.move(case, "end_compensation_announcement").status_code == 409
     conn.execute("UPDATE cases SET state_entered_at = now() - interval '31 days' WHERE id = %s", (case["id"],))
@@ -201,12 +243,27 @@ def test_requisition_announcements_and_submission_upward(api: Api, conn):
 
 def test_mining_first_come_first_served(api: Api):
     def mining(name, geom):
-        return api.post("/api/v1/cases", json={
-            "kind": "mining", "applicant_name": name, "applicant_type": "unit", "company": name, "mineral": "石灰岩",
-            "depth_top": 250, "depth_bottom": 50, "boundary": drawn(geom),
-            "materials_received": ["licence_application", "geological_report", "development_plan",
-                                   "environmental_assessment", "corner_coordinates", "business_licence"],
-        }).json()  # fmt: skip
+        return api.post(
+            "/api/v1/cases",
+            json={
+                "kind": "mining",
+                "applicant_name": name,
+                "applicant_type": "unit",
+                "company": name,
+                "mineral": "石灰岩",
+                "depth_top": 250,
+                "depth_bottom": 50,
+                "boundary": drawn(geom),
+                "materials_received": [
+                    "licence_application",
+                    "geological_report",
+                    "development_plan",
+                    "environmental_assessment",
+                    "corner_coordinates",
+                    "business_licence",
+                ],
+            },
+        ).json()
 
     first = mining("丙矿业有限公司", b(600, 0, 700, 100))
     second = mining("丁矿业有限公司", b(650, 0, 750, 100))
@@ -233,13 +290,21 @@ def test_applicant_sees_only_their_own_case_and_rates_it_once(api: Api, conn):
     for case_no, qc in ((other["case_no"], code), (mine["case_no"], "WRONG234"), ("XA-2026-ZJ-999999", code)):
         r = api.get(f"/api/v1/public/cases/{case_no}", as_=None, headers={"X-Query-Code": qc})
         assert r.status_code == 404 and r.json()["detail"] == "案件编号或查询码不正确 / wrong case number or query code"
-    r = api.post(f"/api/v1/public/cases/{mine['case_no']}/rating", as_=None, headers={"X-Query-Code": code}, json={"stars": 5})
+    r = api.post(
+        f"/api/v1/public/cases/{mine['case_no']}/rating", as_=None, headers={"X-Query-Code": code}, json={"stars": 5}
+    )
     assert r.status_code == 409  # not decided yet
     api.move(mine, "refuse", reason="申请人撤回")
-    r = api.post(f"/api/v1/public/cases/{mine['case_no']}/rating", as_=None, headers={"X-Query-Code": code},
-                 json={"stars": 4, "comment": "办事快"})  # fmt: skip
+    r = api.post(
+        f"/api/v1/public/cases/{mine['case_no']}/rating",
+        as_=None,
+        headers={"X-Query-Code": code},
+        json={"stars": 4, "comment": "办事快"},
+    )
     assert r.status_code == 201
-    again = api.post(f"/api/v1/public/cases/{mine['case_no']}/rating", as_=None, headers={"X-Query-Code": code}, json={"stars": 1})
+    again = api.post(
+        f"/api/v1/public/cases/{mine['case_no']}/rating", as_=None, headers={"X-Query-Code": code}, json={"stars": 1}
+    )
     assert again.status_code == 409
     clerk = conn.execute("SELECT u.username FROM ratings r JOIN users u ON u.id = r.clerk_id").fetchone()[0]
     assert clerk == "clerk"
@@ -277,21 +342,39 @@ def test_audit_log_refuses_update_and_delete(api: Api, db_url):
 
 
 def test_mining_lifecycle_and_the_due_lists(api: Api, conn, monkeypatch):
-    materials = ["licence_application", "geological_report", "development_plan", "environmental_assessment",
-                 "corner_coordinates", "business_licence"]  # fmt: skip
-    case = api.post("/api/v1/cases", json={
-        "kind": "mining", "applicant_name": "丙矿业有限公司", "applicant_type": "unit", "company": "丙矿业有限公司",
-        "mineral": "石灰岩", "depth_top": 250, "depth_bottom": 50, "materials_received": materials,
-        "boundary": drawn(b(600, 0, 700, 100)),
-    }).json()  # fmt: skip
+    materials = [
+        "licence_application",
+        "geological_report",
+        "development_plan",
+        "environmental_assessment",
+        "corner_coordinates",
+        "business_licence",
+    ]
+    case = api.post(
+        "/api/v1/cases",
+        json={
+            "kind": "mining",
+            "applicant_name": "丙矿业有限公司",
+            "applicant_type": "unit",
+            "company": "丙矿业有限公司",
+            "mineral": "石灰岩",
+            "depth_top": 250,
+            "depth_bottom": 50,
+            "materials_received": materials,
+            "boundary": drawn(b(600, 0, 700, 100)),
+        },
+    ).json()
     assert case["case_no"].endswith("-CK-000001") and case["check"]["verdict"] == "pass"
     assert case["step"]["state"] == "received" and case["step"]["budget_working_days"] == 1
     case = api.move(case, "accept").json()
     assert {t["department"] for t in case["tasks"]} == {"矿产资源管理股", "国土空间规划股", "生态修复股"}
     for user in ("rev-mineral", "rev-planning", "rev-ecology"):
         task = next(t for t in case["tasks"] if t["department"] == api.staff[user]["department"])
-        case = api.post(f"/api/v1/cases/{case['id']}/tasks/{task['id']}", as_=user,
-                        json={"version": case["version"], "result": "agree", "opinion": "同意"}).json()  # fmt: skip
+        case = api.post(
+            f"/api/v1/cases/{case['id']}/tasks/{task['id']}",
+            as_=user,
+            json={"version": case["version"], "result": "agree", "opinion": "同意"},
+        ).json()
     assert case["status"] == "leader_approval"
     case = api.move(case, "approve", as_="leader").json()
     case = api.move(case, "issue_certificate").json()
@@ -299,7 +382,10 @@ def test_mining_lifecycle_and_the_due_lists(api: Api, conn, monkeypatch):
 
     # a homestead whose promise (3.5 working days) has run out is listed as overdue, and not as due soon
     late = homestead(api).json()
-    conn.execute("UPDATE cases SET received_at = now() - interval '20 days', state_entered_at = now() - interval '20 days' WHERE id = %s", (late["id"],))
+    conn.execute(
+        "UPDATE cases SET received_at = now() - interval '20 days', state_entered_at = now() - interval '20 days' WHERE id = %s",
+        (late["id"],),
+    )
     conn.commit()
     monkeypatch.setenv("LANDWINDOW_DATABASE_URL", api.client.app.state.settings.database_url)
     get_settings.cache_clear()

@@ -6,14 +6,9 @@ import pytest
 from shapely.geometry import MultiPolygon, Polygon
 
 from gis.check import CheckInputError, CheckRequest, PendingApplication, run_check
-from tests.support.onemap import b, load_one_map, lonlat
+from tests.support.onemap import b, lonlat
 
 ON = date(2026, 11, 22)
-
-
-@pytest.fixture
-def one_map(load_layer):
-    load_one_map(load_layer)
 
 
 def check(conn, kind, geom, **kw):
@@ -25,9 +20,19 @@ def test_clean_homestead_passes_every_rule(conn, one_map):
     assert r.verdict == "pass"
     assert r.area_m2 == pytest.approx(144.0, abs=0.01)
     assert {x.rule: x.status for x in r.rules} == {
-        "HS-BF": "pass", "HS-RED": "pass", "HS-VIL": "pass", "HS-CAP": "pass", "HS-ONE": "pass", "HS-OWN": "pass",
-    }  # fmt: skip
-    assert r.homestead == {"cap_m2": 200.0, "land_type": "other", "province": "湖北", "area_m2": pytest.approx(144.0, abs=0.01)}
+        "HS-BF": "pass",
+        "HS-RED": "pass",
+        "HS-VIL": "pass",
+        "HS-CAP": "pass",
+        "HS-ONE": "pass",
+        "HS-OWN": "pass",
+    }
+    assert r.homestead == {
+        "cap_m2": 200.0,
+        "land_type": "other",
+        "province": "湖北",
+        "area_m2": pytest.approx(144.0, abs=0.01),
+    }
     assert [(a.code, round(a.area_m2, 2)) for a in r.landuse] == [("0702", 144.0)]
     assert r.layer_versions["basic_farmland"] == 1
 
@@ -119,17 +124,35 @@ def test_mining_depth_ranges_and_validity(conn, one_map):
 
 def test_pending_applications_first_come_first_served_to_the_second(conn, one_map):
     area = b(600, 0, 700, 100)
-    earlier = PendingApplication("XA-2026-CK-000001", datetime(2026, 11, 2, 10, 0, 0), lonlat(b(650, 0, 750, 100)), 300, 0)
-    later = PendingApplication("XA-2026-CK-000003", datetime(2026, 11, 2, 10, 0, 2), lonlat(b(600, 50, 700, 150)), 300, 0)
-    r = check(conn, "mining", area, depth_top=200, depth_bottom=0, lodged_at=datetime(2026, 11, 2, 10, 0, 1),
-              pending=[earlier, later])  # fmt: skip
+    earlier = PendingApplication(
+        "XA-2026-CK-000001", datetime(2026, 11, 2, 10, 0, 0), lonlat(b(650, 0, 750, 100)), 300, 0
+    )
+    later = PendingApplication(
+        "XA-2026-CK-000003", datetime(2026, 11, 2, 10, 0, 2), lonlat(b(600, 50, 700, 150)), 300, 0
+    )
+    r = check(
+        conn,
+        "mining",
+        area,
+        depth_top=200,
+        depth_bottom=0,
+        lodged_at=datetime(2026, 11, 2, 10, 0, 1),
+        pending=[earlier, later],
+    )
     pend = r.rule("MN-PEND")
     assert pend.status == "block"
     assert [f.id for f in pend.features] == ["XA-2026-CK-000001"]
     assert pend.overlap_m2 == pytest.approx(5000.0, abs=0.01)
     # the later one is checked against us and loses; depth-disjoint pending ones never conflict
-    r2 = check(conn, "mining", area, depth_top=600, depth_bottom=400, lodged_at=datetime(2026, 11, 2, 10, 0, 1),
-               pending=[earlier])  # fmt: skip
+    r2 = check(
+        conn,
+        "mining",
+        area,
+        depth_top=600,
+        depth_bottom=400,
+        lodged_at=datetime(2026, 11, 2, 10, 0, 1),
+        pending=[earlier],
+    )
     assert r2.rule("MN-PEND").status == "pass"
 
 

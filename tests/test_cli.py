@@ -8,7 +8,6 @@ from service.cli.app import app
 runner = CliRunner()
 
 
-
 def test_db_url_honours_the_environment(cli_db):
     r = runner.invoke(app, ["db", "url"])
     assert r.exit_code == 0
@@ -33,7 +32,10 @@ def test_import_command_loads_and_reports(cli_db, tmp_path):
     assert r.exit_code == 0, r.output
     assert "townships version 1: 2 features loaded" in r.stdout
     with psycopg.connect(cli_db) as conn:
-        assert conn.execute("SELECT array_agg(name ORDER BY code) FROM townships").fetchone()[0] == ["温泉街道", "浮山街道"]
+        assert conn.execute("SELECT array_agg(name ORDER BY code) FROM townships").fetchone()[0] == [
+            "温泉街道",
+            "浮山街道",
+        ]
     r = runner.invoke(app, ["layers"])
     assert r.exit_code == 0 and "townships" in r.stdout
 

@@ -8,16 +8,13 @@ from datetime import date
 
 import pyogrio
 import pytest
-from fastapi.testclient import TestClient
 
 from service.core.errors import InvalidInput
-from service.core.settings import Settings
 from service.reports.conversions import ConversionFilter, audit_conversions, list_conversions
 from tests import test_statistics
 from tests.support.api import Api
 from tests.support.onemap import b, lonlat
 from tests.test_statistics import Window, t
-from web.app import create_app
 
 window = test_statistics.window  # the hand-built window: staff acting through the service under a controlled clock
 
@@ -35,22 +32,62 @@ def build(w: Window) -> dict[str, object]:
     """A: 5 000 m² of 旱地 approved 12 March (向阳镇); B: a 100 m² homestead on 旱地 approved 6 March (桂花镇);
     C: 5 000 m² of 旱地 pending since 9 March (桂花镇); D: a homestead on village land (no 农用地); E: refused."""
     c: dict[str, object] = {}
-    a = c["A"] = w.intake(t(1, 5), "clerk", "requisition", b(100, 0, 150, 100), applicant_name="咸安区人民政府",
-                          applicant_type="unit", township="向阳镇", phone="07155555555")  # fmt: skip
+    a = c["A"] = w.intake(
+        t(1, 5),
+        "clerk",
+        "requisition",
+        b(100, 0, 150, 100),
+        applicant_name="咸安区人民政府",
+        applicant_type="unit",
+        township="向阳镇",
+        phone="07155555555",
+    )
     approve_requisition(w, a, 12)
-    h = c["B"] = w.intake(t(3, 2), "clerk", "homestead", b(160, 50, 170, 60), applicant_name="张二", household_id="HH22",
-                          township="桂花镇", phone="13800000002")  # fmt: skip
+    h = c["B"] = w.intake(
+        t(3, 2),
+        "clerk",
+        "homestead",
+        b(160, 50, 170, 60),
+        applicant_name="张二",
+        household_id="HH22",
+        township="桂花镇",
+        phone="13800000002",
+    )
     w.move(h, "accept", t(3, 3))
     w.review(h, t(3, 4))
     w.move(h, "approve", t(3, 6, 10), who="leader")
-    pending = c["C"] = w.intake(t(3, 9), "clerk", "requisition", b(150, 0, 200, 100), applicant_name="咸安经开区",
-                                applicant_type="unit", township="桂花镇", phone="07155555556")  # fmt: skip
+    pending = c["C"] = w.intake(
+        t(3, 9),
+        "clerk",
+        "requisition",
+        b(150, 0, 200, 100),
+        applicant_name="咸安经开区",
+        applicant_type="unit",
+        township="桂花镇",
+        phone="07155555556",
+    )
     w.move(pending, "accept", t(3, 10))
-    d = c["D"] = w.intake(t(3, 2), "clerk", "homestead", b(40, 240, 52, 252), applicant_name="张一", household_id="HH21",
-                          township="向阳镇", phone="13800000001")  # fmt: skip
+    d = c["D"] = w.intake(
+        t(3, 2),
+        "clerk",
+        "homestead",
+        b(40, 240, 52, 252),
+        applicant_name="张一",
+        household_id="HH21",
+        township="向阳镇",
+        phone="13800000001",
+    )
     w.move(d, "accept", t(3, 3))
-    e = c["E"] = w.intake(t(3, 11), "clerk", "requisition", b(120, 0, 140, 50), applicant_name="某公司",
-                          applicant_type="unit", township="向阳镇", phone="07155555557")  # fmt: skip
+    e = c["E"] = w.intake(
+        t(3, 11),
+        "clerk",
+        "requisition",
+        b(120, 0, 140, 50),
+        applicant_name="某公司",
+        applicant_type="unit",
+        township="向阳镇",
+        phone="07155555557",
+    )
     w.move(e, "refuse", t(3, 12), reason="不符合供地政策")
     return c
 
@@ -122,7 +159,8 @@ def test_the_audit_lists_approved_conversions_that_todays_map_disagrees_with(win
     # a requisition may take basic farmland only with State Council approval: a warning (rules.toml)
     assert (ra.stored_verdict, ra.today_verdict) == ("pass", "warn")
     assert [(ch.rule, ch.stored_status, ch.today_status, ch.stored_m2, ch.today_m2) for ch in ra.changes] == [
-        ("RQ-BF", "pass", "warn", 0.0, pytest.approx(3000.0, abs=0.01))]
+        ("RQ-BF", "pass", "warn", 0.0, pytest.approx(3000.0, abs=0.01))
+    ]
     assert ra.changed_layers == ["basic_farmland"]
     assert ra.conversion.layer_versions["basic_farmland"] == 1 and ra.today_versions["basic_farmland"] == 2
     assert [(ch.rule, ch.today_m2) for ch in rows[h].changes] == [("HS-BF", pytest.approx(100.0, abs=0.01))]
@@ -156,12 +194,10 @@ def test_the_audit_exports_as_geopackage(window, load_layer, tmp_path):
     assert lonlat(b(100, 0, 150, 100)).intersects(frame.geometry.iloc[0])
 
 
-def test_the_api_serves_planners_and_refuses_clerks(window, db_url, staff, load_layer, tmp_path):
+def test_the_api_serves_planners_and_refuses_clerks(window, api, load_layer):
     c = build(window)
     window.s.commit()
-    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="test-secret-key-0123456789")
-    with TestClient(create_app(settings)) as client:
-        api_checks(Api(client, staff), c, load_layer)
+    api_checks(api, c, load_layer)
 
 
 def api_checks(api: Api, c: dict, load_layer) -> None:

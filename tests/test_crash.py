@@ -22,10 +22,23 @@ def test_crash_safety_short_run(tmp_path):
         unavailable(str(exc))
     # its own process: the script adopts the killed postmaster (a child subreaper) to reap it
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "crash_test.py"), "--intakes", "30", "--copies", "6",
-         "--db-port", "0", "--app-port", "0"],
-        capture_output=True, text=True, timeout=180, cwd=ROOT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "crash_test.py"),
+            "--intakes",
+            "30",
+            "--copies",
+            "6",
+            "--db-port",
+            "0",
+            "--app-port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "no violations" in proc.stdout
     assert "checksum equal: True" in proc.stdout

@@ -32,7 +32,14 @@ from tests.support.onemap import b, load_one_map, lonlat
 KEY = "filing-key-shared-by-the-chain-0123456789"
 COUNTY = Instance("咸安区自然资源局", "county", KEY.encode())
 CITY = Instance("咸宁市自然资源和规划局", "city", KEY.encode())
-REQUISITION_MATERIALS = ["project_approval", "planning_permit", "survey_report", "boundary_txt", "compensation_plan", "risk_assessment"]
+REQUISITION_MATERIALS = [
+    "project_approval",
+    "planning_permit",
+    "survey_report",
+    "boundary_txt",
+    "compensation_plan",
+    "risk_assessment",
+]
 runner = CliRunner()
 
 
@@ -40,8 +47,14 @@ runner = CliRunner()
 def city_db_url(pg_cluster) -> Iterator[str]:
     """A second, separately migrated database: the city's instance (cloned from the migrated template like db_url)."""
     name = f"lw_city_{uuid.uuid4().hex[:10]}"
-    with DatabaseJanitor(user=SUPERUSER, host="127.0.0.1", port=pg_cluster.port, dbname=name,
-                         template_dbname="lw_template", password=pg_cluster.password()):  # fmt: skip
+    with DatabaseJanitor(
+        user=SUPERUSER,
+        host="127.0.0.1",
+        port=pg_cluster.port,
+        dbname=name,
+        template_dbname="lw_template",
+        password=pg_cluster.password(),
+    ):
         yield pg_cluster.url(name)
 
 
@@ -68,8 +81,15 @@ def county(db_url, conn, staff, load_layer) -> str:
         u = s.scalar(select(User).where(User.username == "clerk"))
         assert u is not None
         clerk = Principal(u.id, u.username, u.role, u.department)
-        intake = Intake(kind="requisition", applicant_name="咸安区人民政府", applicant_type="unit", phone="13800138000",
-                        project_name="咸安经济开发区标准厂房", industry="制造业", materials_received=REQUISITION_MATERIALS)  # fmt: skip
+        intake = Intake(
+            kind="requisition",
+            applicant_name="咸安区人民政府",
+            applicant_type="unit",
+            phone="13800138000",
+            project_name="咸安经济开发区标准厂房",
+            industry="制造业",
+            materials_received=REQUISITION_MATERIALS,
+        )
         drawn = {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(100, 0, 150, 100)))}
         case = create_case(s, clerk, intake, boundary_from_geojson(drawn)).case
         # the lifecycle up to the leader's submission upward is test_cases_api's; here the case starts there
@@ -92,8 +112,12 @@ def city(city_db_url) -> Iterator[str]:
 
 def counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as c:
-        tables = [r[0] for r in c.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")]  # fmt: skip
+        tables = [
+            r[0]
+            for r in c.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+            )
+        ]
         return {t: c.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
 
 
@@ -137,14 +161,25 @@ def test_package_round_trip_between_two_databases(county, city, monkeypatch, tmp
     r = runner.invoke(cli, ["filing", "export", no, "--out", str(pkg_path)])
     assert r.exit_code == 0, r.output
     with zipfile.ZipFile(pkg_path) as zf:
-        assert zf.namelist() == ["manifest.json", "signature.json", "boundary.txt", "check_report.json",
-                                 "materials.json", "case.json"]  # fmt: skip
+        assert zf.namelist() == [
+            "manifest.json",
+            "signature.json",
+            "boundary.txt",
+            "check_report.json",
+            "materials.json",
+            "case.json",
+        ]
         manifest = json.loads(zf.read("manifest.json"))
         case = json.loads(zf.read("case.json"))
         txt = zf.read("boundary.txt").decode("gb18030")
     assert manifest["sender"] == {"name": COUNTY.name, "level": "county"} and manifest["receiver"] == {"level": "city"}
     assert manifest["case"]["case_no"] == no and manifest["case"]["approval_level"] == "province"
-    assert {f["name"] for f in manifest["files"]} == {"boundary.txt", "check_report.json", "materials.json", "case.json"}
+    assert {f["name"] for f in manifest["files"]} == {
+        "boundary.txt",
+        "check_report.json",
+        "materials.json",
+        "case.json",
+    }
     assert all(len(f["sha256"]) == 64 for f in manifest["files"])
     assert case["phone"] == "138****8000" and "query_code_hash" not in case and "password_hash" not in json.dumps(case)
     assert "[地块坐标]" in txt and "带号=38" in txt
@@ -158,8 +193,12 @@ def test_package_round_trip_between_two_databases(county, city, monkeypatch, tmp
     package_id = manifest["package_id"]
     with psycopg.connect(city) as c:
         status, agrees, disagreements, run_id = c.execute(
-            "SELECT status, agrees, disagreements, check_run_id FROM filing_packages WHERE package_id = %s", (package_id,)).fetchone()  # fmt: skip
-        trigger, verdict, report = c.execute("SELECT trigger, verdict, report FROM check_runs WHERE id = %s", (run_id,)).fetchone()
+            "SELECT status, agrees, disagreements, check_run_id FROM filing_packages WHERE package_id = %s",
+            (package_id,),
+        ).fetchone()
+        trigger, verdict, report = c.execute(
+            "SELECT trigger, verdict, report FROM check_runs WHERE id = %s", (run_id,)
+        ).fetchone()
     assert status == "pending" and trigger == "filing"
     # the city's own map has basic farmland under 30 × 100 m of the boundary: its check says State Council
     assert report["approval_level"]["level"] == "state_council"
@@ -181,10 +220,14 @@ def test_package_round_trip_between_two_databases(county, city, monkeypatch, tmp
     r = runner.invoke(cli, ["filing", "decide", package_id, "presign"])
     assert r.exit_code == 2 and "预审签收" in r.output  # already pre-signed
     # the receipt is written only after the decision is saved: a receipt that cannot be written leaves the decision
-    r = runner.invoke(cli, ["filing", "decide", package_id, "receive", "--receipt", str(tmp_path / "missing" / "r2.json")])
+    r = runner.invoke(
+        cli, ["filing", "decide", package_id, "receive", "--receipt", str(tmp_path / "missing" / "r2.json")]
+    )
     assert r.exit_code == 2 and "the decision is saved" in " ".join(r.output.split()), r.output
     with psycopg.connect(city) as c:
-        status, saved = c.execute("SELECT status, receipt FROM filing_packages WHERE package_id = %s", (package_id,)).fetchone()
+        status, saved = c.execute(
+            "SELECT status, receipt FROM filing_packages WHERE package_id = %s", (package_id,)
+        ).fetchone()
     assert status == "received"
     r2.write_bytes(receipt_bytes(saved))  # what GET /api/v1/filings/{id}/receipt serves
     r = runner.invoke(cli, ["filing", "list"])
@@ -194,14 +237,19 @@ def test_package_round_trip_between_two_databases(county, city, monkeypatch, tmp
     r = runner.invoke(cli, ["filing", "receipt", str(r1)])
     assert r.exit_code == 0, r.output
     with psycopg.connect(county) as c:
-        assert c.execute("SELECT status FROM filing_packages WHERE package_id = %s", (package_id,)).fetchone()[0] == "presigned"
+        assert (
+            c.execute("SELECT status FROM filing_packages WHERE package_id = %s", (package_id,)).fetchone()[0]
+            == "presigned"
+        )
     r = runner.invoke(cli, ["filing", "receipt", str(r2)])
     assert r.exit_code == 0, r.output
     r = runner.invoke(cli, ["filing", "receipt", str(r1)])  # older than the one imported
     assert r.exit_code == 2 and "older" in r.output
     with psycopg.connect(county) as c:
         status, receiver, seq, receipt = c.execute(
-            "SELECT status, receiver_name, receipt_seq, receipt FROM filing_packages WHERE package_id = %s", (package_id,)).fetchone()  # fmt: skip
+            "SELECT status, receiver_name, receipt_seq, receipt FROM filing_packages WHERE package_id = %s",
+            (package_id,),
+        ).fetchone()
         trail = [a for (a,) in c.execute("SELECT action FROM audit_log WHERE action LIKE 'filing.%' ORDER BY id")]
     assert (status, receiver, seq) == ("received", CITY.name, 2)
     assert receipt["payload"]["receiver_check"]["approval_level"] == "state_council"
@@ -249,8 +297,14 @@ def test_tampered_truncated_wrongly_signed_or_wrong_level_packages_write_nothing
     contents = [member_span(data, n) for n in zipfile.ZipFile(io.BytesIO(data)).namelist()]
     positions = [i for i in range(len(data)) if i % 13 == 0 or not any(s <= i < t for s, t in contents)]
     for i in positions:
-        assert refused(flip(data, i)).details["failed"] in ("zip", "checksum", "signature", "missing_file",
-                                                             "unexpected_file", "manifest"), i  # fmt: skip
+        assert refused(flip(data, i)).details["failed"] in (
+            "zip",
+            "checksum",
+            "signature",
+            "missing_file",
+            "unexpected_file",
+            "manifest",
+        ), i
     for n in (0, 1, 100, len(data) // 2, len(data) - 22, len(data) - 1):
         e = refused(data[:n])
         assert e.details["failed"] == "zip", n
@@ -278,11 +332,17 @@ def apis(county, city, staff, staff_hashes, tmp_path):
 
     with psycopg.connect(city) as c:
         for u in demo_users():
-            c.execute("INSERT INTO users (username, display_name, role, department, password_hash) VALUES (%s, %s, %s, %s, %s)",
-                      (u["username"], u.get("display_name", ""), u["role"], u.get("department"), staff_hashes[u["password"]]))  # fmt: skip
+            c.execute(
+                "INSERT INTO users (username, display_name, role, department, password_hash) VALUES (%s, %s, %s, %s, %s)",
+                (u["username"], u.get("display_name", ""), u["role"], u.get("department"), staff_hashes[u["password"]]),
+            )
     common = {"_env_file": None, "secret_key": "f" * 32, "filing_key": KEY}
-    county_settings = Settings(**common, database_url=county, data_dir=tmp_path / "county", instance_level="county", instance_name=COUNTY.name)
-    city_settings = Settings(**common, database_url=city, data_dir=tmp_path / "city", instance_level="city", instance_name=CITY.name)
+    county_settings = Settings(
+        **common, database_url=county, data_dir=tmp_path / "county", instance_level="county", instance_name=COUNTY.name
+    )
+    city_settings = Settings(
+        **common, database_url=city, data_dir=tmp_path / "city", instance_level="city", instance_name=CITY.name
+    )
     with TestClient(create_app(county_settings)) as c1, TestClient(create_app(city_settings)) as c2:
         yield Api(c1, staff), Api(c2, staff)
 
@@ -316,11 +376,15 @@ def test_api_export_receive_return_and_receipt_on_the_case(apis, county, city):
     r = city_api.post(f"/api/v1/filings/{package_id}/decisions", as_="leader", json={"decision": "return"})
     assert r.status_code == 422 and "理由" in r.json()["detail"]
     reason = "本级一张图显示占用永久基本农田3000平方米，须报国务院审批 / takes basic farmland: State Council"
-    r = city_api.post(f"/api/v1/filings/{package_id}/decisions", as_="leader", json={"decision": "return", "reason": reason})
+    r = city_api.post(
+        f"/api/v1/filings/{package_id}/decisions", as_="leader", json={"decision": "return", "reason": reason}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["package"]["status"] == "returned" and r.json()["receipt"]["payload"]["status"] == "returned"
-    assert city_api.post(f"/api/v1/filings/{package_id}/decisions", as_="leader",
-                         json={"decision": "receive"}).status_code == 409  # fmt: skip
+    assert (
+        city_api.post(f"/api/v1/filings/{package_id}/decisions", as_="leader", json={"decision": "receive"}).status_code
+        == 409
+    )
     receipt = city_api.get(f"/api/v1/filings/{package_id}/receipt")
     assert receipt.status_code == 200
 
@@ -341,8 +405,12 @@ def test_no_filing_key_is_a_clear_refusal_and_equal_reports_agree():
 
     with pytest.raises(Conflict, match="LANDWINDOW_FILING_KEY"):
         Instance.from_settings(Settings(_env_file=None))
-    report = {"verdict": "warn", "area_m2": 5000.0, "approval_level": {"level": "province"},
-              "rules": [{"rule": "RQ-BF", "status": "pass", "overlap_m2": 0.0}]}  # fmt: skip
+    report = {
+        "verdict": "warn",
+        "area_m2": 5000.0,
+        "approval_level": {"level": "province"},
+        "rules": [{"rule": "RQ-BF", "status": "pass", "overlap_m2": 0.0}],
+    }
     assert compare_reports(report, json.loads(json.dumps(report))) == []
     moved = {**report, "rules": [{"rule": "RQ-BF", "status": "pass", "overlap_m2": 0.4}]}
     assert compare_reports(report, moved) == []  # within the 1 m² tolerance (filing.toml)
@@ -354,8 +422,10 @@ def test_every_single_byte_change_and_every_truncation_is_refused():
     from service.filing.package import build_package, build_receipt, open_package, open_receipt, receipt_bytes
 
     key = KEY.encode()
-    files = [("boundary.txt", "[地块坐标]\r\nJ1,1,3303000.000,38530100.000\r\n".encode("gb18030") * 20),
-             ("case.json", '{"applicant_name": "咸安区人民政府"}\n'.encode() * 30)]  # fmt: skip
+    files = [
+        ("boundary.txt", "[地块坐标]\r\nJ1,1,3303000.000,38530100.000\r\n".encode("gb18030") * 20),
+        ("case.json", '{"applicant_name": "咸安区人民政府"}\n'.encode() * 30),
+    ]
     data = build_package({"package_id": "p-1", "receiver": {"level": "city"}}, files, key)
     assert open_package(data, key).files == dict(files)
     for i in range(len(data)):
@@ -365,7 +435,9 @@ def test_every_single_byte_change_and_every_truncation_is_refused():
     for n in range(len(data)):
         with pytest.raises(InvalidInput):
             open_package(data[:n], key)
-    receipt = receipt_bytes(build_receipt({"package_id": "p-1", "status": "returned", "sequence": 1, "reason": "退回"}, key))
+    receipt = receipt_bytes(
+        build_receipt({"package_id": "p-1", "status": "returned", "sequence": 1, "reason": "退回"}, key)
+    )
     assert open_receipt(receipt, key)["status"] == "returned"
     for i in range(len(receipt)):
         with pytest.raises(InvalidInput):

@@ -23,7 +23,9 @@ def _parcels(n: int = 50) -> gpd.GeoDataFrame:
         x, y = X0 + (i % 10) * 60, Y0 + (i // 10) * 60
         w, h = rng.uniform(20, 50), rng.uniform(20, 50)
         # an irregular quadrilateral with a notch so areas are not trivially round numbers
-        geoms.append(Polygon([(x, y), (x + w, y + 1.3), (x + w - 2.7, y + h), (x + w / 2, y + h - 4.1), (x + 0.4, y + h)]))
+        geoms.append(
+            Polygon([(x, y), (x + w, y + 1.3), (x + w - 2.7, y + h), (x + w / 2, y + h - 4.1), (x + 0.4, y + h)])
+        )
     return gpd.GeoDataFrame(
         {
             "ZDDM": [f"421202003004JC{i:05d}" for i in range(n)],
@@ -210,5 +212,7 @@ def test_subdivided_pieces_that_self_intersect_after_projecting_back_are_repaire
     # shoelace area is not the area it covers, so the repaired pieces sum ~3 m² below the whole of 139 km² (2e-8)
     assert area_gap < 5.0
     for plot in json.loads((data / "redline_subdivided_invalid_cases.json").read_text()):
-        report = run_check(conn, CheckRequest(province="湖北", kind="homestead", geometry=MultiPolygon(list(shape(plot).geoms))))
+        report = run_check(
+            conn, CheckRequest(province="湖北", kind="homestead", geometry=MultiPolygon(list(shape(plot).geoms)))
+        )
         assert report.rule("HS-RED").status in ("pass", "block")

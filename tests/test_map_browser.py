@@ -30,9 +30,32 @@ BOUNDARY = {
         [[114.3185, 29.8485], [114.3215, 29.8485], [114.3215, 29.8510], [114.3185, 29.8510], [114.3185, 29.8485]]
     ],
 }
-CONFLICTS = {"type": "FeatureCollection", "features": [{
-    "type": "Feature", "properties": {"rule": "basic_farmland", "message": "占用永久基本农田", "overlap_m2": 2150.25, "overlap_mu": 3.2254},
-    "geometry": {"type": "Polygon", "coordinates": [[[114.3185, 29.8485], [114.3200, 29.8485], [114.3200, 29.8497], [114.3185, 29.8497], [114.3185, 29.8485]]]}}]}  # fmt: skip
+CONFLICTS = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {
+                "rule": "basic_farmland",
+                "message": "占用永久基本农田",
+                "overlap_m2": 2150.25,
+                "overlap_mu": 3.2254,
+            },
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [
+                        [114.3185, 29.8485],
+                        [114.3200, 29.8485],
+                        [114.3200, 29.8497],
+                        [114.3185, 29.8497],
+                        [114.3185, 29.8485],
+                    ]
+                ],
+            },
+        }
+    ],
+}
 
 
 def _merc(lon: float, lat: float) -> tuple[float, float]:
@@ -69,8 +92,13 @@ def _features(layer: str) -> list[tuple[object, dict, int]]:
         x0, y0, step = cx - 600, cy - 400, 50.0
         for i in range(24):
             for j in range(16):
-                out.append((box(x0 + i * step + 3, y0 + j * step + 3, x0 + (i + 1) * step - 3, y0 + (j + 1) * step - 3),
-                            {"parcel_no": f"421202{i:03d}{j:03d}"}, 1 + i * 16 + j))  # fmt: skip
+                out.append(
+                    (
+                        box(x0 + i * step + 3, y0 + j * step + 3, x0 + (i + 1) * step - 3, y0 + (j + 1) * step - 3),
+                        {"parcel_no": f"421202{i:03d}{j:03d}"},
+                        1 + i * 16 + j,
+                    )
+                )
     return out
 
 
@@ -131,9 +159,18 @@ def served() -> Iterator[str]:
     layers = [MapLayer("landuse", "土地利用现状", 12), MapLayer("parcels", "地籍宗地", 14)]
     pages = {}
     for renderer in ("svg", "canvas"):
-        m = build_map(layers, center=CENTER, zoom=16, boundary=BOUNDARY, conflicts=CONFLICTS, draw_field="boundary_geojson",
-                      renderer=renderer)  # fmt: skip
-        pages[renderer] = map_html(m).replace("<body>", "<body><input type='hidden' id='boundary_geojson' value=''>", 1).encode()
+        m = build_map(
+            layers,
+            center=CENTER,
+            zoom=16,
+            boundary=BOUNDARY,
+            conflicts=CONFLICTS,
+            draw_field="boundary_geojson",
+            renderer=renderer,
+        )
+        pages[renderer] = (
+            map_html(m).replace("<body>", "<body><input type='hidden' id='boundary_geojson' value=''>", 1).encode()
+        )
     handler = type("Handler", (_Handler,), {"page": pages["svg"], "canvas_page": pages["canvas"]})
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(STATIC)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -183,8 +220,10 @@ def test_map_draws_vector_tiles_offline_with_popups_and_drawing(served):
             "(() => { const p = landwindowMap.latLngToContainerPoint([29.8491, 114.31925]); return [p.x, p.y]; })()"
         )
         page.mouse.click(cx, cy)
-        page.wait_for_function("document.querySelector('.leaflet-popup-content') && "
-                               "document.querySelector('.leaflet-popup-content').innerText.includes('basic_farmland')")  # fmt: skip
+        page.wait_for_function(
+            "document.querySelector('.leaflet-popup-content') && "
+            "document.querySelector('.leaflet-popup-content').innerText.includes('basic_farmland')"
+        )
         popup = page.inner_text(".leaflet-popup-content")
         assert "重叠面积（亩）" in popup and "3.225" in popup and "2,150.25" in popup
         page.wait_for_timeout(300)

@@ -20,9 +20,24 @@ BOUNDARY = {
     "type": "Polygon",
     "coordinates": [[[114.30, 29.80], [114.31, 29.80], [114.31, 29.81], [114.30, 29.81], [114.30, 29.80]]],
 }
-CONFLICTS = {"type": "FeatureCollection", "features": [{
-    "type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[114.30, 29.80], [114.305, 29.80], [114.305, 29.805], [114.30, 29.80]]]},
-    "properties": {"rule": "eco_redline", "message": "占用生态保护红线", "overlap_m2": 1234.5, "overlap_mu": 1.85}}]}  # fmt: skip
+CONFLICTS = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[114.30, 29.80], [114.305, 29.80], [114.305, 29.805], [114.30, 29.80]]],
+            },
+            "properties": {
+                "rule": "eco_redline",
+                "message": "占用生态保护红线",
+                "overlap_m2": 1234.5,
+                "overlap_mu": 1.85,
+            },
+        }
+    ],
+}
 LAYERS = [
     MapLayer("land_price_zones", "区片综合地价", 8, show=False),
     MapLayer("townships", "乡镇界", 8),
@@ -52,8 +67,15 @@ def _refs(html: str) -> list[str]:
     return re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
 
 
-@pytest.mark.parametrize("kw", [{}, {"draw_field": "boundary_geojson", "boundary": BOUNDARY, "conflicts": CONFLICTS},
-                                {"draw": True, "measure": True, "lang": "en"}, {"measure": False, "scale": False, "layer_control": False}])  # fmt: skip
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"draw_field": "boundary_geojson", "boundary": BOUNDARY, "conflicts": CONFLICTS},
+        {"draw": True, "measure": True, "lang": "en"},
+        {"measure": False, "scale": False, "layer_control": False},
+    ],
+)
 def test_default_page_names_no_other_host_and_every_asset_is_on_disk(kw):
     html = _full(**kw)
     assert not URL.findall(html), URL.findall(html)[:5]
@@ -99,8 +121,12 @@ def test_draw_and_measure_plugins_present_only_when_asked():
     plain = _full(measure=False)
     assert "leaflet.draw" not in plain and "leaflet-measure" not in plain and "L.Control.Draw" not in plain
     both = _full(draw_field="boundary_geojson", measure=True)
-    assert {"/static/vendor/leaflet-draw/leaflet.draw.js", "/static/vendor/leaflet-draw/leaflet.draw.css",
-            "/static/vendor/leaflet-measure/leaflet-measure.min.js", "/static/vendor/leaflet-measure/leaflet-measure.css"} <= set(_refs(both))  # fmt: skip
+    assert {
+        "/static/vendor/leaflet-draw/leaflet.draw.js",
+        "/static/vendor/leaflet-draw/leaflet.draw.css",
+        "/static/vendor/leaflet-measure/leaflet-measure.min.js",
+        "/static/vendor/leaflet-measure/leaflet-measure.css",
+    } <= set(_refs(both))
     assert "new L.Control.Draw" in both and "new L.Control.Measure" in both
     assert '"boundary_geojson"' in both and "window.landwindowDrawn" in both
     assert "绘制用地范围" in both and '"localization": "cn"' in both  # Chinese toolbar and measure texts
@@ -157,8 +183,12 @@ def test_view_from_center_and_default_county():
 def test_folium_class_lists_are_not_changed_and_maps_do_not_share_state():
     before = [list(c.default_js) + list(c.default_css) for c in (folium.Map, VectorGridProtobuf, Draw, MeasureControl)]
     results: list[str] = []
-    threads = [threading.Thread(target=lambda p=p: results.append(render_parts(build_map(LAYERS, static_url=p, draw=True)).header))
-               for p in ("/a", "/b", "/c", "/d")]  # fmt: skip
+    threads = [
+        threading.Thread(
+            target=lambda p=p: results.append(render_parts(build_map(LAYERS, static_url=p, draw=True)).header)
+        )
+        for p in ("/a", "/b", "/c", "/d")
+    ]
     for t in threads:
         t.start()
     for t in threads:

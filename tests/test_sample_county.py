@@ -38,8 +38,15 @@ TOWNSHIPS = {
     "高桥镇",
     "大幕乡",
 }
-ANCHORS = {"homestead_clean", "homestead_on_farmland", "homestead_second_house", "requisition_50ha", "mining_overlap",
-           "mining_depth_disjoint", "redline"}  # fmt: skip
+ANCHORS = {
+    "homestead_clean",
+    "homestead_on_farmland",
+    "homestead_second_house",
+    "requisition_50ha",
+    "mining_overlap",
+    "mining_depth_disjoint",
+    "redline",
+}
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +97,19 @@ def test_same_seed_same_county_and_cli(small_county, tmp_path):
     assert _digest(other) != _digest(path)
 
 
-@pytest.mark.parametrize("name", ["parcels", "landuse", "townships", "land_price_zones", "basic_farmland",
-                                  "village_boundary", "mining_rights", "eco_redline"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name",
+    [
+        "parcels",
+        "landuse",
+        "townships",
+        "land_price_zones",
+        "basic_farmland",
+        "village_boundary",
+        "mining_rights",
+        "eco_redline",
+    ],
+)
 def test_layers_do_not_overlap(small_county, name):
     path, _ = small_county
     geoms = _read(path, name).to_crs(GK).geometry.values
@@ -137,8 +155,23 @@ def test_attribute_domains(small_county):
     assert lu.patch_no.str.fullmatch(r"\d{4,}").all() and lu.village.notna().all()
     shares = lu.to_crs(GK).assign(a=lambda d: d.area).groupby(lu.dlbm.str[:2]).a.sum()
     assert shares.idxmax() == "01" and shares["03"] > 0.15 * shares.sum()  # paddy plain, forested hills
-    for code in ("0101", "0103", "0201", "0202", "0301", "0305", "0307", "0602", "0701", "0702", "1003", "1006",
-                 "1101", "1103", "1104"):  # fmt: skip
+    for code in (
+        "0101",
+        "0103",
+        "0201",
+        "0202",
+        "0301",
+        "0305",
+        "0307",
+        "0602",
+        "0701",
+        "0702",
+        "1003",
+        "1006",
+        "1101",
+        "1103",
+        "1104",
+    ):
         assert (lu.dlbm == code).any(), code
     m = _read(path, "mining_rights")
     assert 6 <= len(m) <= 12 and (m.depth_top > m.depth_bottom).all() and set(m.kind) == {"mining", "exploration"}
@@ -262,8 +295,13 @@ def test_anchors_hold_on_the_generated_county(small_county):
 def test_committed_sample_is_small_and_its_anchors_hold():
     assert (SAMPLE / "county.gpkg").stat().st_size < 8 * 1024 * 1024
     _check_anchors(SAMPLE / "county.gpkg", json.loads((SAMPLE / "anchors.json").read_text("utf-8")))
-    assert 4000 <= len(pyogrio.read_dataframe(SAMPLE / "county.gpkg", layer="parcels", columns=["parcel_no"],
-                                              read_geometry=False)) <= 6000  # fmt: skip
+    assert (
+        4000
+        <= len(
+            pyogrio.read_dataframe(SAMPLE / "county.gpkg", layer="parcels", columns=["parcel_no"], read_geometry=False)
+        )
+        <= 6000
+    )
 
 
 def test_application_files_land_on_the_anchors():

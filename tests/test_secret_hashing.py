@@ -57,10 +57,13 @@ def test_query_codes_are_random_and_keyed():
     assert not verify_query_code("garbage", "ABCD2345", key)
 
 
-def test_intake_stores_hmac_and_old_hashes_still_work(db_url, conn, staff, tmp_path):
-    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=KEY)
+def test_intake_stores_hmac_and_old_hashes_still_work(make_settings, db_url, conn, staff, tmp_path):
+    settings = make_settings(secret_key=KEY)
     # the clerk's password was hashed with argon2-cffi's old defaults: login works and replaces the hash
-    conn.execute("UPDATE users SET password_hash = %s WHERE username = 'clerk'", (PasswordHasher().hash(staff["clerk"]["password"]),))
+    conn.execute(
+        "UPDATE users SET password_hash = %s WHERE username = 'clerk'",
+        (PasswordHasher().hash(staff["clerk"]["password"]),),
+    )
     conn.commit()
     with TestClient(create_app(settings)) as client:
         api = Api(client, staff)
@@ -70,11 +73,28 @@ def test_intake_stores_hmac_and_old_hashes_still_work(db_url, conn, staff, tmp_p
         case = r.json()
         stored = conn.execute("SELECT query_code_hash FROM cases WHERE id = %s", (case["id"],)).fetchone()[0]
         assert stored == hash_query_code(case["query_code"], query_code_key(settings))
-        assert client.get(f"/api/v1/public/cases/{case['case_no']}", headers={"X-Query-Code": case["query_code"].lower()}).status_code == 200
+        assert (
+            client.get(
+                f"/api/v1/public/cases/{case['case_no']}", headers={"X-Query-Code": case["query_code"].lower()}
+            ).status_code
+            == 200
+        )
         # a case taken in before the change keeps its argon2 hash and its code still opens it
-        conn.execute("UPDATE cases SET query_code_hash = %s WHERE id = %s", (PasswordHasher().hash("ZZZZ2345"), case["id"]))
+        conn.execute(
+            "UPDATE cases SET query_code_hash = %s WHERE id = %s", (PasswordHasher().hash("ZZZZ2345"), case["id"])
+        )
         conn.commit()
-        assert client.get(f"/api/v1/public/cases/{case['case_no']}", headers={"X-Query-Code": "ZZZZ2345"}).status_code == 200
-        assert client.get(f"/api/v1/public/cases/{case['case_no']}", headers={"X-Query-Code": case["query_code"]}).status_code == 404
+        assert (
+            client.get(f"/api/v1/public/cases/{case['case_no']}", headers={"X-Query-Code": "ZZZZ2345"}).status_code
+            == 200
+        )
+        assert (
+            client.get(
+                f"/api/v1/public/cases/{case['case_no']}", headers={"X-Query-Code": case["query_code"]}
+            ).status_code
+            == 404
+        )
     rehashed = conn.execute("SELECT password_hash FROM users WHERE username = 'clerk'").fetchone()[0]
-    assert rehashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$") and verify_secret(rehashed, staff["clerk"]["password"])
+    assert rehashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$") and verify_secret(
+        rehashed, staff["clerk"]["password"]
+    )

@@ -27,10 +27,6 @@ ID = "420102199001011236"
 PHONE = "13812345678"
 
 
-def _settings(db_url, tmp_path, **kw):
-    return Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=KEY, **kw)
-
-
 def _drawn():
     from tests.support.onemap import b, lonlat
 
@@ -48,8 +44,8 @@ def _page_login(client, username, password, csrf=True):
 # --- headers -------------------------------------------------------------------------------------------------------
 
 
-def test_security_headers_on_pages_api_and_static(db_url, tmp_path):
-    with TestClient(create_app(_settings(db_url, tmp_path))) as client:
+def test_security_headers_on_pages_api_and_static(make_settings, db_url, tmp_path):
+    with TestClient(create_app(make_settings(secret_key=KEY))) as client:
         for path in ("/map", "/login", "/portal", "/api/v1/cases", "/healthz", "/static/app.css", "/no-such-page"):
             r = client.get(path)
             h = r.headers
@@ -71,14 +67,16 @@ def test_csp_allows_the_configured_basemap_host_for_images_only():
     img = next(d for d in tianditu.split("; ") if d.startswith("img-src"))
     assert img == "img-src 'self' data: https://*.tianditu.gov.cn"
     assert tianditu.count("tianditu") == 1  # scripts, styles and connections stay on our own origin
-    xyz = content_security_policy(Settings(_env_file=None, basemap="xyz", basemap_url="https://{s}.tiles.example.org:8443/{z}/{x}/{y}.png"))
+    xyz = content_security_policy(
+        Settings(_env_file=None, basemap="xyz", basemap_url="https://{s}.tiles.example.org:8443/{z}/{x}/{y}.png")
+    )
     assert "img-src 'self' data: https://*.tiles.example.org:8443;" in xyz
     local = content_security_policy(Settings(_env_file=None, basemap="xyz", basemap_url="/basemap/{z}/{x}/{y}.png"))
     assert "img-src 'self' data:;" in local
 
 
-def test_hsts_only_when_configured(db_url, tmp_path):
-    with TestClient(create_app(_settings(db_url, tmp_path, hsts_max_age=31536000))) as client:
+def test_hsts_only_when_configured(make_settings, db_url, tmp_path):
+    with TestClient(create_app(make_settings(secret_key=KEY, hsts_max_age=31536000))) as client:
         assert client.get("/healthz").headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
 
 
@@ -99,8 +97,8 @@ def _routes(app):
             yield m, r.path
 
 
-def test_every_form_post_needs_the_csrf_token(db_url, staff, tmp_path):
-    app = create_app(_settings(db_url, tmp_path))
+def test_every_form_post_needs_the_csrf_token(make_settings, db_url, staff, tmp_path):
+    app = create_app(make_settings(secret_key=KEY))
     posts = sorted({path for method, path in _routes(app) if method == "POST" and not path.startswith("/api/")})
     assert {"/login", "/logout", "/portal", "/cases/new", "/cases/{case_id}/act"} <= set(posts)
     with TestClient(app) as client:
@@ -123,8 +121,8 @@ def test_every_form_post_needs_the_csrf_token(db_url, staff, tmp_path):
         assert r.status_code == 303
 
 
-def test_cookie_authenticated_api_posts_need_csrf_header_or_own_origin(db_url, staff, tmp_path):
-    with TestClient(create_app(_settings(db_url, tmp_path))) as client:
+def test_cookie_authenticated_api_posts_need_csrf_header_or_own_origin(make_settings, db_url, staff, tmp_path):
+    with TestClient(create_app(make_settings(secret_key=KEY))) as client:
         assert _page_login(client, "admin", staff["admin"]["password"]).status_code == 303
         csrf = client.cookies.get("lw_csrf")
         assert client.get("/api/v1/auth/me").status_code == 200  # reading needs no token
@@ -165,13 +163,21 @@ def test_failure_limiter_window_and_retry_after():
     lim.check({"s": "k"}, "登录")
 
 
-def test_login_failures_are_limited_per_user_and_address(db_url, staff, tmp_path):
-    settings = _settings(db_url, tmp_path, login_failures_per_user=3, login_failures_per_ip=5)
+def test_login_failures_are_limited_per_user_and_address(make_settings, db_url, staff, tmp_path):
+    settings = make_settings(secret_key=KEY, login_failures_per_user=3, login_failures_per_ip=5)
     with TestClient(create_app(settings)) as client:
         for _ in range(6):  # successes never count
-            assert client.post("/api/v1/auth/token", data={"username": "leader", "password": staff["leader"]["password"]}).status_code == 200
+            assert (
+                client.post(
+                    "/api/v1/auth/token", data={"username": "leader", "password": staff["leader"]["password"]}
+                ).status_code
+                == 200
+            )
         for _ in range(3):
-            assert client.post("/api/v1/auth/token", data={"username": "clerk", "password": "wrong-password"}).status_code == 401
+            assert (
+                client.post("/api/v1/auth/token", data={"username": "clerk", "password": "wrong-password"}).status_code
+                == 401
+            )
         r = client.post("/api/v1/auth/token", data={"username": "clerk", "password": staff["clerk"]["password"]})
         assert r.status_code == 429, r.text  # blocked: the right password too, or guessing would go on
         assert 0 < int(r.headers["retry-after"]) <= 900
@@ -181,27 +187,33 @@ def test_login_failures_are_limited_per_user_and_address(db_url, staff, tmp_path
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "too many failed attempts" in r.text
         # another user from the same address: two more failures, then the address is blocked
         for _ in range(2):
-            assert client.post("/api/v1/auth/token", data={"username": "admin", "password": "wrong-password"}).status_code == 401
+            assert (
+                client.post("/api/v1/auth/token", data={"username": "admin", "password": "wrong-password"}).status_code
+                == 401
+            )
         r = client.post("/api/v1/auth/token", data={"username": "admin", "password": staff["admin"]["password"]})
         assert r.status_code == 429
 
 
-def test_web_login_failures_are_limited(db_url, staff, tmp_path):
-    with TestClient(create_app(_settings(db_url, tmp_path, login_failures_per_user=2))) as client:
+def test_web_login_failures_are_limited(make_settings, db_url, staff, tmp_path):
+    with TestClient(create_app(make_settings(secret_key=KEY, login_failures_per_user=2))) as client:
         assert _page_login(client, "clerk", "wrong-password").status_code == 401
         assert _page_login(client, "clerk", "wrong-password").status_code == 401
         r = _page_login(client, "clerk", staff["clerk"]["password"])
         assert r.status_code == 429 and "retry-after" in r.headers and "登录失败次数过多" in r.text
 
 
-def test_query_code_failures_are_limited(db_url, conn, staff, load_layer, tmp_path):
+def test_query_code_failures_are_limited(make_settings, db_url, conn, staff, load_layer, tmp_path):
     from tests.support.onemap import load_one_map
 
     load_one_map(load_layer)
-    settings = _settings(db_url, tmp_path, query_code_failures_per_case=3, query_code_failures_per_ip=5)
+    settings = make_settings(secret_key=KEY, query_code_failures_per_case=3, query_code_failures_per_ip=5)
     with TestClient(create_app(settings)) as client:
         api = Api(client, staff)
-        cases = [api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": n, "boundary": _drawn()}).json() for n in ("张三", "李四")]
+        cases = [
+            api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": n, "boundary": _drawn()}).json()
+            for n in ("张三", "李四")
+        ]
         mine, other = cases
         url = f"/api/v1/public/cases/{mine['case_no']}"
         for _ in range(4):  # the right code opens it again and again
@@ -212,12 +224,26 @@ def test_query_code_failures_are_limited(db_url, conn, staff, load_layer, tmp_pa
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "查询失败次数过多" in r.json()["detail"]
         # the portal form counts the same way
         client.get("/portal")
-        r = client.post("/portal", data={"case_no": mine["case_no"], "query_code": mine["query_code"], "csrf_token": client.cookies.get("lw_csrf")})
+        r = client.post(
+            "/portal",
+            data={
+                "case_no": mine["case_no"],
+                "query_code": mine["query_code"],
+                "csrf_token": client.cookies.get("lw_csrf"),
+            },
+        )
         assert r.status_code == 429 and "retry-after" in r.headers and "too many failed attempts" in r.text
         # another case from the same address: two more failures, then the address is blocked
         other_url = f"/api/v1/public/cases/{other['case_no']}"
         for _ in range(2):
-            r = client.post("/portal", data={"case_no": other["case_no"], "query_code": "WRONG234", "csrf_token": client.cookies.get("lw_csrf")})
+            r = client.post(
+                "/portal",
+                data={
+                    "case_no": other["case_no"],
+                    "query_code": "WRONG234",
+                    "csrf_token": client.cookies.get("lw_csrf"),
+                },
+            )
             assert r.status_code == 404
         assert client.get(other_url, headers={"X-Query-Code": other["query_code"]}).status_code == 429
 
@@ -225,13 +251,16 @@ def test_query_code_failures_are_limited(db_url, conn, staff, load_layer, tmp_pa
 # --- personal data -------------------------------------------------------------------------------------------------
 
 
-def test_personal_data_masked_in_lists(db_url, conn, staff, load_layer, tmp_path):
+def test_personal_data_masked_in_lists(make_settings, db_url, conn, staff, load_layer, tmp_path):
     from tests.support.onemap import load_one_map
 
     load_one_map(load_layer)
-    with TestClient(create_app(_settings(db_url, tmp_path))) as client:
+    with TestClient(create_app(make_settings(secret_key=KEY))) as client:
         api = Api(client, staff)
-        r = api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": "张三", "id_number": ID, "phone": PHONE, "boundary": _drawn()})
+        r = api.post(
+            "/api/v1/cases",
+            json={"kind": "homestead", "applicant_name": "张三", "id_number": ID, "phone": PHONE, "boundary": _drawn()},
+        )
         assert r.status_code == 201, r.text
         rows = api.get("/api/v1/cases").json()
         assert rows[0]["id_number"] == "420102********1236" and rows[0]["phone"] == "138****5678"
@@ -248,8 +277,9 @@ def test_log_records_are_masked(caplog):
     create_app(Settings(_env_file=None, database_url="postgresql://x@127.0.0.1:1/x", secret_key=KEY))  # installs it
     caplog.set_level(logging.INFO)
     # uvicorn's access log: the query string is one of the record's arguments
-    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5555", "GET",
-                                             f"/api/v1/cases?q={ID}&phone={PHONE}", "1.1", 200)  # fmt: skip
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5555", "GET", f"/api/v1/cases?q={ID}&phone={PHONE}", "1.1", 200
+    )
     logging.getLogger("service.anything").warning(f"applicant {ID} called from {PHONE}")
     logging.getLogger("x").info("%(who)s", {"who": PHONE})
     try:
@@ -266,7 +296,9 @@ def test_log_records_are_masked(caplog):
 # --- secrets and demo passwords ------------------------------------------------------------------------------------
 
 PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
-ASSIGNED = re.compile(r"""(?i)\b(?:password|passwd|pwd|secret_key|api_key|tianditu_key|filing_key)\b["']?\s*[:=]\s*["']([^"'\s]{6,})["']""")
+ASSIGNED = re.compile(
+    r"""(?i)\b(?:password|passwd|pwd|secret_key|api_key|tianditu_key|filing_key)\b["']?\s*[:=]\s*["']([^"'\s]{6,})["']"""
+)
 # tests and benchmarks make their own throwaway instances; their keys and passwords say what they are
 PLACEHOLDERS = ("test", "bench", "demo", "example", "secret-key", "abc123", "wrong")
 GENERATED = ("secret.key", "superuser.password", ".initdb-password", ".pgpass")
@@ -276,12 +308,20 @@ def test_no_secrets_in_the_repository():
     from service.access.auth import demo_users
 
     demo = {u["password"] for u in demo_users()}
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    )
     found = []
     for name in filter(None, files):
         path = ROOT / name
         base = path.name
-        if base == ".env" or base.startswith(".env.") or base.endswith(".env") or base in GENERATED or base.endswith((".pem", ".key")):
+        if (
+            base == ".env"
+            or base.startswith(".env.")
+            or base.endswith(".env")
+            or base in GENERATED
+            or base.endswith((".pem", ".key"))
+        ):
             found.append(f"{name}: a secrets file")
         if not path.is_file() or path.stat().st_size > 2_000_000:
             continue
@@ -302,12 +342,19 @@ def test_serve_refuses_a_public_bind_while_demo_passwords_are_in_use(cli_db, sta
     from service.cli.app import app
 
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.8.0.1")
-    assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
+    assert (
+        not is_loopback("0.0.0.0")
+        and not is_loopback("::")
+        and not is_loopback("192.168.1.5")
+        and not is_loopback("example.org")
+    )
     runner = CliRunner()
     r = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "8999"])
     assert r.exit_code == 2, r.output
     said = " ".join(r.output.split())
-    assert "演示密码" in said and "demo passwords" in said and "clerk, leader" in said and "landwindow user passwd" in said
+    assert (
+        "演示密码" in said and "demo passwords" in said and "clerk, leader" in said and "landwindow user passwd" in said
+    )
     for u in staff:
         assert runner.invoke(app, ["user", "passwd", u, "--password", f"changed-{u}-2026"]).exit_code == 0
     from sqlalchemy.orm import Session

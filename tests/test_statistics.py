@@ -28,7 +28,14 @@ from service.reports.statistics import COLUMNS, Month, monthly_statistics
 from tests.support.onemap import X0, Y0, b, load_one_map
 
 HOMESTEAD = ["application_form", "household_register", "id_card", "village_opinion", "site_plan"]
-REQUISITION = ["project_approval", "planning_permit", "survey_report", "boundary_txt", "compensation_plan", "risk_assessment"]
+REQUISITION = [
+    "project_approval",
+    "planning_permit",
+    "survey_report",
+    "boundary_txt",
+    "compensation_plan",
+    "risk_assessment",
+]
 MARCH = Month(2026, 3)
 
 
@@ -52,7 +59,9 @@ class Window:
     def __init__(self, session: Session, clock: Clock) -> None:
         self.s = session
         self.clock = clock
-        self.staff = {u.username: Principal(u.id, u.username, u.role, u.department) for u in session.scalars(select(User))}
+        self.staff = {
+            u.username: Principal(u.id, u.username, u.role, u.department) for u in session.scalars(select(User))
+        }
         self.codes: dict[int, str] = {}
 
     def at(self, when: datetime) -> Window:
@@ -99,10 +108,15 @@ def window(db_url, conn, staff, load_layer, monkeypatch):
     # the border runs along x = 125 m with vertices where the requisition's edges cross it (edges stay straight)
     west = [(-1000, -1000), (125, -1000), (125, 0), (125, 100), (125, 1000), (-1000, 1000)]
     east = [(125, -1000), (1000, -1000), (1000, 1000), (125, 1000), (125, 100), (125, 0)]
-    load_layer("townships", [{"name": "向阳镇", "code": "421202100"}, {"name": "桂花镇", "code": "421202101"}],
-               [Polygon([(X0 + x, Y0 + y) for x, y in ring]) for ring in (west, east)])  # fmt: skip
-    conn.execute("INSERT INTO users (username, display_name, role, password_hash) VALUES ('clerk2', '窗口受理员 李明', 'clerk', %s)",
-                 (hash_secret("clerk2-demo-2026"),))  # fmt: skip
+    load_layer(
+        "townships",
+        [{"name": "向阳镇", "code": "421202100"}, {"name": "桂花镇", "code": "421202101"}],
+        [Polygon([(X0 + x, Y0 + y) for x, y in ring]) for ring in (west, east)],
+    )
+    conn.execute(
+        "INSERT INTO users (username, display_name, role, password_hash) VALUES ('clerk2', '窗口受理员 李明', 'clerk', %s)",
+        (hash_secret("clerk2-demo-2026"),),
+    )
     conn.commit()
     clock = Clock()
     monkeypatch.setattr(records, "now", clock)
@@ -127,8 +141,16 @@ def build_march(w: Window) -> dict[str, object]:
     h5 = c["H5"] = w.intake(t(2, 10), "clerk", "homestead", applicant_name="赵五", phone="13900000005")
     w.move(h5, "refuse", t(2, 12), reason="材料虚假")
     # requisition taken in by clerk2 in January, approved by the province in March: carried over, decided, converts land
-    r2 = c["R2"] = w.intake(t(1, 5), "clerk2", "requisition", b(100, 0, 150, 100), applicant_name="咸安区人民政府",
-                            applicant_type="unit", project_name="标准厂房", phone="07155555555")  # fmt: skip
+    r2 = c["R2"] = w.intake(
+        t(1, 5),
+        "clerk2",
+        "requisition",
+        b(100, 0, 150, 100),
+        applicant_name="咸安区人民政府",
+        applicant_type="unit",
+        project_name="标准厂房",
+        phone="07155555555",
+    )
     w.move(r2, "accept", t(1, 6))
     w.move(r2, "end_pre_announcement", t(1, 21))
     w.review(r2, t(1, 22))
@@ -137,15 +159,29 @@ def build_march(w: Window) -> dict[str, object]:
     w.move(r2, "approve", t(3, 12, 10), who="leader")
     w.rate(r2, 4)
     # homestead taken in on 26 February, accepted and approved in March: carried over, late on the promise (3.5 days)
-    h1 = c["H1"] = w.intake(t(2, 26, 10), "clerk", "homestead", b(40, 240, 52, 252), applicant_name="张一",
-                            household_id="HH21", phone="13800000001")  # fmt: skip
+    h1 = c["H1"] = w.intake(
+        t(2, 26, 10),
+        "clerk",
+        "homestead",
+        b(40, 240, 52, 252),
+        applicant_name="张一",
+        household_id="HH21",
+        phone="13800000001",
+    )
     w.move(h1, "accept", t(3, 2))
     w.review(h1, t(3, 3))
     w.move(h1, "approve", t(3, 4, 10), who="leader")
     w.rate(h1, 5)
     # homestead on dry land (耕地) in 桂花镇, returned for supplements and approved in March
-    h2 = c["H2"] = w.intake(t(3, 2), "clerk", "homestead", b(160, 50, 170, 60), applicant_name="张二",
-                            household_id="HH22", phone="13800000002")  # fmt: skip
+    h2 = c["H2"] = w.intake(
+        t(3, 2),
+        "clerk",
+        "homestead",
+        b(160, 50, 170, 60),
+        applicant_name="张二",
+        household_id="HH22",
+        phone="13800000002",
+    )
     w.move(h2, "request_supplement", t(3, 3, 10))
     w.move(h2, "supplement_received", t(3, 5, 9))
     w.move(h2, "accept", t(3, 5, 10))
@@ -159,8 +195,16 @@ def build_march(w: Window) -> dict[str, object]:
     h4 = c["H4"] = w.intake(t(3, 20), "clerk2", "homestead", applicant_name="李四", phone="13800000004")
     w.move(h4, "request_supplement", t(3, 23), who="clerk2")
     # clerk's green-channel requisition in its pre-announcement at the month's end
-    r1 = c["R1"] = w.intake(t(3, 9), "clerk", "requisition", b(150, 0, 200, 100), applicant_name="咸安经开区",
-                            applicant_type="unit", green_channel=True, phone="07155555556")  # fmt: skip
+    r1 = c["R1"] = w.intake(
+        t(3, 9),
+        "clerk",
+        "requisition",
+        b(150, 0, 200, 100),
+        applicant_name="咸安经开区",
+        applicant_type="unit",
+        green_channel=True,
+        phone="07155555556",
+    )
     w.move(r1, "accept", t(3, 10))
     # a mining application taken in late in March
     c["M1"] = w.intake(t(3, 25), "clerk", "mining", applicant_name="丙矿业", applicant_type="unit", phone="07155555557")
@@ -184,22 +228,91 @@ ZERO = {k: 0 for k, _, _ in COLUMNS} | {"avg_working_days": None, "rating_avg": 
 #   H2 2 Mar 09:00 → 6 Mar 10:00 with 3 Mar 10:00–5 Mar 09:00 paused: 3 Mar's morning ends paused; 5 Mar's morning
 #      and afternoon = 1 (promised due 10 Mar 12:00: on time)
 #   H3 10 Mar → 11 Mar 09:00: 0
-HOMESTEAD_ROW = {**ZERO, "carried_over": 1, "received": 4, "accepted": 2, "returned": 2, "decided": 3, "approved": 2,
-                 "rejected": 1, "in_progress": 2, "statutory_on_time": 3, "statutory_overdue": 0, "promised_on_time": 2,
-                 "promised_overdue": 1, "avg_working_days": 1.67, "rating_avg": 3.5, "rating_count": 2}  # fmt: skip
-REQUISITION_ROW = {**ZERO, "carried_over": 1, "received": 1, "accepted": 1, "decided": 1, "approved": 1, "in_progress": 1,
-                   "statutory_on_time": 1, "promised_overdue": 1, "avg_working_days": 43.0, "green_channel": 1,
-                   "rating_avg": 4.0, "rating_count": 1}  # fmt: skip
+HOMESTEAD_ROW = {
+    **ZERO,
+    "carried_over": 1,
+    "received": 4,
+    "accepted": 2,
+    "returned": 2,
+    "decided": 3,
+    "approved": 2,
+    "rejected": 1,
+    "in_progress": 2,
+    "statutory_on_time": 3,
+    "statutory_overdue": 0,
+    "promised_on_time": 2,
+    "promised_overdue": 1,
+    "avg_working_days": 1.67,
+    "rating_avg": 3.5,
+    "rating_count": 2,
+}
+REQUISITION_ROW = {
+    **ZERO,
+    "carried_over": 1,
+    "received": 1,
+    "accepted": 1,
+    "decided": 1,
+    "approved": 1,
+    "in_progress": 1,
+    "statutory_on_time": 1,
+    "promised_overdue": 1,
+    "avg_working_days": 43.0,
+    "green_channel": 1,
+    "rating_avg": 4.0,
+    "rating_count": 1,
+}
 MINING_ROW = {**ZERO, "received": 1, "in_progress": 1}
-CLERK_ROW = {**ZERO, "carried_over": 1, "received": 3, "accepted": 3, "returned": 1, "decided": 2, "approved": 2,
-             "in_progress": 2, "statutory_on_time": 2, "promised_on_time": 1, "promised_overdue": 1,
-             "avg_working_days": 2.5, "green_channel": 1, "rating_avg": 3.5, "rating_count": 2}  # fmt: skip
-CLERK2_ROW = {**ZERO, "carried_over": 1, "received": 3, "returned": 1, "decided": 2, "approved": 1, "rejected": 1,
-              "in_progress": 2, "statutory_on_time": 2, "promised_on_time": 1, "promised_overdue": 1,
-              "avg_working_days": 21.5, "rating_avg": 4.0, "rating_count": 1}  # fmt: skip
-TOTAL_ROW = {**ZERO, "carried_over": 2, "received": 6, "accepted": 3, "returned": 2, "decided": 4, "approved": 3,
-             "rejected": 1, "in_progress": 4, "statutory_on_time": 4, "promised_on_time": 2, "promised_overdue": 2,
-             "avg_working_days": 12.0, "green_channel": 1, "rating_avg": 3.67, "rating_count": 3}  # fmt: skip
+CLERK_ROW = {
+    **ZERO,
+    "carried_over": 1,
+    "received": 3,
+    "accepted": 3,
+    "returned": 1,
+    "decided": 2,
+    "approved": 2,
+    "in_progress": 2,
+    "statutory_on_time": 2,
+    "promised_on_time": 1,
+    "promised_overdue": 1,
+    "avg_working_days": 2.5,
+    "green_channel": 1,
+    "rating_avg": 3.5,
+    "rating_count": 2,
+}
+CLERK2_ROW = {
+    **ZERO,
+    "carried_over": 1,
+    "received": 3,
+    "returned": 1,
+    "decided": 2,
+    "approved": 1,
+    "rejected": 1,
+    "in_progress": 2,
+    "statutory_on_time": 2,
+    "promised_on_time": 1,
+    "promised_overdue": 1,
+    "avg_working_days": 21.5,
+    "rating_avg": 4.0,
+    "rating_count": 1,
+}
+TOTAL_ROW = {
+    **ZERO,
+    "carried_over": 2,
+    "received": 6,
+    "accepted": 3,
+    "returned": 2,
+    "decided": 4,
+    "approved": 3,
+    "rejected": 1,
+    "in_progress": 4,
+    "statutory_on_time": 4,
+    "promised_on_time": 2,
+    "promised_overdue": 2,
+    "avg_working_days": 12.0,
+    "green_channel": 1,
+    "rating_avg": 3.67,
+    "rating_count": 3,
+}
 # R2 (5 000 m² of 旱地) lies half in each township; H2 (100 m² of 旱地) in 桂花镇; H1 lies on village land (no 农用地)
 CONVERSIONS = [("向阳镇", 1, 2500.0, 2500.0), ("桂花镇", 2, 2600.0, 2600.0)]
 
@@ -241,9 +354,14 @@ def test_csv_and_xlsx_carry_the_same_figures(window):
     header, body = rows[1], rows[2:]
     assert header[:3] == ["分组 Group", "名称 Name", "上月结转 Carried over"]
     by_name = {r[1]: dict(zip(header, r, strict=True)) for r in body}
-    assert set(by_name) == {"村民建房（农村宅基地） Villager housing (rural homestead)",
-                            "土地征收 / 农用地转用 Land requisition / farmland conversion", "采矿权审批 Mining right",
-                            "窗口受理员 王芳", "窗口受理员 李明", "合计 Total"}  # fmt: skip
+    assert set(by_name) == {
+        "村民建房（农村宅基地） Villager housing (rural homestead)",
+        "土地征收 / 农用地转用 Land requisition / farmland conversion",
+        "采矿权审批 Mining right",
+        "窗口受理员 王芳",
+        "窗口受理员 李明",
+        "合计 Total",
+    }
     total = by_name["合计 Total"]
     for key, zh, en in COLUMNS:
         want = TOTAL_ROW[key]

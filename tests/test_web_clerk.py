@@ -15,8 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FARMLAND_TXT = ROOT / "sample_parcels" / "applications" / "homestead_on_farmland_utf8.txt"
 
 
-
-
 @pytest.mark.browser
 def test_clerk_takes_in_a_homestead_and_sees_the_farmland_conflict(sample_app):
     if not chromium_path():
@@ -38,7 +36,9 @@ def test_clerk_takes_in_a_homestead_and_sees_the_farmland_conflict(sample_app):
         page.click("button[value=check]")
         page.wait_for_selector("#check-report")
         assert "block" in page.inner_text("#check-report h2")
-        assert "HS-BF" in page.inner_text("#check-report") and "永久基本农田 42.00 平方米（0.063 亩）" in page.inner_text("#check-report")
+        assert "HS-BF" in page.inner_text(
+            "#check-report"
+        ) and "永久基本农田 42.00 平方米（0.063 亩）" in page.inner_text("#check-report")
         page.wait_for_function("document.querySelectorAll('.leaflet-tile-loaded').length > 2", timeout=15000)
         red = page.locator("path[stroke='#c8102e' i]")
         assert red.count() >= 1  # the conflict, drawn in red over the map
@@ -112,7 +112,14 @@ def test_reviewer_agrees_and_leader_approves_with_the_opinions_in_view(sample_ap
         row.locator("a.button").click()
         page.wait_for_url(f"**/cases/{case['id']}*")
         opinions = page.inner_text("#review-opinions")
-        for text in (opinion, "未占用永久基本农田和耕地，同意。", "该户无宅基地登记，符合一户一宅。", "村镇规划股", "耕地保护股", "不动产登记股"):
+        for text in (
+            opinion,
+            "未占用永久基本农田和耕地，同意。",
+            "该户无宅基地登记，符合一户一宅。",
+            "村镇规划股",
+            "耕地保护股",
+            "不动产登记股",
+        ):
             assert text in opinions
         assert page.locator("#actions button[data-transition=approve]").is_visible()
         assert page.locator("form.reason-form textarea[name=reason]").is_visible()  # reject needs a reason
@@ -122,7 +129,10 @@ def test_reviewer_agrees_and_leader_approves_with_the_opinions_in_view(sample_ap
         page.click("#actions button[data-transition=approve]")
         page.wait_for_function("document.querySelector('#case-status').innerText.includes('已批准')")
         steps = page.locator("#timeline li").evaluate_all("items => items.map(li => li.dataset.action)")
-        assert steps.count("review.done") == 3 and steps[-2:] == ["transition.submit_to_leader", "transition.approve"], steps
+        assert steps.count("review.done") == 3 and steps[-2:] == [
+            "transition.submit_to_leader",
+            "transition.approve",
+        ], steps
         timeline = page.inner_text("#timeline")
         assert "审查意见" in timeline and "村镇规划股 同意" in timeline and "批准" in timeline
         page.locator("#timeline").scroll_into_view_if_needed()
@@ -135,7 +145,9 @@ def test_reviewer_agrees_and_leader_approves_with_the_opinions_in_view(sample_ap
         response = page.goto(f"{sample_app}/cases/{case['id'] + 1000}")
         assert response.status == 404 and "case" in page.inner_text("#error-message")
         screenshot(page, "error_page_en.png")
-        errors.remove("Failed to load resource: the server responded with a status of 404 (Not Found)")  # that page, as meant
+        errors.remove(
+            "Failed to load resource: the server responded with a status of 404 (Not Found)"
+        )  # that page, as meant
         page.goto(f"{sample_app}/workbench?lang=zh")
     hosts = {urlparse(u).netloc for u in requests if u.startswith("http")}
     assert hosts == {urlparse(sample_app).netloc}, hosts

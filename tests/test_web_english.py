@@ -10,12 +10,8 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
-from service.core.settings import Settings
-from tests.support.api import Api
-from tests.support.onemap import load_one_map
 from tests.test_cases_api import homestead
 from tests.test_web_review import csrf, login
-from web.app import create_app
 from web.i18n import has_cjk, messages
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
@@ -44,8 +40,12 @@ class ChromeText(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        exempt = (self._exempt() or tag in ("script", "style", "svg") or "data-content" in a
-                  or (a.get("lang") or "").startswith("zh"))  # fmt: skip
+        exempt = (
+            self._exempt()
+            or tag in ("script", "style", "svg")
+            or "data-content" in a
+            or (a.get("lang") or "").startswith("zh")
+        )
         if not exempt:
             self.found += [f"@{tag}[{k}]={a[k]}" for k in TEXT_ATTRIBUTES if a.get(k) and untranslated(a[k] or "")]
         if tag not in VOID:
@@ -74,8 +74,10 @@ def chinese_chrome(html: str) -> list[str]:
 
 
 def test_the_scanner_sees_chrome_and_skips_data():
-    html = ('<p>Case <b data-content>张三 <i>李四</i></b> <span title="暂定">x</span><br>待审查</p>'
-            '<a lang="zh-CN">中文</a><script>var a = "中文";</script><input placeholder="理由">')
+    html = (
+        '<p>Case <b data-content>张三 <i>李四</i></b> <span title="暂定">x</span><br>待审查</p>'
+        '<a lang="zh-CN">中文</a><script>var a = "中文";</script><input placeholder="理由">'
+    )
     assert chinese_chrome(html) == ["@span[title]=暂定", "待审查", "@input[placeholder]=理由"]
     assert chinese_chrome("<th>Farmland (农用地)</th><td>（农用地）</td>") == ["（农用地）"]
 
@@ -85,25 +87,25 @@ def test_every_english_message_is_english():
 
 
 @pytest.fixture
-def site(db_url, conn, staff, load_layer, tmp_path):
-    load_one_map(load_layer)
-    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="english-secret-key-0123456789")
-    with TestClient(create_app(settings)) as client:
-        api = Api(client, staff)
-        decided = homestead(api).json()
-        code = decided["query_code"]
-        decided = api.move(decided, "accept").json()
-        for task in decided["tasks"]:
-            reviewer = next(u for u, s in staff.items() if s.get("department") == task["department"])
-            decided = api.post(f"/api/v1/cases/{decided['id']}/tasks/{task['id']}", as_=reviewer,
-                               json={"version": decided["version"], "result": "agree", "opinion": "同意"}).json()  # fmt: skip
-        decided = api.move(decided, "approve", as_="leader").json()
-        assert decided["status"] == "approved", decided
-        reviewing = homestead(api, household="HH4").json()
-        assert api.move(reviewing, "accept").json()["status"] == "in_review"
-        waiting = homestead(api, materials=["application_form"], household="HH3").json()
-        assert api.post(f"/api/v1/cases/{waiting['id']}/notices").status_code == 201
-        yield client, api, decided, code, waiting, reviewing
+def site(api, one_map, staff):
+    client = api.client
+    decided = homestead(api).json()
+    code = decided["query_code"]
+    decided = api.move(decided, "accept").json()
+    for task in decided["tasks"]:
+        reviewer = next(u for u, s in staff.items() if s.get("department") == task["department"])
+        decided = api.post(
+            f"/api/v1/cases/{decided['id']}/tasks/{task['id']}",
+            as_=reviewer,
+            json={"version": decided["version"], "result": "agree", "opinion": "同意"},
+        ).json()
+    decided = api.move(decided, "approve", as_="leader").json()
+    assert decided["status"] == "approved", decided
+    reviewing = homestead(api, household="HH4").json()
+    assert api.move(reviewing, "accept").json()["status"] == "in_review"
+    waiting = homestead(api, materials=["application_form"], household="HH3").json()
+    assert api.post(f"/api/v1/cases/{waiting['id']}/notices").status_code == 201
+    yield client, api, decided, code, waiting, reviewing
 
 
 def english(client: TestClient, path: str, **kw) -> tuple[int, str]:
@@ -120,15 +122,26 @@ def test_every_page_in_english_has_no_chinese_chrome(site):
     pages["map"] = english(client, "/map")
     pages["portal"] = english(client, "/portal")
     token = csrf(pages["portal"][1])
-    pages["portal case"] = english(client, "/portal", data={"csrf_token": token, "case_no": decided["case_no"], "query_code": code})
-    pages["portal wrong code"] = english(client, "/portal", data={"csrf_token": token, "case_no": decided["case_no"], "query_code": "WRONG"})
+    pages["portal case"] = english(
+        client, "/portal", data={"csrf_token": token, "case_no": decided["case_no"], "query_code": code}
+    )
+    pages["portal wrong code"] = english(
+        client, "/portal", data={"csrf_token": token, "case_no": decided["case_no"], "query_code": "WRONG"}
+    )
     pages["unknown page"] = english(client, "/no-such-page")
-    for who, password in (("clerk", "clerk-demo-2026"), ("rev-village", "reviewer-demo-2026"), ("leader", "leader-demo-2026")):
+    for who, password in (
+        ("clerk", "clerk-demo-2026"),
+        ("rev-village", "reviewer-demo-2026"),
+        ("leader", "leader-demo-2026"),
+    ):
         login(client, who, password)
         pages[f"workbench {who}"] = english(client, "/workbench")
         pages[f"case {who}"] = english(client, f"/cases/{decided['id']}")
         pages[f"case in review {who}"] = english(client, f"/cases/{reviewing['id']}")
-    assert 'id="review-form"' in pages["case in review rev-village"][1] and 'id="my-reviews"' in pages["workbench rev-village"][1]
+    assert (
+        'id="review-form"' in pages["case in review rev-village"][1]
+        and 'id="my-reviews"' in pages["workbench rev-village"][1]
+    )
     login(client, "clerk", "clerk-demo-2026")
     pages["intake"] = english(client, "/cases/new")
     pages["case with notice"] = english(client, f"/cases/{waiting['id']}")
@@ -148,7 +161,10 @@ def test_every_page_in_english_has_no_chinese_chrome(site):
 def test_case_documents_are_bilingual(site):
     client, api, decided, code, waiting, reviewing = site
     login(client, "clerk", "clerk-demo-2026")
-    docs = {path: client.get(f"/cases/{decided['id']}/{path}?lang=en") for path in ("receipt", "check-report", "decision", "certificate")}
+    docs = {
+        path: client.get(f"/cases/{decided['id']}/{path}?lang=en")
+        for path in ("receipt", "check-report", "decision", "certificate")
+    }
     docs["notice"] = client.get(f"/cases/{waiting['id']}/notice?lang=en")
     for path, r in docs.items():
         assert r.status_code == 200, path

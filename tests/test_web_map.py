@@ -22,11 +22,19 @@ def _html(**kw) -> str:
 
 
 def test_map_page_names_no_other_host_and_every_asset_exists():
-    html = _html(draw_field="boundary", measure=True, boundary={"type": "Polygon", "coordinates": [[[114.3, 29.8], [114.31, 29.8], [114.31, 29.81], [114.3, 29.8]]]})
+    html = _html(
+        draw_field="boundary",
+        measure=True,
+        boundary={"type": "Polygon", "coordinates": [[[114.3, 29.8], [114.31, 29.8], [114.31, 29.81], [114.3, 29.8]]]},
+    )
     assert not re.search(r"https?://|//cdn|unpkg|jsdelivr|cdnjs", html)
     refs = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
-    assert {"/static/vendor/leaflet/leaflet.js", "/static/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
-            "/static/vendor/leaflet-draw/leaflet.draw.js", "/static/vendor/leaflet-measure/leaflet-measure.min.js"} <= set(refs)  # fmt: skip
+    assert {
+        "/static/vendor/leaflet/leaflet.js",
+        "/static/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+        "/static/vendor/leaflet-draw/leaflet.draw.js",
+        "/static/vendor/leaflet-measure/leaflet-measure.min.js",
+    } <= set(refs)
     for ref in refs:
         assert (STATIC / ref.removeprefix("/static/")).is_file(), ref
 
@@ -40,8 +48,6 @@ def test_basemap_adds_exactly_its_url():
 
 def test_page_size_does_not_grow_with_the_layer():
     assert len(_html()) < 40_000
-
-
 
 
 @pytest.mark.browser

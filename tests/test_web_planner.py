@@ -8,7 +8,6 @@ from urllib.parse import urlparse
 import pytest
 from fastapi.testclient import TestClient
 
-from service.core.settings import Settings
 from tests import test_statistics
 from tests.conftest import unavailable
 from tests.support.browser import browser_page, chromium_path, screenshot
@@ -20,14 +19,12 @@ KEY = "planner-secret-key-0123456789abcdef"
 window = test_statistics.window  # the hand-built window; build() adds conversions A and B approved, C pending
 
 
-def settings(db_url, tmp_path) -> Settings:
-    return Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=KEY)
-
-
 def login(client: TestClient, username: str, password: str) -> None:
     form = client.get("/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=False
+    )
     assert r.status_code == 303
 
 
@@ -40,10 +37,10 @@ def totals(html: str, state: str) -> list[str]:
     return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
 
 
-def test_the_planner_page_filters_and_totals(window, db_url, staff, tmp_path, load_layer):
+def test_the_planner_page_filters_and_totals(make_settings, window, db_url, staff, tmp_path, load_layer):
     c = build(window)
     a, h, pending = (c[k].case_no for k in ("A", "B", "C"))
-    with TestClient(create_app(settings(db_url, tmp_path))) as client:
+    with TestClient(create_app(make_settings(secret_key=KEY))) as client:
         login(client, "planner", staff["planner"]["password"])
         html = client.get("/planner").text
         assert listed(html) == [a, pending, h]
@@ -61,7 +58,9 @@ def test_the_planner_page_filters_and_totals(window, db_url, staff, tmp_path, lo
         english = client.get("/planner?lang=en").text
         assert "Farmland conversions" in english and "Approved" in english
 
-        load_layer("basic_farmland", [{"patch_no": "BF1"}, {"patch_no": "BF2"}], [b(0, 0, 100, 100), b(120, 0, 200, 100)])
+        load_layer(
+            "basic_farmland", [{"patch_no": "BF1"}, {"patch_no": "BF2"}], [b(0, 0, 100, 100), b(120, 0, 200, 100)]
+        )
         audit = client.get("/planner/audit").text
         assert re.findall(r'<tr class="disagrees" data-case="([^"]+)">', audit) == [a, h]
         assert "RQ-BF" in audit and "3000.00 ㎡" in audit and "basic_farmland" in audit
@@ -74,14 +73,14 @@ def test_the_planner_page_filters_and_totals(window, db_url, staff, tmp_path, lo
 
 
 @pytest.mark.browser
-def test_the_planner_filters_conversions_in_chromium(window, db_url, staff, tmp_path):
+def test_the_planner_filters_conversions_in_chromium(make_settings, window, db_url, staff, tmp_path):
     if not chromium_path():
         unavailable("Debian's chromium is not installed (scripts/setup installs it)")
     from web.server import serving
 
     c = build(window)
     window.s.commit()
-    with serving(settings(db_url, tmp_path)) as url:
+    with serving(make_settings(secret_key=KEY)) as url:
         with browser_page(width=1366, height=768) as (page, requests, errors):
             page.goto(f"{url}/planner")
             page.fill("input[name=username]", "planner")
@@ -89,7 +88,9 @@ def test_the_planner_filters_conversions_in_chromium(window, db_url, staff, tmp_
             page.click("button.primary")
             page.wait_for_selector("#conversion-list")
             # the three conversions drawn on the map, and the layers' tiles fetched and painted
-            page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive').length === 3")
+            page.wait_for_function(
+                "document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive').length === 3"
+            )
             page.wait_for_function("[...document.querySelectorAll('canvas.leaflet-tile')].some(c => c.width > 0)")
             assert any("/tiles/" in u and u.endswith(".pbf") for u in requests)
             screenshot(page, "planner.png")
@@ -98,11 +99,15 @@ def test_the_planner_filters_conversions_in_chromium(window, db_url, staff, tmp_
             page.wait_for_selector("#conversion-list")
             rows = page.locator("#conversion-list tbody tr").evaluate_all("rs => rs.map(r => r.dataset.case)")
             assert rows == [c["C"].case_no, c["B"].case_no]
-            page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive').length === 2")
+            page.wait_for_function(
+                "document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive').length === 2"
+            )
             assert page.inner_text("#conversion-totals tr[data-state=all] td.cultivated") == "5,100.00"
             page.locator(".leaflet-overlay-pane path.leaflet-interactive").first.click()
             page.wait_for_selector(".leaflet-popup-content")
-            assert c["C"].case_no in page.inner_text(".leaflet-popup-content") or c["B"].case_no in page.inner_text(".leaflet-popup-content")
+            assert c["C"].case_no in page.inner_text(".leaflet-popup-content") or c["B"].case_no in page.inner_text(
+                ".leaflet-popup-content"
+            )
             screenshot(page, "planner_filtered.png")
         hosts = {urlparse(u).netloc for u in requests if u.startswith("http")}
         assert hosts == {urlparse(url).netloc}, hosts

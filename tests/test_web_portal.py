@@ -6,21 +6,22 @@ import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import mapping
 
-from service.core.settings import Settings
-from tests.support.api import Api
-from tests.support.onemap import b, load_one_map, lonlat
-from web.app import create_app
+from tests.support.onemap import b, lonlat
 
 
 @pytest.fixture
-def portal(db_url, conn, staff, load_layer, tmp_path):
-    load_one_map(load_layer)
-    with TestClient(create_app(Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="p" * 32))) as client:
-        api = Api(client, staff)
-        plot = {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(40, 240, 52, 252)))}
-        mine = api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": "张三丰", "household_id": "HH8", "boundary": plot}).json()
-        other = api.post("/api/v1/cases", json={"kind": "homestead", "applicant_name": "李四", "household_id": "HH9", "boundary": plot}).json()
-        yield client, api, mine, other
+def portal(api, one_map):
+    client = api.client
+    plot = {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(40, 240, 52, 252)))}
+    mine = api.post(
+        "/api/v1/cases",
+        json={"kind": "homestead", "applicant_name": "张三丰", "household_id": "HH8", "boundary": plot},
+    ).json()
+    other = api.post(
+        "/api/v1/cases",
+        json={"kind": "homestead", "applicant_name": "李四", "household_id": "HH9", "boundary": plot},
+    ).json()
+    yield client, api, mine, other
 
 
 def _csrf(client: TestClient) -> str:
@@ -35,9 +36,13 @@ def test_applicant_sees_their_plot_and_nobody_elses(portal):
     assert mine["case_no"] in r.text and "张**" in r.text and "张三丰" not in r.text
     assert "144.00 ㎡（0.2160 亩）" in r.text
     assert "folium-map" in r.text or "leaflet" in r.text.lower()
-    r = client.post("/portal", data={"csrf_token": token, "case_no": other["case_no"], "query_code": mine["query_code"]})
+    r = client.post(
+        "/portal", data={"csrf_token": token, "case_no": other["case_no"], "query_code": mine["query_code"]}
+    )
     assert r.status_code == 404 and "wrong case number or query code" in r.text and "李四" not in r.text
-    r = client.post("/portal", data={"csrf_token": "forged", "case_no": mine["case_no"], "query_code": mine["query_code"]})
+    r = client.post(
+        "/portal", data={"csrf_token": "forged", "case_no": mine["case_no"], "query_code": mine["query_code"]}
+    )
     assert r.status_code == 403
 
 
@@ -84,7 +89,10 @@ def test_the_portal_on_a_phone_and_the_workbench_on_a_laptop(sample_app):
         screenshot(page, "portal_phone.png")
         map_box = page.locator("#map-wrap").bounding_box()
         assert 280 <= map_box["height"] <= 0.6 * 844, map_box  # the plot visible, the progress reachable below it
-        assert page.locator("path[stroke='#1f5fbf' i]").count() >= 1 or page.locator(".leaflet-overlay-pane path").count() >= 1
+        assert (
+            page.locator("path[stroke='#1f5fbf' i]").count() >= 1
+            or page.locator(".leaflet-overlay-pane path").count() >= 1
+        )
         page.screenshot(path=str(screenshot(page, "portal_phone_full.png")), full_page=True)
     with browser_page(1366, 768) as (page, requests, more_errors):
         page.goto(f"{sample_app}/login")

@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from service.core.settings import Settings
 from tests.conftest import unavailable
 from tests.support.api import Api
 from tests.support.browser import browser_page, chromium_path, screenshot
@@ -22,16 +21,18 @@ KEY = "reports-secret-key-0123456789abcdef"
 
 
 @pytest.fixture
-def march(window, db_url, staff, tmp_path):  # noqa: F811
+def march(make_settings, window, db_url, staff, tmp_path):  # noqa: F811
     cases = build_march(window)
-    with TestClient(create_app(Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=KEY))) as client:
+    with TestClient(create_app(make_settings(secret_key=KEY))) as client:
         yield {"client": client, "api": Api(client, {**staff}), "cases": cases}
 
 
 def login(client: TestClient, username: str, password: str) -> None:
     form = client.get("/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=False
+    )
     assert r.status_code == 303
 
 
@@ -70,7 +71,14 @@ def test_the_statistics_api_and_downloads(march):
     sheet = load_workbook(io.BytesIO(r.content))["办件统计 Cases"]
     assert [c.value for c in sheet[sheet.max_row]][2:6] == [2, 6, 3, 2]
 
-    for who, code in (("clerk", 403), ("rev-village", 403), ("leader", 200), ("planner", 200), ("admin", 200), (None, 401)):
+    for who, code in (
+        ("clerk", 403),
+        ("rev-village", 403),
+        ("leader", 200),
+        ("planner", 200),
+        ("admin", 200),
+        (None, 401),
+    ):
         for path in ("/api/v1/reports/monthly", "/api/v1/reports/monthly.csv", "/api/v1/reports/monthly.xlsx"):
             assert api.get(f"{path}?month=2026-03", as_=who).status_code == code, (who, path)
     r = api.get("/api/v1/reports/monthly?month=2026-3", as_="leader")
@@ -88,12 +96,20 @@ def test_the_callbacks_api(march):
     sample = r.json()
     assert (sample["seed"], sample["population"], len(sample["entries"])) == (9, 4, 4)
     assert all(re.fullmatch(r"\d{3}\*+\d{4}", e["phone"]) for e in sample["entries"])  # masked in the API
-    assert api.post("/api/v1/reports/callbacks", as_="admin", json={"month": "2026-03", "size": 4, "seed": 9}).status_code == 200
+    assert (
+        api.post("/api/v1/reports/callbacks", as_="admin", json={"month": "2026-03", "size": 4, "seed": 9}).status_code
+        == 200
+    )
     r = api.post("/api/v1/reports/callbacks", as_="admin", json={"month": "2026-03", "seed": 10})
     assert r.status_code == 409 and r.json()["seed"] == 9
     h2 = cases["H2"].case_no
-    assert api.post(f"/api/v1/reports/callbacks/{h2}/outcome", as_="clerk", json={"outcome": "satisfied"}).status_code == 403
-    r = api.post(f"/api/v1/reports/callbacks/{h2}/outcome", as_="admin", json={"outcome": "dissatisfied", "note": "补正来回两次"})
+    assert (
+        api.post(f"/api/v1/reports/callbacks/{h2}/outcome", as_="clerk", json={"outcome": "satisfied"}).status_code
+        == 403
+    )
+    r = api.post(
+        f"/api/v1/reports/callbacks/{h2}/outcome", as_="admin", json={"outcome": "dissatisfied", "note": "补正来回两次"}
+    )
     assert r.status_code == 200 and r.json()["outcome"] == "dissatisfied"
     r = api.get("/api/v1/reports/callbacks?month=2026-03", as_="leader").json()
     assert r["summary"]["dissatisfied"] == 1 and r["summary"]["pending"] == 3
@@ -108,27 +124,44 @@ def test_the_pages_for_a_leader(march):
     assert cells(html, "clerk2") == [shown(CLERK2_ROW[k]) for k in CLERK2_ROW]
     assert cells(html, "")[:8] == ["2", "6", "3", "2", "4", "3", "1", "4"]  # the total row
     assert "向阳镇" in html and "2,500.00" in html and "3.7500" in html
-    assert 'href="/api/v1/reports/monthly.xlsx?month=2026-03"' in html and 'href="/reports/monthly?month=2026-02"' in html
-    assert client.get("/api/v1/reports/monthly.xlsx?month=2026-03").status_code == 200  # the link works with the session
+    assert (
+        'href="/api/v1/reports/monthly.xlsx?month=2026-03"' in html and 'href="/reports/monthly?month=2026-02"' in html
+    )
+    assert (
+        client.get("/api/v1/reports/monthly.xlsx?month=2026-03").status_code == 200
+    )  # the link works with the session
 
     page = client.get("/callbacks?month=2026-03").text
     assert 'id="draw-form"' in page
-    r = client.post("/callbacks/draw", data={"csrf_token": csrf(page), "month": "2026-03", "size": "3", "seed": "21"},
-                    follow_redirects=False)  # fmt: skip
+    r = client.post(
+        "/callbacks/draw",
+        data={"csrf_token": csrf(page), "month": "2026-03", "size": "3", "seed": "21"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/callbacks?month=2026-03"
     page = client.get("/callbacks?month=2026-03").text
     phones = re.findall(r'<td class="phone"><a href="tel:([^"]+)">', page)
     assert len(phones) == 3 and all(re.fullmatch(r"\d{11}", p) for p in phones)  # in full, on this page only
     first = re.findall(r'name="case_no" value="([^"]+)"', page)[0]
-    r = client.post("/callbacks/record", data={"csrf_token": csrf(page), "month": "2026-03", "case_no": first,
-                                               "outcome": "satisfied", "note": "很满意"}, follow_redirects=False)  # fmt: skip
+    r = client.post(
+        "/callbacks/record",
+        data={"csrf_token": csrf(page), "month": "2026-03", "case_no": first, "outcome": "satisfied", "note": "很满意"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     page = client.get("/callbacks?month=2026-03").text
     assert "✓ 满意" in page and 'value="很满意"' in page
-    r = client.post("/callbacks/record", data={"csrf_token": csrf(page), "month": "2026-03", "case_no": first, "outcome": "meh"})
+    r = client.post(
+        "/callbacks/record", data={"csrf_token": csrf(page), "month": "2026-03", "case_no": first, "outcome": "meh"}
+    )
     assert r.status_code == 422 and "unknown outcome" in r.text
-    assert client.post("/callbacks/record", data={"csrf_token": "forged", "month": "2026-03", "case_no": first,
-                                                  "outcome": "satisfied"}).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            "/callbacks/record",
+            data={"csrf_token": "forged", "month": "2026-03", "case_no": first, "outcome": "satisfied"},
+        ).status_code
+        == 403
+    )
 
 
 def test_the_pages_refuse_a_clerk(march):
@@ -142,13 +175,13 @@ def test_the_pages_refuse_a_clerk(march):
 
 
 @pytest.mark.browser
-def test_the_monthly_page_in_chromium(window, db_url, staff, tmp_path):  # noqa: F811
+def test_the_monthly_page_in_chromium(make_settings, window, db_url, staff, tmp_path):  # noqa: F811
     if not chromium_path():
         unavailable("Debian's chromium is not installed (scripts/setup installs it)")
     from web.server import serving
 
     build_march(window)
-    with serving(Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key=KEY)) as url:
+    with serving(make_settings(secret_key=KEY)) as url:
         with browser_page(width=1600, height=900) as (page, requests, errors):
             page.goto(f"{url}/reports/monthly?month=2026-03")
             page.fill("input[name=username]", "leader")

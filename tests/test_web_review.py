@@ -8,29 +8,24 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from service.core.settings import Settings
-from tests.support.api import Api
-from tests.support.onemap import load_one_map
 from tests.test_cases_api import homestead
-from web.app import create_app
 
 
 @pytest.fixture
-def web(db_url, conn, staff, load_layer, tmp_path):
-    load_one_map(load_layer)
-    settings = Settings(_env_file=None, database_url=db_url, data_dir=tmp_path, secret_key="review-secret-key-0123456789")
-    with TestClient(create_app(settings)) as client:
-        api = Api(client, staff)
-        case = homestead(api).json()
-        case = api.move(case, "accept").json()
-        assert case["status"] == "in_review", case
-        yield client, api, case
+def web(api, one_map):
+    client = api.client
+    case = homestead(api).json()
+    case = api.move(case, "accept").json()
+    assert case["status"] == "in_review", case
+    yield client, api, case
 
 
 def login(client: TestClient, username: str, password: str) -> None:
     client.cookies.clear()
     token = csrf(client.get("/login").text)
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=False
+    )
     assert r.status_code == 303, r.text
 
 
@@ -48,8 +43,11 @@ def review(client: TestClient, case_id: int, result: str, opinion: str, lang: st
     form = section(page, "review-form")
     action = re.search(r'action="(/cases/\d+/tasks/\d+)"', page).group(1)
     version = re.search(r'name="version" value="(\d+)"', form).group(1)
-    return client.post(action, data={"csrf_token": csrf(page), "version": version, "result": result, "opinion": opinion},
-                       follow_redirects=False)  # fmt: skip
+    return client.post(
+        action,
+        data={"csrf_token": csrf(page), "version": version, "result": result, "opinion": opinion},
+        follow_redirects=False,
+    )
 
 
 def test_reviewers_give_opinions_and_the_leader_decides_with_them_in_view(web):
@@ -59,10 +57,16 @@ def test_reviewers_give_opinions_and_the_leader_decides_with_them_in_view(web):
     assert case["case_no"] in section(bench, "my-reviews") and "主办" in section(bench, "my-reviews")
     assert 'id="awaiting-decision"' not in bench
     page = client.get(f"/cases/{case['id']}").text
-    assert 'id="review-form"' in page and 'name="result" value="agree"' in page and "村镇规划股" in section(page, "review-opinions")
+    assert (
+        'id="review-form"' in page
+        and 'name="result" value="agree"' in page
+        and "村镇规划股" in section(page, "review-opinions")
+    )
     # no result chosen: the case page again with what is missing, 422
-    r = client.post(re.search(r'action="(/cases/\d+/tasks/\d+)"', page).group(1),
-                    data={"csrf_token": csrf(page), "version": case["version"], "opinion": "同意"})  # fmt: skip
+    r = client.post(
+        re.search(r'action="(/cases/\d+/tasks/\d+)"', page).group(1),
+        data={"csrf_token": csrf(page), "version": case["version"], "opinion": "同意"},
+    )
     assert r.status_code == 422 and "result must be" in r.text and 'id="case-error"' in r.text and "folium" in r.text
     r = review(client, case["id"], "agree", "选址位于村庄建设用地范围内，同意。")
     assert r.status_code == 303
@@ -92,15 +96,23 @@ def test_reviewers_give_opinions_and_the_leader_decides_with_them_in_view(web):
     assert 'data-transition="approve"' in page and 'data-transition="reject"' in page and 'name="reason"' in page
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
     # rejecting needs a reason: the page again, 422, nothing changed
-    r = client.post(f"/cases/{case['id']}/act", data={"csrf_token": csrf(page), "transition": "reject", "version": version, "reason": " "})
+    r = client.post(
+        f"/cases/{case['id']}/act",
+        data={"csrf_token": csrf(page), "transition": "reject", "version": version, "reason": " "},
+    )
     assert r.status_code == 422 and "needs a reason" in r.text and "领导审批" in r.text
-    r = client.post(f"/cases/{case['id']}/act", data={"csrf_token": csrf(page), "transition": "approve", "version": version},
-                    follow_redirects=False)  # fmt: skip
+    r = client.post(
+        f"/cases/{case['id']}/act",
+        data={"csrf_token": csrf(page), "transition": "approve", "version": version},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     page = client.get(f"/cases/{case['id']}?lang=en").text
     assert "Approved" in section(page, "case-status")
     steps = re.findall(r'<li data-action="([\w.]+)">', section(page, "timeline"))
-    assert steps.count("review.done") == 3 and steps[-2:] == ["transition.submit_to_leader", "transition.approve"], steps
+    assert steps.count("review.done") == 3 and steps[-2:] == ["transition.submit_to_leader", "transition.approve"], (
+        steps
+    )
     assert "case.view_personal" not in steps
     assert case["case_no"] not in section(client.get("/workbench").text, "awaiting-decision")
 
@@ -113,24 +125,37 @@ def test_domain_errors_on_pages_are_html_and_on_the_api_json(web):
     assert 'id="error-page"' in r.text and "case 999999 not found" in r.text and "GET /cases/999999" in r.text
     assert 'href="/static/app.css"' in r.text or "app.css" in r.text
     r = client.get("/cases/999999?lang=en")
-    assert r.status_code == 404 and "Not found" in r.text and "case 999999 not found" in r.text and "案件不存在" not in section(r.text, "error-page")
+    assert (
+        r.status_code == 404
+        and "Not found" in r.text
+        and "case 999999 not found" in r.text
+        and "案件不存在" not in section(r.text, "error-page")
+    )
     r = api.get("/api/v1/cases/999999")
     assert r.status_code == 404 and r.headers["content-type"] == "application/json" and r.json()["error"] == "NotFound"
 
     # stale version: the case page again with the message and 409
     page = client.get(f"/cases/{case['id']}").text
-    r = client.post(f"/cases/{case['id']}/act", data={"csrf_token": csrf(page), "transition": "submit_to_leader", "version": 1})
+    r = client.post(
+        f"/cases/{case['id']}/act", data={"csrf_token": csrf(page), "transition": "submit_to_leader", "version": 1}
+    )
     assert r.status_code == 409 and "reload and try again" in r.text and 'id="case-error"' in r.text
     r = api.post(f"/api/v1/cases/{case['id']}/transitions", json={"transition": "submit_to_leader", "version": 1})
     assert r.status_code == 409 and r.json()["error"] == "Conflict"
 
     # a role that may not: 403 on the page, 403 JSON on the API
-    r = client.post(f"/cases/{case['id']}/act", data={"csrf_token": csrf(page), "transition": "approve", "version": case["version"]})
+    r = client.post(
+        f"/cases/{case['id']}/act", data={"csrf_token": csrf(page), "transition": "approve", "version": case["version"]}
+    )
     assert r.status_code in (403, 409) and r.headers["content-type"].startswith("text/html")
     login(client, "rev-village", "reviewer-demo-2026")
     page = client.get(f"/cases/{case['id']}").text
     r = client.post(f"/cases/{case['id']}/notice", data={"csrf_token": csrf(page)})
-    assert r.status_code == 403 and "only clerks issue notices" in r.text and r.headers["content-type"].startswith("text/html")
+    assert (
+        r.status_code == 403
+        and "only clerks issue notices" in r.text
+        and r.headers["content-type"].startswith("text/html")
+    )
     r = api.post(f"/api/v1/cases/{case['id']}/notices", as_="rev-village")
     assert r.status_code == 403 and r.headers["content-type"] == "application/json"
 

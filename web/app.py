@@ -63,9 +63,14 @@ def install_api_docs(app: FastAPI, static_url: str) -> None:
     vendor = f"{static_url}/vendor/swagger-ui-dist"
 
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} · API",
-                                   swagger_js_url=f"{vendor}/swagger-ui-bundle.js", swagger_css_url=f"{vendor}/swagger-ui.css",
-                                   swagger_favicon_url="data:,", oauth2_redirect_url="/docs/oauth2-redirect")  # fmt: skip
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} · API",
+            swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+            swagger_css_url=f"{vendor}/swagger-ui.css",
+            swagger_favicon_url="data:,",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
 
     async def oauth2_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()

@@ -39,9 +39,20 @@ def error_page(request: Request, status: int, message: str, fields: list[dict[st
     referer = request.headers.get("referer", "")
     base = str(request.base_url)
     back = referer if referer.startswith(base) and referer != str(request.url) else "/"
-    return page(request, "error.html", {"status": status, "title": title, "message": message, "fields": fields or [],
-                                        "where": f"{request.method} {request.url.path}", "back": back},
-                user=session_user(request), status=status)  # fmt: skip
+    return page(
+        request,
+        "error.html",
+        {
+            "status": status,
+            "title": title,
+            "message": message,
+            "fields": fields or [],
+            "where": f"{request.method} {request.url.path}",
+            "back": back,
+        },
+        user=session_user(request),
+        status=status,
+    )
 
 
 async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
@@ -76,10 +87,17 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         if not is_page(request):
             return await _delegate(json_validation, request, exc)
-        fields = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "—", "message": e.get("msg", "")}
-                  for e in exc.errors()]  # fmt: skip
+        fields = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "—", "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
         zh = "、".join(f["field"] for f in fields)
-        return error_page(request, 422, f"表单填写有误：{zh} / the form has invalid or missing fields: {', '.join(f['field'] for f in fields)}", fields)
+        return error_page(
+            request,
+            422,
+            f"表单填写有误：{zh} / the form has invalid or missing fields: {', '.join(f['field'] for f in fields)}",
+            fields,
+        )
 
     app.add_exception_handler(DomainError, domain)
     app.add_exception_handler(StarletteHTTPException, http)

@@ -38,7 +38,11 @@ def basemap_sources(basemap: Basemap) -> list[str]:
         labels = host.split(".")
         if "{" in labels[0]:  # t{s}.tianditu.gov.cn → *.tianditu.gov.cn
             labels[0] = "*"
-        if len(labels) < 2 or any(not _LABEL.fullmatch(label) for label in labels[1:]) or not _LABEL.fullmatch(labels[0].replace("*", "x")):
+        if (
+            len(labels) < 2
+            or any(not _LABEL.fullmatch(label) for label in labels[1:])
+            or not _LABEL.fullmatch(labels[0].replace("*", "x"))
+        ):
             continue
         source = f"{m['scheme'].lower()}://{'.'.join(labels)}{port}"
         if source not in sources:
@@ -51,18 +55,20 @@ def content_security_policy(settings: Settings) -> str:
     from web.pages.common import basemap_of
 
     img = " ".join(["'self'", "data:", *basemap_sources(basemap_of(settings))])
-    return "; ".join([
-        "default-src 'self'",
-        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
-        "style-src 'self' 'unsafe-inline'",
-        f"img-src {img}",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])  # fmt: skip
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src {img}",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:

@@ -42,7 +42,9 @@ def set_csrf_cookie(request: Request, response: object) -> None:
 def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
     """Refuse a form post whose token does not match the cookie (double-submit)."""
     if not csrf_matches(request, csrf_token):
-        raise PermissionDenied("页面已过期，请刷新后重试 / the form has expired (CSRF check failed); reload and try again")
+        raise PermissionDenied(
+            "页面已过期，请刷新后重试 / the form has expired (CSRF check failed); reload and try again"
+        )
 
 
 def session_user(request: Request) -> Principal | None:

@@ -18,7 +18,15 @@ from gis.boundary.model import (
 from gis.boundary.ogr import read_drawn, read_vector_boundary, to_geojson
 from gis.boundary.txt import read_txt, write_txt
 
-VECTOR_FORMATS = {".geojson": "geojson", ".json": "geojson", ".zip": "shapefile", ".shp": "shapefile", ".gpkg": "gpkg", ".kml": "kml", ".fgb": "flatgeobuf"}
+VECTOR_FORMATS = {
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".zip": "shapefile",
+    ".shp": "shapefile",
+    ".gpkg": "gpkg",
+    ".kml": "kml",
+    ".fgb": "flatgeobuf",
+}
 TEXT_SUFFIXES = {".txt", ".csv", ".dat", ""}
 
 
@@ -43,7 +51,9 @@ def sniff(data: bytes, filename: str) -> str:
     return "txt"
 
 
-def read_boundary_bytes(data: bytes, filename: str, zone: int | None = None, extent: CountyExtent | None = None) -> Boundary:
+def read_boundary_bytes(
+    data: bytes, filename: str, zone: int | None = None, extent: CountyExtent | None = None
+) -> Boundary:
     """Read an uploaded boundary file; every failure is a BoundaryError with the file's issues."""
     fmt = sniff(data, filename)
     try:
@@ -72,19 +82,35 @@ def read_boundary(path: Path, zone: int | None = None, extent: CountyExtent | No
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise BoundaryError([error("unreadable", f"无法读取文件：{exc.strerror}", f"cannot read the file: {exc.strerror}")]) from exc
+        raise BoundaryError(
+            [error("unreadable", f"无法读取文件：{exc.strerror}", f"cannot read the file: {exc.strerror}")]
+        ) from exc
     if path.suffix.lower() == ".shp":  # needs its .dbf, .prj beside it: read in place
         try:
             return read_vector_boundary(path, "shapefile", extent, zone)
         except BoundaryError:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise BoundaryError([error("unreadable", f"文件无法解析：{exc}", f"the file cannot be parsed: {exc}")]) from exc
+            raise BoundaryError(
+                [error("unreadable", f"文件无法解析：{exc}", f"the file cannot be parsed: {exc}")]
+            ) from exc
     return read_boundary_bytes(data, path.name, zone, extent)
 
 
 __all__ = [
-    "Boundary", "BoundaryError", "BoundaryIssue", "BoundaryParcel", "CountyExtent", "county_extent",
-    "read_boundary", "read_boundary_bytes", "read_drawn", "read_mining", "read_txt", "sniff", "to_geojson",
-    "write_mining", "write_txt",
-]  # fmt: skip
+    "Boundary",
+    "BoundaryError",
+    "BoundaryIssue",
+    "BoundaryParcel",
+    "CountyExtent",
+    "county_extent",
+    "read_boundary",
+    "read_boundary_bytes",
+    "read_drawn",
+    "read_mining",
+    "read_txt",
+    "sniff",
+    "to_geojson",
+    "write_mining",
+    "write_txt",
+]

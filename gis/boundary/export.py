@@ -37,7 +37,9 @@ def stored_boundary(
     extent: CountyExtent | None = None,
 ) -> Boundary:
     """Return a stored lon/lat MultiPolygon as a one-parcel boundary with its GK geometry and areas."""
-    parcel, issues = finish(geometry, STORAGE_SRID, parcel_no, name, extent=extent, depth_top=depth_top, depth_bottom=depth_bottom)
+    parcel, issues = finish(
+        geometry, STORAGE_SRID, parcel_no, name, extent=extent, depth_top=depth_top, depth_bottom=depth_bottom
+    )
     if parcel is None:
         raise BoundaryError(issues)
     return Boundary([parcel], "stored", f"EPSG:{STORAGE_SRID}", parcel.zone)
@@ -45,10 +47,16 @@ def stored_boundary(
 
 def _frame(boundary: Boundary, properties: dict[str, Any]) -> gpd.GeoDataFrame:
     rows = [
-        {"parcel_no": p.parcel_no, "name": p.name, "area_m2": round(p.area_m2, 3), "area_mu": round(p.area_mu, 4),
-         "zone": p.zone, **properties}
+        {
+            "parcel_no": p.parcel_no,
+            "name": p.name,
+            "area_m2": round(p.area_m2, 3),
+            "area_mu": round(p.area_mu, 4),
+            "zone": p.zone,
+            **properties,
+        }
         for p in boundary.parcels
-    ]  # fmt: skip
+    ]
     return gpd.GeoDataFrame(rows, geometry=[p.geometry for p in boundary.parcels], crs=STORAGE_SRID)
 
 
@@ -62,7 +70,9 @@ def _write_ogr(boundary: Boundary, driver: str, suffix: str, layer: str, propert
         return path.read_bytes()
 
 
-def export_boundary(boundary: Boundary, fmt: str, layer: str = "boundary", properties: dict[str, Any] | None = None) -> bytes:
+def export_boundary(
+    boundary: Boundary, fmt: str, layer: str = "boundary", properties: dict[str, Any] | None = None
+) -> bytes:
     """Return the boundary's file in `fmt` (txt, mining, geojson, gpkg or kml) as bytes."""
     props = properties or {}
     if fmt == "txt":

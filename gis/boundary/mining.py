@@ -27,7 +27,7 @@ def _dms(token: str) -> float:
         raise ValueError(repr(token))
     sign = -1 if d < 0 else 1
     whole, frac = str(abs(d)).split(".") if "." in str(abs(d)) else (str(abs(d)), "")
-    frac = (frac + "0000")[:max(4, len(frac))]
+    frac = (frac + "0000")[: max(4, len(frac))]
     minutes, seconds = int(frac[:2]), Decimal(frac[2:4] + "." + frac[4:]) if len(frac) > 4 else Decimal(frac[2:4])
     if minutes >= 60 or seconds >= 60:
         raise ValueError(f"{token}: minutes or seconds ≥ 60")
@@ -47,8 +47,16 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
     def take(what: str, zh: str) -> str:
         nonlocal pos
         if pos >= len(tokens):
-            raise BoundaryError([error("truncated", f"拐点串在第{pos + 1}项处意外结束（缺少{zh}）",
-                                       f"the corner string ends early at item {pos + 1} (missing {what})", field=f"item {pos + 1}")])  # fmt: skip
+            raise BoundaryError(
+                [
+                    error(
+                        "truncated",
+                        f"拐点串在第{pos + 1}项处意外结束（缺少{zh}）",
+                        f"the corner string ends early at item {pos + 1} (missing {what})",
+                        field=f"item {pos + 1}",
+                    )
+                ]
+            )
         pos += 1
         return tokens[pos - 1]
 
@@ -57,37 +65,87 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
         try:
             value = Decimal(tok)
         except InvalidOperation as exc:
-            raise BoundaryError([error("bad_number", f"第{pos}项（{zh}）不是数字：{tok!r}", f"item {pos} ({what}) is not a number: {tok!r}",
-                                       field=f"item {pos}")]) from exc  # fmt: skip
+            raise BoundaryError(
+                [
+                    error(
+                        "bad_number",
+                        f"第{pos}项（{zh}）不是数字：{tok!r}",
+                        f"item {pos} ({what}) is not a number: {tok!r}",
+                        field=f"item {pos}",
+                    )
+                ]
+            ) from exc
         if integer and value != value.to_integral_value():
-            raise BoundaryError([error("bad_number", f"第{pos}项（{zh}）应为整数：{tok!r}", f"item {pos} ({what}) must be an integer: {tok!r}",
-                                       field=f"item {pos}")])  # fmt: skip
+            raise BoundaryError(
+                [
+                    error(
+                        "bad_number",
+                        f"第{pos}项（{zh}）应为整数：{tok!r}",
+                        f"item {pos} ({what}) must be an integer: {tok!r}",
+                        field=f"item {pos}",
+                    )
+                ]
+            )
         return float(value)
 
     n_rings = int(number("ring count", "圈数", integer=True))
     if not 1 <= n_rings <= 1000:
-        raise BoundaryError([error("bad_ring_count", f"圈数 {n_rings} 不合理", f"ring count {n_rings} is not plausible", field="item 1")])
+        raise BoundaryError(
+            [
+                error(
+                    "bad_ring_count", f"圈数 {n_rings} 不合理", f"ring count {n_rings} is not plausible", field="item 1"
+                )
+            ]
+        )
     raw_rings: list[tuple[list[tuple[str, str, str]], float, float, str, int]] = []
     for _ in range(n_rings):
         n_pts = int(number("point count", "点数", integer=True))
         if n_pts < 3:
-            raise BoundaryError([error("too_few_points", f"某圈只有{n_pts}个拐点", f"a ring has only {n_pts} points", field=f"item {pos}")])
+            raise BoundaryError(
+                [
+                    error(
+                        "too_few_points",
+                        f"某圈只有{n_pts}个拐点",
+                        f"a ring has only {n_pts} points",
+                        field=f"item {pos}",
+                    )
+                ]
+            )
         pts = [(take("point id", "点号"), take("X", "X坐标"), take("Y", "Y坐标")) for _ in range(n_pts)]
         top, bottom = number("top elevation", "标高上"), number("bottom elevation", "标高下")
         remark = take("remark", "备注")
         flag = int(number("flag", "标志", integer=True))
         if flag not in (1, -1):
-            raise BoundaryError([error("bad_flag", f"圈标志应为1或-1，实为{flag}", f"the ring flag must be 1 or -1, not {flag}", field=f"item {pos}")])
+            raise BoundaryError(
+                [
+                    error(
+                        "bad_flag",
+                        f"圈标志应为1或-1，实为{flag}",
+                        f"the ring flag must be 1 or -1, not {flag}",
+                        field=f"item {pos}",
+                    )
+                ]
+            )
         raw_rings.append((pts, top, bottom, remark, flag))
     if pos != len(tokens):
-        raise BoundaryError([error("trailing_items", f"拐点串末尾多出{len(tokens) - pos}项", f"{len(tokens) - pos} extra items after the last ring",
-                                   field=f"item {pos + 1}")])  # fmt: skip
+        raise BoundaryError(
+            [
+                error(
+                    "trailing_items",
+                    f"拐点串末尾多出{len(tokens) - pos}项",
+                    f"{len(tokens) - pos} extra items after the last ring",
+                    field=f"item {pos + 1}",
+                )
+            ]
+        )
 
     def coord(tok: str, what: str) -> float:
         try:
             return float(Decimal(tok))
         except InvalidOperation as exc:
-            raise BoundaryError([error("bad_number", f"{what}坐标不是数字：{tok!r}", f"{what} is not a number: {tok!r}", field=what)]) from exc
+            raise BoundaryError(
+                [error("bad_number", f"{what}坐标不是数字：{tok!r}", f"{what} is not a number: {tok!r}", field=what)]
+            ) from exc
 
     first_x = coord(raw_rings[0][0][0][1], "X")
     issues: list[BoundaryIssue] = []
@@ -98,16 +156,22 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
             gk_zone = zone_3deg(_dms(raw_rings[0][0][0][1]))
             src: int | str = epsg_3deg(gk_zone)
         except (ValueError, InvalidOperation, CRSError) as exc:
-            raise BoundaryError([error("bad_dms", f"度分秒坐标格式错误：{exc}", f"malformed packed DMS coordinate: {exc}")]) from exc
+            raise BoundaryError(
+                [error("bad_dms", f"度分秒坐标格式错误：{exc}", f"malformed packed DMS coordinate: {exc}")]
+            ) from exc
         to_gk = transformer(STORAGE_SRID, src)
         for pts, _, _, _, flag in raw_rings:
             try:
                 lonlat = [(_dms(x), _dms(y)) for _, x, y in pts]
             except (ValueError, InvalidOperation) as exc:
-                raise BoundaryError([error("bad_dms", f"度分秒坐标格式错误：{exc}", f"malformed packed DMS coordinate: {exc}")]) from exc
+                raise BoundaryError(
+                    [error("bad_dms", f"度分秒坐标格式错误：{exc}", f"malformed packed DMS coordinate: {exc}")]
+                ) from exc
             rings.append(Ring([to_gk.transform(lon, lat) for lon, lat in lonlat], label=str(len(rings) + 1), flag=flag))
         crs_label, form = f"EPSG:{STORAGE_SRID}", "dms"
-        located = check_points([en for r in rings for en in r.points], [None] * sum(len(r.points) for r in rings), src, extent, None)
+        located = check_points(
+            [en for r in rings for en in r.points], [None] * sum(len(r.points) for r in rings), src, extent, None
+        )
         if located:
             raise BoundaryError(located)
     else:
@@ -141,14 +205,26 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
     tops = [t for (_, t, _, _, f) in raw_rings if f == 1]
     bottoms = [b for (_, _, b, _, f) in raw_rings if f == 1]
     name = raw_rings[0][3]
-    parcel, finish_issues = finish(geom, src, name or "矿区范围", name, extent=extent,
-                                   depth_top=max(tops), depth_bottom=min(bottoms),
-                                   attributes={"rings": [{"flag": f, "top": t, "bottom": b, "remark": r} for (_, t, b, r, f) in raw_rings]})  # fmt: skip
+    parcel, finish_issues = finish(
+        geom,
+        src,
+        name or "矿区范围",
+        name,
+        extent=extent,
+        depth_top=max(tops),
+        depth_bottom=min(bottoms),
+        attributes={"rings": [{"flag": f, "top": t, "bottom": b, "remark": r} for (_, t, b, r, f) in raw_rings]},
+    )
     if parcel is None:
         raise BoundaryError([*issues, *finish_issues])
     parcel.warnings = [i for i in issues if i.severity == "warning"]
-    header = {"圈数": n_rings, "coordinates": form,
-              "rings": [{"flag": f, "标高上": t, "标高下": b, "备注": r, "points": len(pts)} for (pts, t, b, r, f) in raw_rings]}  # fmt: skip
+    header = {
+        "圈数": n_rings,
+        "coordinates": form,
+        "rings": [
+            {"flag": f, "标高上": t, "标高下": b, "备注": r, "points": len(pts)} for (pts, t, b, r, f) in raw_rings
+        ],
+    }
     return Boundary([parcel], "mining", crs_label, parcel.zone, header, [])
 
 
@@ -161,11 +237,15 @@ def _pack_dms(v: float) -> str:
     return f"{sign}{d}.{m:02d}{s:07d}"
 
 
-def write_mining(boundary: Boundary, dms: bool = False, depth_top: float | None = None, depth_bottom: float | None = None) -> str:
+def write_mining(
+    boundary: Boundary, dms: bool = False, depth_top: float | None = None, depth_bottom: float | None = None
+) -> str:
     """Write the boundary as a corner string: included rings flagged 1, holes -1, rings not closed."""
     parcel = boundary.parcels[0]
     top = depth_top if depth_top is not None else (parcel.depth_top if parcel.depth_top is not None else 0.0)
-    bottom = depth_bottom if depth_bottom is not None else (parcel.depth_bottom if parcel.depth_bottom is not None else 0.0)
+    bottom = (
+        depth_bottom if depth_bottom is not None else (parcel.depth_bottom if parcel.depth_bottom is not None else 0.0)
+    )
     geom = parcel.geometry if dms else parcel.geometry_gk
     blocks: list[str] = []
     n = 0

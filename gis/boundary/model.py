@@ -37,7 +37,9 @@ class BoundaryIssue:
         if self.parcel_no:
             where.append(f"parcel {self.parcel_no}")
         prefix = ", ".join(where)
-        return f"{prefix}: {self.message_zh} / {self.message_en}" if prefix else f"{self.message_zh} / {self.message_en}"
+        return (
+            f"{prefix}: {self.message_zh} / {self.message_en}" if prefix else f"{self.message_zh} / {self.message_en}"
+        )
 
 
 class BoundaryError(ValueError):
@@ -53,12 +55,16 @@ class BoundaryError(ValueError):
         return [i.code for i in self.issues if i.severity == ERROR]
 
 
-def error(code: str, zh: str, en: str, line: int | None = None, field: str | None = None, parcel_no: str | None = None) -> BoundaryIssue:
+def error(
+    code: str, zh: str, en: str, line: int | None = None, field: str | None = None, parcel_no: str | None = None
+) -> BoundaryIssue:
     """Return an error issue."""
     return BoundaryIssue(code, ERROR, zh, en, line, field, parcel_no)
 
 
-def warning(code: str, zh: str, en: str, line: int | None = None, field: str | None = None, parcel_no: str | None = None) -> BoundaryIssue:
+def warning(
+    code: str, zh: str, en: str, line: int | None = None, field: str | None = None, parcel_no: str | None = None
+) -> BoundaryIssue:
     """Return a warning issue."""
     return BoundaryIssue(code, WARNING, zh, en, line, field, parcel_no)
 

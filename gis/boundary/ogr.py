@@ -69,7 +69,12 @@ def from_frame(
 
 
 def _from_features(
-    geoms: list[Any], rows: list[dict[str, Any]], frame_crs: Any, fmt: str, extent: CountyExtent | None, crs: int | None,
+    geoms: list[Any],
+    rows: list[dict[str, Any]],
+    frame_crs: Any,
+    fmt: str,
+    extent: CountyExtent | None,
+    crs: int | None,
     zone: int | None,
 ) -> Boundary:
     issues: list[BoundaryIssue] = []
@@ -82,24 +87,54 @@ def _from_features(
         datum = frame_crs.datum.name if frame_crs.datum is not None else ""
         old = next((zh for en, zh in OLD_DATUMS.items() if en in datum), None)
         if old is not None:
-            raise BoundaryError([error(
-                "datum_needs_parameters", f"文件坐标系为{old}（{frame_crs.name}），须先用七参数转换到2000国家大地坐标系",
-                f"the file is in {frame_crs.name}; convert it to CGCS2000 with seven parameters first", field="CRS",
-            )])  # fmt: skip
+            raise BoundaryError(
+                [
+                    error(
+                        "datum_needs_parameters",
+                        f"文件坐标系为{old}（{frame_crs.name}），须先用七参数转换到2000国家大地坐标系",
+                        f"the file is in {frame_crs.name}; convert it to CGCS2000 with seven parameters first",
+                        field="CRS",
+                    )
+                ]
+            )
         src, label = _source_crs(frame_crs)
         gk = zone_of_epsg(src) if isinstance(src, int) else None
         if src != STORAGE_SRID and gk is None and src != 4326:
-            issues.append(warning("foreign_crs", f"坐标系 {label} 非CGCS2000，已转换", f"{label} is not CGCS2000; converted"))
+            issues.append(
+                warning("foreign_crs", f"坐标系 {label} 非CGCS2000，已转换", f"{label} is not CGCS2000; converted")
+            )
         if gk is not None and zone is not None and gk[1] != zone and gk[0] == 3:
-            raise BoundaryError([error("zone_mismatch", f"指定带号 {zone} 与文件坐标系 {label}（第{gk[1]}带）不一致",
-                                       f"the given zone {zone} differs from the file's {label} (zone {gk[1]})", field="CRS")])  # fmt: skip
+            raise BoundaryError(
+                [
+                    error(
+                        "zone_mismatch",
+                        f"指定带号 {zone} 与文件坐标系 {label}（第{gk[1]}带）不一致",
+                        f"the given zone {zone} differs from the file's {label} (zone {gk[1]})",
+                        field="CRS",
+                    )
+                ]
+            )
     else:
         gk = None
         guessed = _guess_crs(geoms, zone)
         if guessed is None:
-            raise BoundaryError([error("no_crs", "文件没有坐标系且无法从坐标判断", "the file states no CRS and the coordinates do not tell")])
+            raise BoundaryError(
+                [
+                    error(
+                        "no_crs",
+                        "文件没有坐标系且无法从坐标判断",
+                        "the file states no CRS and the coordinates do not tell",
+                    )
+                ]
+            )
         src, label = guessed, f"EPSG:{guessed}"
-        issues.append(warning("crs_guessed", f"文件未声明坐标系，按坐标判断为 {label}", f"no CRS in the file; {label} inferred from the coordinates"))
+        issues.append(
+            warning(
+                "crs_guessed",
+                f"文件未声明坐标系，按坐标判断为 {label}",
+                f"no CRS in the file; {label} inferred from the coordinates",
+            )
+        )
     if crs is not None:
         gk = None
     stated = gk if gk is not None else (zone_of_epsg(src) if isinstance(src, int) else None)  # (width, zone, prefixed)
@@ -108,30 +143,75 @@ def _from_features(
     for i, (geom, row) in enumerate(zip(geoms, rows, strict=True)):
         feature_no = _pick(row, NO_FIELDS) or str(i + 1)
         if geom is None or geom.is_empty:
-            errors.append(error("empty_geometry", f"第{i + 1}个要素没有几何", f"feature {i + 1} has no geometry", field=f"feature {i + 1}", parcel_no=feature_no))
+            errors.append(
+                error(
+                    "empty_geometry",
+                    f"第{i + 1}个要素没有几何",
+                    f"feature {i + 1} has no geometry",
+                    field=f"feature {i + 1}",
+                    parcel_no=feature_no,
+                )
+            )
             continue
         if not isinstance(geom, Polygon | MultiPolygon):
-            errors.append(error("not_polygon", f"第{i + 1}个要素不是面（{geom.geom_type}）", f"feature {i + 1} is not a polygon ({geom.geom_type})",
-                                field=f"feature {i + 1}", parcel_no=feature_no))  # fmt: skip
+            errors.append(
+                error(
+                    "not_polygon",
+                    f"第{i + 1}个要素不是面（{geom.geom_type}）",
+                    f"feature {i + 1} is not a polygon ({geom.geom_type})",
+                    field=f"feature {i + 1}",
+                    parcel_no=feature_no,
+                )
+            )
             continue
         if geom.convex_hull.area == 0:  # all points on one line: no area at all
-            errors.append(error("sliver", f"第{i + 1}个要素面积为零", f"feature {i + 1} has no area", field=f"feature {i + 1}", parcel_no=feature_no))
+            errors.append(
+                error(
+                    "sliver",
+                    f"第{i + 1}个要素面积为零",
+                    f"feature {i + 1} has no area",
+                    field=f"feature {i + 1}",
+                    parcel_no=feature_no,
+                )
+            )
             continue
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
-            errors.append(error("self_intersection" if "Self-intersection" in reason else "invalid_geometry",
-                                f"第{i + 1}个要素几何无效：{reason}", f"feature {i + 1} is invalid: {reason}", field=f"feature {i + 1}", parcel_no=feature_no))  # fmt: skip
+            errors.append(
+                error(
+                    "self_intersection" if "Self-intersection" in reason else "invalid_geometry",
+                    f"第{i + 1}个要素几何无效：{reason}",
+                    f"feature {i + 1} is invalid: {reason}",
+                    field=f"feature {i + 1}",
+                    parcel_no=feature_no,
+                )
+            )
             continue
         multi = geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
         if stated is not None:
-            located = check_points([(float(x), float(y)) for x, y in shapely.get_coordinates(multi)], [None] * shapely.get_num_coordinates(multi),
-                                   src, extent, stated[1], stated[0], feature_no)  # fmt: skip
+            located = check_points(
+                [(float(x), float(y)) for x, y in shapely.get_coordinates(multi)],
+                [None] * shapely.get_num_coordinates(multi),
+                src,
+                extent,
+                stated[1],
+                stated[0],
+                feature_no,
+            )
             if located:
                 errors += located
                 continue
-        parcel, finish_issues = finish(multi, src, feature_no, _pick(row, NAME_FIELDS) or "", extent=extent,
-                                       landuse_code=_pick(row, CODE_FIELDS),
-                                       attributes={k: (v if isinstance(v, str | int | float | bool) or v is None else str(v)) for k, v in row.items()})  # fmt: skip
+        parcel, finish_issues = finish(
+            multi,
+            src,
+            feature_no,
+            _pick(row, NAME_FIELDS) or "",
+            extent=extent,
+            landuse_code=_pick(row, CODE_FIELDS),
+            attributes={
+                k: (v if isinstance(v, str | int | float | bool) or v is None else str(v)) for k, v in row.items()
+            },
+        )
         errors += finish_issues
         if parcel is not None:
             parcels.append(parcel)
@@ -164,7 +244,9 @@ def _read_drawn(geojson: dict[str, Any] | str, extent: CountyExtent | None) -> B
     try:
         obj = json.loads(geojson) if isinstance(geojson, str) else geojson
     except json.JSONDecodeError as exc:
-        raise BoundaryError([error("bad_json", f"GeoJSON 无法解析：{exc}", f"the GeoJSON does not parse: {exc}")]) from exc
+        raise BoundaryError(
+            [error("bad_json", f"GeoJSON 无法解析：{exc}", f"the GeoJSON does not parse: {exc}")]
+        ) from exc
     if not isinstance(obj, dict) or "type" not in obj:
         raise BoundaryError([error("bad_geojson", "不是GeoJSON对象", "not a GeoJSON object")])
     if obj["type"] == "FeatureCollection":
@@ -178,11 +260,21 @@ def _read_drawn(geojson: dict[str, Any] | str, extent: CountyExtent | None) -> B
         try:
             geoms.append(shape(f.get("geometry")) if f.get("geometry") else None)
         except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException) as exc:
-            raise BoundaryError([error("bad_geojson", f"第{i + 1}个要素几何格式错误：{exc}", f"feature {i + 1} has a malformed geometry: {exc}",
-                                       field=f"feature {i + 1}")]) from exc  # fmt: skip
+            raise BoundaryError(
+                [
+                    error(
+                        "bad_geojson",
+                        f"第{i + 1}个要素几何格式错误：{exc}",
+                        f"feature {i + 1} has a malformed geometry: {exc}",
+                        field=f"feature {i + 1}",
+                    )
+                ]
+            ) from exc
         props.append(f.get("properties") or {})
     # what the browser drew is already lon/lat: no data frame needed on the way (it cost a millisecond a check)
-    return _from_features(list(shapely.force_2d(geoms)) if geoms else [], props, None, "drawn", extent, STORAGE_SRID, None)
+    return _from_features(
+        list(shapely.force_2d(geoms)) if geoms else [], props, None, "drawn", extent, STORAGE_SRID, None
+    )
 
 
 def to_geojson(boundary: Boundary) -> dict[str, Any]:
@@ -194,13 +286,21 @@ def to_geojson(boundary: Boundary) -> dict[str, Any]:
                 "type": "Feature",
                 "geometry": shapely.geometry.mapping(p.geometry),
                 "properties": {
-                    "parcel_no": p.parcel_no, "name": p.name, "area_m2": round(p.area_m2, 3), "area_mu": round(p.area_mu, 4),
-                    "area_ha": round(p.area_ha, 4), "area_km2": p.area_km2, "declared_area_ha": p.declared_area_ha, "zone": p.zone,
-                    "source_crs": boundary.source_crs, "landuse_code": p.landuse_code,
-                    "depth_top": p.depth_top, "depth_bottom": p.depth_bottom,
+                    "parcel_no": p.parcel_no,
+                    "name": p.name,
+                    "area_m2": round(p.area_m2, 3),
+                    "area_mu": round(p.area_mu, 4),
+                    "area_ha": round(p.area_ha, 4),
+                    "area_km2": p.area_km2,
+                    "declared_area_ha": p.declared_area_ha,
+                    "zone": p.zone,
+                    "source_crs": boundary.source_crs,
+                    "landuse_code": p.landuse_code,
+                    "depth_top": p.depth_top,
+                    "depth_bottom": p.depth_bottom,
                     "warnings": [str(w) for w in [*boundary.warnings, *p.warnings]],
                 },
             }
             for p in boundary.parcels
         ],
-    }  # fmt: skip
+    }

@@ -50,7 +50,9 @@ def decode(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
-        raise BoundaryError([error("encoding", "无法识别文件编码（应为UTF-8或GBK）", "cannot decode the file (expected UTF-8 or GBK)")]) from exc
+        raise BoundaryError(
+            [error("encoding", "无法识别文件编码（应为UTF-8或GBK）", "cannot decode the file (expected UTF-8 or GBK)")]
+        ) from exc
 
 
 def normalise(line: str) -> str:
@@ -105,8 +107,10 @@ def datum_crs(datum: str, frame: ProjectedFrame, params: list[float]) -> str:
     """
     cm = 3 * frame.zone if frame.zone_width == 3 else 6 * frame.zone - 3
     towgs = ",".join(f"{v:g}" for v in params)
-    return (f"+proj=tmerc +lat_0=0 +lon_0={cm} +k=1 +x_0={frame.zone * 1_000_000 + 500_000} +y_0=0 "
-            f"{_ELLIPSOIDS[datum]} +towgs84={towgs} +units=m +no_defs +type=crs")  # fmt: skip
+    return (
+        f"+proj=tmerc +lat_0=0 +lon_0={cm} +k=1 +x_0={frame.zone * 1_000_000 + 500_000} +y_0=0 "
+        f"{_ELLIPSOIDS[datum]} +towgs84={towgs} +units=m +no_defs +type=crs"
+    )
 
 
 def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None = None) -> Boundary:
@@ -127,7 +131,14 @@ def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None =
             sections.setdefault(section, {})
             continue
         if section is None:
-            issues.append(error("no_section", "文件应以 [属性描述] 或 [地块坐标] 开头", "the file must start with a [属性描述] or [地块坐标] section", line=lineno))
+            issues.append(
+                error(
+                    "no_section",
+                    "文件应以 [属性描述] 或 [地块坐标] 开头",
+                    "the file must start with a [属性描述] or [地块坐标] section",
+                    line=lineno,
+                )
+            )
             break
         if section != COORDINATES:
             if "=" in line:
@@ -139,27 +150,60 @@ def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None =
             parcels.append(_Parcel([f for f in fields if f != "@"], lineno))
             continue
         if len(fields) < 4:
-            issues.append(error("unrecognised_line", f"无法识别的行：{line[:40]}", f"unrecognised line: {line[:40]}", line=lineno))
+            issues.append(
+                error("unrecognised_line", f"无法识别的行：{line[:40]}", f"unrecognised line: {line[:40]}", line=lineno)
+            )
             continue
         if not parcels:
-            issues.append(error("point_before_parcel", "界址点前缺少地块属性行（以@结尾）", "a point comes before any parcel line (ending in @)", line=lineno))
+            issues.append(
+                error(
+                    "point_before_parcel",
+                    "界址点前缺少地块属性行（以@结尾）",
+                    "a point comes before any parcel line (ending in @)",
+                    line=lineno,
+                )
+            )
             continue
         bad = [(name, v) for name, v in (("X", fields[2]), ("Y", fields[3])) if not _NUMBER.match(v)]
         if bad:
             for name, v in bad:
-                issues.append(error("bad_number", f"{name}坐标不是数字：{v!r}", f"{name} is not a number: {v!r}", line=lineno, field=name))
+                issues.append(
+                    error(
+                        "bad_number",
+                        f"{name}坐标不是数字：{v!r}",
+                        f"{name} is not a number: {v!r}",
+                        line=lineno,
+                        field=name,
+                    )
+                )
             continue
-        parcels[-1].points.append((fields[0], fields[1] or "1", SurveyPoint(float(fields[2]), float(fields[3]), lineno)))
+        parcels[-1].points.append(
+            (fields[0], fields[1] or "1", SurveyPoint(float(fields[2]), float(fields[3]), lineno))
+        )
     attrs = sections.get(ATTRIBUTES, {})
     header.update(attrs)
     for name, values in sections.items():
         if name not in (ATTRIBUTES, COORDINATES):
             header[name] = values
     if not parcels and not issues:
-        issues.append(error("no_parcels", "文件中没有地块（[地块坐标] 段为空或缺失）", "the file holds no parcel ([地块坐标] missing or empty)"))
+        issues.append(
+            error(
+                "no_parcels",
+                "文件中没有地块（[地块坐标] 段为空或缺失）",
+                "the file holds no parcel ([地块坐标] missing or empty)",
+            )
+        )
     for p in parcels:
         if not p.points:
-            issues.append(error("empty_parcel", "地块没有界址点", "the parcel has no points", line=p.line, parcel_no=_field(p.fields, 2)))
+            issues.append(
+                error(
+                    "empty_parcel",
+                    "地块没有界址点",
+                    "the parcel has no points",
+                    line=p.line,
+                    parcel_no=_field(p.fields, 2),
+                )
+            )
     if issues:
         raise BoundaryError(issues)
 
@@ -169,21 +213,42 @@ def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None =
         try:
             header_zone = int(float(attrs["带号"]))
         except ValueError:
-            issues.append(warning("bad_header", f"带号不是数字：{attrs['带号']!r}", f"the zone is not a number: {attrs['带号']!r}", field="带号"))
-    frame, frame_issues = frame_for([pt for p in parcels for _, _, pt in p.points], header_zone, zone, _zone_width(attrs.get("几度分带")))
+            issues.append(
+                warning(
+                    "bad_header",
+                    f"带号不是数字：{attrs['带号']!r}",
+                    f"the zone is not a number: {attrs['带号']!r}",
+                    field="带号",
+                )
+            )
+    frame, frame_issues = frame_for(
+        [pt for p in parcels for _, _, pt in p.points], header_zone, zone, _zone_width(attrs.get("几度分带"))
+    )
     issues += frame_issues
     src: int | str = frame.epsg
     if datum != "cgcs2000":
         params = _seven_parameters(attrs)
         label = "1980西安坐标系" if datum == "xian80" else "1954北京坐标系"
         if params is None:
-            raise BoundaryError([*issues, error(
-                "datum_needs_parameters", f"坐标系为{label}，须在“转换参数”中给出七参数才能转换到2000国家大地坐标系",
-                f"the file uses {label}; seven transformation parameters (转换参数) are needed to convert it to CGCS2000",
-                field="坐标系",
-            )])  # fmt: skip
+            raise BoundaryError(
+                [
+                    *issues,
+                    error(
+                        "datum_needs_parameters",
+                        f"坐标系为{label}，须在“转换参数”中给出七参数才能转换到2000国家大地坐标系",
+                        f"the file uses {label}; seven transformation parameters (转换参数) are needed to convert it to CGCS2000",
+                        field="坐标系",
+                    ),
+                ]
+            )
         src = datum_crs(datum, frame, params)
-        issues.append(warning("datum_converted", f"已用七参数由{label}转换到CGCS2000", f"converted from {label} to CGCS2000 with the seven parameters"))
+        issues.append(
+            warning(
+                "datum_converted",
+                f"已用七参数由{label}转换到CGCS2000",
+                f"converted from {label} to CGCS2000 with the seven parameters",
+            )
+        )
 
     out: list[BoundaryParcel] = []
     errors: list[BoundaryIssue] = []
@@ -202,7 +267,9 @@ def _field(fields: list[str], i: int) -> str:
     return fields[i] if i < len(fields) else ""
 
 
-def _parcel(p: _Parcel, frame: ProjectedFrame, src: int | str, extent: CountyExtent | None) -> tuple[BoundaryParcel | None, list[BoundaryIssue]]:
+def _parcel(
+    p: _Parcel, frame: ProjectedFrame, src: int | str, extent: CountyExtent | None
+) -> tuple[BoundaryParcel | None, list[BoundaryIssue]]:
     parcel_no = _field(p.fields, 2) or f"#{p.line}"
     issues: list[BoundaryIssue] = []
     rings: list[Ring] = []
@@ -210,13 +277,24 @@ def _parcel(p: _Parcel, frame: ProjectedFrame, src: int | str, extent: CountyExt
         en = frame.en(pt)
         current = rings[-1] if rings else None
         # a new ring starts with a new 圈号, or after the current ring closed on its first point
-        if current is None or current.label != label or (len(current.points) >= 4 and current.points[-1] == current.points[0]):
+        if (
+            current is None
+            or current.label != label
+            or (len(current.points) >= 4 and current.points[-1] == current.points[0])
+        ):
             rings.append(Ring([], [], label))
             current = rings[-1]
         current.points.append(en)
         current.lines.append(pt.line)
-    located = check_points([en for r in rings for en in r.points], [ln for r in rings for ln in r.lines], src, extent,
-                           frame.zone, frame.zone_width, parcel_no)  # fmt: skip
+    located = check_points(
+        [en for r in rings for en in r.points],
+        [ln for r in rings for ln in r.lines],
+        src,
+        extent,
+        frame.zone,
+        frame.zone_width,
+        parcel_no,
+    )
     if located:
         return None, located
     polys = []
@@ -238,31 +316,59 @@ def _parcel(p: _Parcel, frame: ProjectedFrame, src: int | str, extent: CountyExt
     declared_area = _float(_field(p.fields, 1))
     declared_points = _int(_field(p.fields, 0))
     if _field(p.fields, 4) and _field(p.fields, 4) not in ("面", "polygon"):
-        issues.append(warning("not_polygon_attribute", f"图形属性为“{_field(p.fields, 4)}”，按面处理", f"graphic type {_field(p.fields, 4)!r} read as a polygon",
-                              line=p.line, parcel_no=parcel_no))  # fmt: skip
+        issues.append(
+            warning(
+                "not_polygon_attribute",
+                f"图形属性为“{_field(p.fields, 4)}”，按面处理",
+                f"graphic type {_field(p.fields, 4)!r} read as a polygon",
+                line=p.line,
+                parcel_no=parcel_no,
+            )
+        )
     parcel, finish_issues = finish(
-        geom, src, parcel_no, _field(p.fields, 3), extent=extent, line=p.line,
-        declared_area_ha=declared_area, declared_points=declared_points,
-        landuse_code=_field(p.fields, 7) or None, use=_field(p.fields, 6) or None,
+        geom,
+        src,
+        parcel_no,
+        _field(p.fields, 3),
+        extent=extent,
+        line=p.line,
+        declared_area_ha=declared_area,
+        declared_points=declared_points,
+        landuse_code=_field(p.fields, 7) or None,
+        use=_field(p.fields, 6) or None,
         attributes={"图幅号": _field(p.fields, 5), "extra": p.fields[8:]},
-    )  # fmt: skip
+    )
     issues += finish_issues
     if parcel is None:
         return None, issues
-    if declared_area is not None and declared_area > 0 and abs(parcel.area_ha - declared_area) > AREA_TOLERANCE * declared_area:
-        issues.append(warning(
-            "area_mismatch", f"申报面积 {declared_area:.4f} 公顷与计算面积 {parcel.area_ha:.4f} 公顷相差超过1%",
-            f"declared area {declared_area:.4f} ha differs from the computed {parcel.area_ha:.4f} ha by more than 1 %",
-            line=p.line, field="地块面积", parcel_no=parcel_no,
-        ))  # fmt: skip
+    if (
+        declared_area is not None
+        and declared_area > 0
+        and abs(parcel.area_ha - declared_area) > AREA_TOLERANCE * declared_area
+    ):
+        issues.append(
+            warning(
+                "area_mismatch",
+                f"申报面积 {declared_area:.4f} 公顷与计算面积 {parcel.area_ha:.4f} 公顷相差超过1%",
+                f"declared area {declared_area:.4f} ha differs from the computed {parcel.area_ha:.4f} ha by more than 1 %",
+                line=p.line,
+                field="地块面积",
+                parcel_no=parcel_no,
+            )
+        )
     distinct = sum(len(r.points) - (1 if len(r.points) > 1 and r.points[0] == r.points[-1] else 0) for r in rings)
     if declared_points is not None and declared_points not in (len(p.points), distinct):
         # files count either every point line (closing points included) or the distinct corners: accept both
-        issues.append(warning(
-            "point_count_mismatch", f"申报界址点数 {declared_points} 与实际 {len(p.points)}（不含闭合点 {distinct}）不符",
-            f"declared point count {declared_points} differs from the {len(p.points)} point lines ({distinct} without closing points)",
-            line=p.line, field="界址点数", parcel_no=parcel_no,
-        ))  # fmt: skip
+        issues.append(
+            warning(
+                "point_count_mismatch",
+                f"申报界址点数 {declared_points} 与实际 {len(p.points)}（不含闭合点 {distinct}）不符",
+                f"declared point count {declared_points} differs from the {len(p.points)} point lines ({distinct} without closing points)",
+                line=p.line,
+                field="界址点数",
+                parcel_no=parcel_no,
+            )
+        )
     parcel.warnings = [i for i in issues if i.severity == "warning"]
     return parcel, issues
 
@@ -286,10 +392,19 @@ def write_txt(boundary: Boundary, encoding: str = "gbk", unit: str = "土地窗�
     on = on or date.today()
     zone = boundary.parcels[0].zone if boundary.parcels else boundary.zone
     lines = [
-        "[属性描述]", "格式版本号=1.01", f"数据产生单位={unit}", f"数据产生日期={on.year}-{on.month}-{on.day}",
-        "坐标系=2000国家大地坐标系", "几度分带=3", "投影类型=高斯克吕格", "计量单位=米", f"带号={zone}", "精度=0.001",
-        "转换参数=,,,,,,", "[地块坐标]",
-    ]  # fmt: skip
+        "[属性描述]",
+        "格式版本号=1.01",
+        f"数据产生单位={unit}",
+        f"数据产生日期={on.year}-{on.month}-{on.day}",
+        "坐标系=2000国家大地坐标系",
+        "几度分带=3",
+        "投影类型=高斯克吕格",
+        "计量单位=米",
+        f"带号={zone}",
+        "精度=0.001",
+        "转换参数=,,,,,,",
+        "[地块坐标]",
+    ]
     for p in boundary.parcels:
         point_lines = []
         n = 0
@@ -305,7 +420,11 @@ def write_txt(boundary: Boundary, encoding: str = "gbk", unit: str = "土地窗�
                     point_lines.append(f"J{n},{ring_no},{y:.3f},{x:.3f}")
                 x0, y0 = ring_coords[0]
                 point_lines.append(f"J{first},{ring_no},{y0:.3f},{x0:.3f}")
-        fields = [str(len(point_lines)), f"{p.area_ha:.4f}", *(field_text(v) for v in (p.parcel_no, p.name, "面", "", p.use, p.landuse_code))]
+        fields = [
+            str(len(point_lines)),
+            f"{p.area_ha:.4f}",
+            *(field_text(v) for v in (p.parcel_no, p.name, "面", "", p.use, p.landuse_code)),
+        ]
         lines.append(",".join(fields) + ",@")
         lines += point_lines
     # GB18030 encodes every character and is byte-identical to GBK wherever GBK has the character
@@ -324,5 +443,3 @@ def _rings(poly: Polygon) -> list[list[tuple[float, ...]]]:
     # survey convention: the outer ring clockwise, holes counter-clockwise
     o = orient(poly, sign=-1.0)
     return [list(o.exterior.coords), *(list(i.coords) for i in o.interiors)]
-
-

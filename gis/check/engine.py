@@ -82,7 +82,9 @@ def _layer_overlaps_sql(name: str, geometry: str | None = None) -> sql.Composabl
         "LATERAL (SELECT CASE WHEN ST_Within({g}, b.g) THEN ST_Transform({g}, b.srid) "
         "ELSE ST_CollectionExtract(ST_Intersection(ST_Transform({g}, b.srid), b.gk), 3) END AS ig) i"
     )
-    attrs = sql.SQL(", ").join(sql.SQL("{}, p.{}").format(sql.Literal(c), sql.Identifier(c)) for c in ["id", *spec.column_names])
+    attrs = sql.SQL(", ").join(
+        sql.SQL("{}, p.{}").format(sql.Literal(c), sql.Identifier(c)) for c in ["id", *spec.column_names]
+    )
     # OFFSET 0 keeps the planner from inlining the cut into both the area filter and the output (cutting twice).
     if spec.sub_table is not None:
         # pieces of one feature never overlap: their areas add up, and they are only collected for the map
@@ -101,7 +103,9 @@ def _layer_overlaps_sql(name: str, geometry: str | None = None) -> sql.Composabl
     # depth ranges), all overlaps of the layer collected for a conflict (features of a layer do not overlap, so
     # a dissolve would only cost time), none for inventories (owners, land use, price zones). JSON, not jsonb:
     # the rows are built once and parsed once, a jsonb tree in between is pure cost.
-    per_feature = sql.SQL(", 'geom', ST_AsGeoJSON(ST_Transform(x.ig, {srid}), 9)::json").format(srid=sql.Literal(STORAGE_SRID))
+    per_feature = sql.SQL(", 'geom', ST_AsGeoJSON(ST_Transform(x.ig, {srid}), 9)::json").format(
+        srid=sql.Literal(STORAGE_SRID)
+    )
     collected = sql.SQL(
         "ST_AsGeoJSON(ST_Transform(ST_Multi(ST_CollectionExtract(ST_Collect(x.ig), 3)), {srid}), 9)::json"
     ).format(srid=sql.Literal(STORAGE_SRID))
@@ -217,8 +221,11 @@ def build_query(rules: RuleSet, kind: str, batch: bool = False, only: Sequence[s
         sql.SQL("b.srid - 4488 AS zone"),
         sql.SQL("(SELECT coalesce(jsonb_object_agg(layer, version), '{}') FROM layer_versions) AS versions"),
     ]
-    parts += [sql.SQL("{} AS {}").format(expr, sql.Identifier(name))
-              for name, expr in _columns(rules, kind).items() if only is None or name in only]  # fmt: skip
+    parts += [
+        sql.SQL("{} AS {}").format(expr, sql.Identifier(name))
+        for name, expr in _columns(rules, kind).items()
+        if only is None or name in only
+    ]
     # Overlaps are cut in the boundary's 3° GK zone, where survey edges are straight and areas are what
     # survey reports state; the && prefilter uses the lon/lat index. Every figure is a subquery correlated
     # with the boundary row b: one boundary (a check) or every open case of a kind (a recheck) alike.
@@ -267,7 +274,9 @@ def _prepare(req: CheckRequest, rules: RuleSet) -> tuple[bytes, dict[str, Any], 
 
 def _require_province(req: CheckRequest, rules: RuleSet) -> None:
     if req.province is None and any(r.predicate == "area_cap" for r in rules.for_kind(req.kind)):
-        raise CheckInputError("未指定省份，无法确定宅基地面积标准 / no province given: the homestead area cap is unknown")
+        raise CheckInputError(
+            "未指定省份，无法确定宅基地面积标准 / no province given: the homestead area cap is unknown"
+        )
 
 
 def run_check(conn: psycopg.Connection, req: CheckRequest, rules: RuleSet | None = None) -> CheckReport:
@@ -281,7 +290,10 @@ def run_check(conn: psycopg.Connection, req: CheckRequest, rules: RuleSet | None
 
 
 async def run_check_async(
-    conn: psycopg.AsyncConnection, req: CheckRequest, rules: RuleSet | None = None, pool: AsyncConnectionPool | None = None
+    conn: psycopg.AsyncConnection,
+    req: CheckRequest,
+    rules: RuleSet | None = None,
+    pool: AsyncConnectionPool | None = None,
 ) -> CheckReport:
     """Async twin of run_check; with a pool, a large boundary's figures are gathered by several statements at once."""
     rules = rules or ruleset()
@@ -293,8 +305,9 @@ async def run_check_async(
             async with pool.connection() as other:
                 return await _fetch_row(other, statement(rules, req.kind, only=only), params)
 
-        rows = await asyncio.gather(_fetch_row(conn, statement(rules, req.kind, only=groups[0]), params),
-                                    *(gather(g) for g in groups[1:]))  # fmt: skip
+        rows = await asyncio.gather(
+            _fetch_row(conn, statement(rules, req.kind, only=groups[0]), params), *(gather(g) for g in groups[1:])
+        )
         # a re-import between the statements would mix two maps: then gather everything in one statement
         if all(r["versions"] == rows[0]["versions"] for r in rows):
             return interpret(req, {k: v for r in rows for k, v in r.items()}, zone, rules)
@@ -328,9 +341,15 @@ def run_check_batch(
         if r.predicate == "household":
             right_types = list(r.options.get("right_types", []))
     params: dict[str, Any] = {
-        "case_ids": list(requests), "tol": rules.min_overlap_m2, "right_types": right_types,
-        "p_ref": [], "p_lodged": [], "p_top": [], "p_bottom": [], "p_wkb": [],
-    }  # fmt: skip
+        "case_ids": list(requests),
+        "tol": rules.min_overlap_m2,
+        "right_types": right_types,
+        "p_ref": [],
+        "p_lodged": [],
+        "p_top": [],
+        "p_bottom": [],
+        "p_wkb": [],
+    }
     cur = conn.execute(statement(rules, kind, batch=True), params)
     assert cur.description is not None
     names = [d.name for d in cur.description]
@@ -492,7 +511,9 @@ def _evaluate(
             h
             for h in hits.get(r.layer, [])
             if _valid_on(h["attrs"], on)
-            and _depths_intersect(req.depth_top, req.depth_bottom, h["attrs"].get("depth_top"), h["attrs"].get("depth_bottom"))
+            and _depths_intersect(
+                req.depth_top, req.depth_bottom, h["attrs"].get("depth_top"), h["attrs"].get("depth_bottom")
+            )
         ]
         overlap = sum(float(h["m2"]) for h in found)
         if overlap > tol:
@@ -503,7 +524,9 @@ def _evaluate(
             h
             for h in _hits(row.get("pending"))
             if (lodged is None or datetime.fromisoformat(h["attrs"]["lodged_at"]) < lodged)
-            and _depths_intersect(req.depth_top, req.depth_bottom, h["attrs"].get("depth_top"), h["attrs"].get("depth_bottom"))
+            and _depths_intersect(
+                req.depth_top, req.depth_bottom, h["attrs"].get("depth_top"), h["attrs"].get("depth_bottom")
+            )
         ]
         overlap = sum(float(h["m2"]) for h in found)
         if overlap > tol:
@@ -545,7 +568,10 @@ def _evaluate(
     else:
         message, message_en = _message(r.message, values), _message(r.message_en, values)
         if r.predicate == "household" and req.household_id is None:
-            message, message_en = "未提供户号，无法核查一户一宅", "no household id given: one household, one homestead not checked"
+            message, message_en = (
+                "未提供户号，无法核查一户一宅",
+                "no household id given: one household, one homestead not checked",
+            )
     return RuleResult(
         rule=r.id,
         title=r.title,
@@ -596,10 +622,14 @@ def _owners(hits: list[dict[str, Any]]) -> list[OwnerArea]:
     for (owner, kind), hs in sorted(groups.items(), key=lambda kv: -sum(float(h["m2"]) for h in kv[1])):
         m2 = sum(float(h["m2"]) for h in hs)
         parcels = [
-            {"id": h["id"], "parcel_no": h["attrs"].get("parcel_no"), "right_type": h["attrs"].get("right_type"),
-             "overlap_m2": float(h["m2"])}
+            {
+                "id": h["id"],
+                "parcel_no": h["attrs"].get("parcel_no"),
+                "right_type": h["attrs"].get("right_type"),
+                "overlap_m2": float(h["m2"]),
+            }
             for h in hs
-        ]  # fmt: skip
+        ]
         out.append(OwnerArea(owner=owner, owner_kind=kind, area_m2=m2, area_mu=m2_to_mu(m2), parcels=parcels))
     return out
 

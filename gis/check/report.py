@@ -101,10 +101,12 @@ class CheckReport:
         """Return the JSON-ready form of the report (built shallowly: asdict would deep-copy every attribute)."""
         out = {k: v for k, v in self.__dict__.items() if k not in ("rules", "landuse", "owners", "compensation")}
         out["rules"] = [
-            {**{k: v for k, v in r.__dict__.items() if k != "features"},
-             "features": [{"id": f.id, "overlap_m2": f.overlap_m2, "attrs": f.attrs} for f in r.features]}
+            {
+                **{k: v for k, v in r.__dict__.items() if k != "features"},
+                "features": [{"id": f.id, "overlap_m2": f.overlap_m2, "attrs": f.attrs} for f in r.features],
+            }
             for r in self.rules
-        ]  # fmt: skip
+        ]
         out["landuse"] = [dict(a.__dict__) for a in self.landuse]
         out["owners"] = None if self.owners is None else [dict(o.__dict__) for o in self.owners]
         if self.compensation is not None:

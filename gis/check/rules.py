@@ -83,7 +83,10 @@ def parse_rules(text: str) -> RuleSet:
     for kind, spec in raw.get("kinds", {}).items():
         rules = []
         for r in spec.get("rules", []):
-            rule = Rule(**{k: v for k, v in r.items() if k in _RULE_KEYS}, options={k: v for k, v in r.items() if k not in _RULE_KEYS})
+            rule = Rule(
+                **{k: v for k, v in r.items() if k in _RULE_KEYS},
+                options={k: v for k, v in r.items() if k not in _RULE_KEYS},
+            )
             if rule.id in seen:
                 raise RuleError(f"rule id {rule.id} is used twice")
             seen.add(rule.id)
@@ -108,9 +111,11 @@ def parse_rules(text: str) -> RuleSet:
         short_titles=short_titles,
         min_overlap_m2=float(raw.get("tolerance", {}).get("min_overlap_m2", 0.01)),
         approval=ApprovalThresholds(
-            float(a["state_council_basic_farmland_m2"]), float(a["state_council_cultivated_ha"]),
-            float(a["state_council_other_ha"]), a.get("basis", ""),
-        ),  # fmt: skip
+            float(a["state_council_basic_farmland_m2"]),
+            float(a["state_council_cultivated_ha"]),
+            float(a["state_council_other_ha"]),
+            a.get("basis", ""),
+        ),
         split_above_m2=float(engine.get("split_above_m2", float("inf"))),
         split_layers=tuple(engine.get("split_layers", ())),
     )

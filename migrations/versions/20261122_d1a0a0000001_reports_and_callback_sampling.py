@@ -45,7 +45,10 @@ def upgrade() -> None:
             ["case_id"], ["cases.id"], name=op.f("fk_callback_entries_case_id_cases"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["draw_id"], ["callback_draws.id"], name=op.f("fk_callback_entries_draw_id_callback_draws"), ondelete="CASCADE"
+            ["draw_id"],
+            ["callback_draws.id"],
+            name=op.f("fk_callback_entries_draw_id_callback_draws"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_callback_entries")),
         sa.UniqueConstraint("draw_id", "case_id", name="uq_callback_entries_draw_case"),

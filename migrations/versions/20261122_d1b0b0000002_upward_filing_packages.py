@@ -39,8 +39,17 @@ def upgrade() -> None:
         sa.Column("sender_approval_level", sa.Text(), nullable=True),
         sa.Column("check_run_id", sa.BigInteger(), nullable=True),
         sa.Column("agrees", sa.Boolean(), nullable=True),
-        sa.Column("disagreements", postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'[]'::jsonb"), nullable=False),
-        sa.Column("geom", geoalchemy2.types.Geometry(geometry_type="MULTIPOLYGON", srid=4490, spatial_index=False), nullable=True),
+        sa.Column(
+            "disagreements",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'[]'::jsonb"),
+            nullable=False,
+        ),
+        sa.Column(
+            "geom",
+            geoalchemy2.types.Geometry(geometry_type="MULTIPOLYGON", srid=4490, spatial_index=False),
+            nullable=True,
+        ),
         sa.Column("receipt", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("receipt_seq", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
@@ -53,7 +62,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_filing_packages_case_id_cases"), ondelete="SET NULL"
         ),
-        sa.ForeignKeyConstraint(["check_run_id"], ["check_runs.id"], name=op.f("fk_filing_packages_check_run_id_check_runs")),
+        sa.ForeignKeyConstraint(
+            ["check_run_id"], ["check_runs.id"], name=op.f("fk_filing_packages_check_run_id_check_runs")
+        ),
         sa.ForeignKeyConstraint(["decided_by"], ["users.id"], name=op.f("fk_filing_packages_decided_by_users")),
         sa.ForeignKeyConstraint(["created_by"], ["users.id"], name=op.f("fk_filing_packages_created_by_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_filing_packages")),

@@ -192,9 +192,12 @@ def add_user(
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise InvalidInput(f"用户名已存在 / the username {username!r} is taken")
     user = User(
-        username=username, role=role, department=department, display_name=display_name or username,
+        username=username,
+        role=role,
+        department=department,
+        display_name=display_name or username,
         password_hash=hash_secret(password),
-    )  # fmt: skip
+    )
     session.add(user)
     session.flush()
     return user

@@ -43,12 +43,14 @@ class FailureLimiter:
     def from_settings(cls, settings: Settings) -> FailureLimiter:
         """Return the limiter of logins and query-code lookups configured in the settings."""
         w = float(settings.failure_window_seconds)
-        return cls({
-            "login:user": Limit(settings.login_failures_per_user, w),
-            "login:ip": Limit(settings.login_failures_per_ip, w),
-            "query_code:case": Limit(settings.query_code_failures_per_case, w),
-            "query_code:ip": Limit(settings.query_code_failures_per_ip, w),
-        })  # fmt: skip
+        return cls(
+            {
+                "login:user": Limit(settings.login_failures_per_user, w),
+                "login:ip": Limit(settings.login_failures_per_ip, w),
+                "query_code:case": Limit(settings.query_code_failures_per_case, w),
+                "query_code:ip": Limit(settings.query_code_failures_per_ip, w),
+            }
+        )
 
     def _recent(self, scope: str, key: str, now: float) -> deque[float] | None:
         times = self._failures.get((scope, key))

@@ -15,7 +15,9 @@ from service.core.models import Case, Rating
 def find_by_query_code(session: Session, case_no: str, query_code: str) -> Case:
     """Return the applicant's own case; the same 404 for a wrong number or a wrong code."""
     case = session.scalar(select(Case).where(Case.case_no == case_no))
-    if case is None or not verify_query_code(case.query_code_hash, query_code.strip().upper(), session_code_key(session)):
+    if case is None or not verify_query_code(
+        case.query_code_hash, query_code.strip().upper(), session_code_key(session)
+    ):
         raise NotFound("案件编号或查询码不正确 / wrong case number or query code")
     return case
 

@@ -109,7 +109,9 @@ def receipt(session: Session, actor: Principal, case: Case, query_code: str | No
     if query_code is not None:
         query_code = query_code.strip().upper()
         if not verify_query_code(case.query_code_hash, query_code, session_code_key(session)):
-            raise InvalidInput(f"查询码与案件 {case.case_no} 不符 / the query code does not belong to case {case.case_no}")
+            raise InvalidInput(
+                f"查询码与案件 {case.case_no} 不符 / the query code does not belong to case {case.case_no}"
+            )
     view = clocks.view(case)
     _viewed(session, actor, case, "receipt")
     return {
@@ -138,7 +140,9 @@ def check_report(session: Session, actor: Principal, case: Case) -> dict[str, An
     """Return the latest stored one-map check of the case with its conflicts for the map."""
     run = latest_check(session, case)
     if run is None:
-        raise Conflict(f"案件 {case.case_no} 尚未进行一张图核查 / case {case.case_no} has not been checked on the one map yet")
+        raise Conflict(
+            f"案件 {case.case_no} 尚未进行一张图核查 / case {case.case_no} has not been checked on the one map yet"
+        )
     report = run.report
     _viewed(session, actor, case, "check_report")
     return {
@@ -218,7 +222,9 @@ def certificate(session: Session, actor: Principal, case: Case) -> dict[str, Any
     points: list[dict[str, Any]] = []
     for ring in numbered_rings(as_multipolygon(geometry)):
         for x, y in ring:
-            points.append({"no": f"J{len(points) + 1}", "x": round(y, 3), "y": round(x, 3)})  # survey order: X north, Y east
+            points.append(
+                {"no": f"J{len(points) + 1}", "x": round(y, 3), "y": round(x, 3)}
+            )  # survey order: X north, Y east
     run = latest_check(session, case)
     landuse = run.report.get("landuse", []) if run else []
     homestead = run.report.get("homestead") if run else None

@@ -41,7 +41,9 @@ def export_case_boundary(session: Session, actor: Principal, case: Case, fmt: st
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"未知导出格式 {fmt} / unknown export format {fmt!r}: {' | '.join(EXPORT_FORMATS)}")
     if case.geom is None:
-        raise Conflict(f"案件 {case.case_no} 尚无用地范围，无法导出 / case {case.case_no} has no boundary to export yet")
+        raise Conflict(
+            f"案件 {case.case_no} 尚无用地范围，无法导出 / case {case.case_no} has no boundary to export yet"
+        )
     geometry = to_shape(case.geom)
     assert isinstance(geometry, MultiPolygon)
     try:

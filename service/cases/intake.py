@@ -71,7 +71,9 @@ def _existing(session: Session, key: str | None) -> Case | None:
     return session.scalar(select(Case).where(Case.idempotency_key == key)) if key else None
 
 
-def create_case(session: Session, actor: Principal, intake: Intake, boundary: BoundaryInput | None = None) -> IntakeResult:
+def create_case(
+    session: Session, actor: Principal, intake: Intake, boundary: BoundaryInput | None = None
+) -> IntakeResult:
     """Take in an application: number, materials checklist, boundary and its check, clocks, audit — one transaction."""
     permissions.require(actor, "case.create")
     wf = workflow()
@@ -84,7 +86,9 @@ def create_case(session: Session, actor: Principal, intake: Intake, boundary: Bo
     if unknown:
         raise InvalidInput(f"未知材料 unknown materials: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     if intake.green_channel and intake.kind != "requisition":
-        raise InvalidInput("绿色通道仅适用于工业项目用地 / the green channel is for industrial requisition projects only")
+        raise InvalidInput(
+            "绿色通道仅适用于工业项目用地 / the green channel is for industrial requisition projects only"
+        )
     received_at = records.now()
     code = new_query_code()
     code_hash = hash_query_code(code, session_code_key(session))  # before the counter's lock: nothing slow under it

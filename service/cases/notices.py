@@ -16,7 +16,18 @@ from service.core.audit import audit
 from service.core.errors import NotFound
 from service.core.models import Case, Notice
 
-FINDING_KEYS = ("rule", "title", "layer", "layer_version", "status", "overlap_m2", "overlap_mu", "message", "message_en", "basis")
+FINDING_KEYS = (
+    "rule",
+    "title",
+    "layer",
+    "layer_version",
+    "status",
+    "overlap_m2",
+    "overlap_mu",
+    "message",
+    "message_en",
+    "basis",
+)
 
 
 def one_time_notice(session: Session, actor: Principal, case_id: int) -> Notice:
@@ -33,7 +44,9 @@ def one_time_notice(session: Session, actor: Principal, case_id: int) -> Notice:
         "applicant_name": case.applicant_name,
         "issued_at": records.now().isoformat(),
         "issued_by": actor.username,
-        "missing_materials": [{"code": m.code, "name": m.name} for m in case.materials if m.required and not m.received],
+        "missing_materials": [
+            {"code": m.code, "name": m.name} for m in case.materials if m.required and not m.received
+        ],
         "findings": findings,
         "check_id": run.id if run else None,
         "layer_versions": run.layer_versions if run else {},

@@ -33,7 +33,13 @@ def complete_task(
     if task.status == "done" or case.status != IN_REVIEW:
         raise Conflict("审查任务已完成或案件不在审查环节 / the task is done or the case is not in review")
     before = {"task": task.id, "status": task.status}
-    task.status, task.result, task.opinion, task.done_by, task.done_at = "done", result, opinion, actor.user_id, records.now()
+    task.status, task.result, task.opinion, task.done_by, task.done_at = (
+        "done",
+        result,
+        opinion,
+        actor.user_id,
+        records.now(),
+    )
     bump(case)
     session.flush()
     after = {"task": task.id, "department": task.department, "result": result, "opinion": opinion}

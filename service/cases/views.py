@@ -78,16 +78,29 @@ def case_detail(session: Session, case: Case, role: str, at: datetime | None = N
             {"code": m.code, "name": m.name, "required": m.required, "received": m.received} for m in case.materials
         ],
         "tasks": [
-            {"id": t.id, "department": t.department, "lead": t.lead, "status": t.status, "result": t.result,
-             "opinion": t.opinion, "done_at": t.done_at.isoformat() if t.done_at else None}
+            {
+                "id": t.id,
+                "department": t.department,
+                "lead": t.lead,
+                "status": t.status,
+                "result": t.result,
+                "opinion": t.opinion,
+                "done_at": t.done_at.isoformat() if t.done_at else None,
+            }
             for t in case.tasks
-        ],  # fmt: skip
+        ],
         "pauses": [
             {"paused_at": p.paused_at.isoformat(), "resumed_at": p.resumed_at.isoformat() if p.resumed_at else None}
             for p in case.pauses
         ],
-        "check": {"id": run.id, "verdict": run.verdict, "created_at": run.created_at.isoformat(),
-                  "layer_versions": run.layer_versions} if run else None,  # fmt: skip
+        "check": {
+            "id": run.id,
+            "verdict": run.verdict,
+            "created_at": run.created_at.isoformat(),
+            "layer_versions": run.layer_versions,
+        }
+        if run
+        else None,
         "allowed_transitions": [
             {"name": t.name, "title": t.title, "reason_required": t.reason_required}
             for t in allowed_transitions(case, role)

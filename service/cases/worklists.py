@@ -24,7 +24,10 @@ def review_tasks(session: Session, department: str | None) -> list[dict[str, Any
         .where(ReviewTask.department == department, ReviewTask.status != "done", Case.status == IN_REVIEW)
         .order_by(Case.state_entered_at, Case.id)
     )
-    return [{**case_summary(c, v), "task_id": t.id, "department": t.department, "lead": t.lead} for t, c, v in session.execute(q)]
+    return [
+        {**case_summary(c, v), "task_id": t.id, "department": t.department, "lead": t.lead}
+        for t, c, v in session.execute(q)
+    ]
 
 
 def decision_states() -> set[str]:

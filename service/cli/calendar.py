@@ -46,5 +46,3 @@ def calendar_recompute() -> None:
     with operator_session() as session:
         changed = recompute_deadlines(session)
     out.print(f"deadlines of {len(changed)} open cases changed")
-
-

@@ -35,7 +35,9 @@ STATUS_STYLE = {"pass": "green", "warn": "yellow", "block": "bold red"}
 
 
 def check_cmd(
-    path: Annotated[Path, typer.Argument(help="用地范围文件 / boundary file (TXT, corner string, GeoJSON, SHP zip, GPKG, KML)")],
+    path: Annotated[
+        Path, typer.Argument(help="用地范围文件 / boundary file (TXT, corner string, GeoJSON, SHP zip, GPKG, KML)")
+    ],
     kind: Annotated[str, typer.Option("--kind", help="homestead | requisition | mining")],
     household: Annotated[str | None, typer.Option("--household", help="户号 / household id (homestead)")] = None,
     depth_top: Annotated[float | None, typer.Option(help="开采标高上 / top elevation (mining)")] = None,
@@ -51,7 +53,9 @@ def check_cmd(
             err.print(f"  {issue}", highlight=False)
         raise typer.Exit(2) from exc
     geometry = boundary_geometry([p.geometry for p in boundary.parcels])
-    req = check_request(get_settings(), kind, geometry, household_id=household, depth_top=depth_top, depth_bottom=depth_bottom)
+    req = check_request(
+        get_settings(), kind, geometry, household_id=household, depth_top=depth_top, depth_bottom=depth_bottom
+    )
     try:
         with psycopg.connect(running_database_url()) as conn:
             report = run_check(conn, req)
@@ -69,20 +73,24 @@ def check_cmd(
         table = Table("rule", "layer (version)", "status", "overlap m²", "亩", "message")
         for r in report.rules:
             table.add_row(
-                r.rule, f"{r.layer} (v{r.layer_version})", f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
-                f"{r.overlap_m2:,.2f}", f"{r.overlap_mu:,.4f}", r.message,
-            )  # fmt: skip
+                r.rule,
+                f"{r.layer} (v{r.layer_version})",
+                f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
+                f"{r.overlap_m2:,.2f}",
+                f"{r.overlap_mu:,.4f}",
+                r.message,
+            )
         out.print(table)
         lu = Table("地类 code", "name", "category", "m²", "亩", title="土地利用现状 Land use under the boundary")
         for a in report.landuse:
             lu.add_row(a.code, a.name, a.category, f"{a.area_m2:,.2f}", f"{a.area_mu:,.4f}")
         out.print(lu)
         if report.approval_level:
-            out.print(f"审批层级 approval level: [bold]{report.approval_level['level_zh']}[/] "
-                      f"{'; '.join(report.approval_level['reasons'])}")  # fmt: skip
+            out.print(
+                f"审批层级 approval level: [bold]{report.approval_level['level_zh']}[/] "
+                f"{'; '.join(report.approval_level['reasons'])}"
+            )
         if report.compensation:
             out.print(f"补偿估算 compensation estimate: {report.compensation['total']:,.0f} 元")
     if report.verdict == "block":
         raise typer.Exit(3)
-
-

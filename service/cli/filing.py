@@ -16,7 +16,9 @@ from service.core.settings import get_settings
 from service.filing.chain import Instance, decide, export_case, import_receipt, list_packages, receive_package, rules
 from service.filing.package import receipt_bytes
 
-filing_app = typer.Typer(help="逐级报批 / upward filing packages (county → city → province → ministry)", no_args_is_help=True)
+filing_app = typer.Typer(
+    help="逐级报批 / upward filing packages (county → city → province → ministry)", no_args_is_help=True
+)
 out = Console(width=None if sys.stdout.isatty() else 220)  # piped: wide enough for a package id per row
 
 
@@ -39,7 +41,9 @@ def _read(path: Path) -> bytes:
 def export(
     case_no: Annotated[str, typer.Argument(help="案件编号 / case number")],
     out_path: Annotated[Path, typer.Option("--out", help="报批包文件 / where to write the package (.zip)")],
-    to_level: Annotated[str | None, typer.Option("--to", help="city | province | ministry (default: the level above)")] = None,
+    to_level: Annotated[
+        str | None, typer.Option("--to", help="city | province | ministry (default: the level above)")
+    ] = None,
 ) -> None:
     """导出报批包 / Export a case that needs higher approval as one signed package."""
     instance = _instance()
@@ -49,7 +53,9 @@ def export(
             out_path.write_bytes(data)
         except OSError as exc:
             fail(f"{out_path}: 无法写入 / cannot write: {exc.strerror}")
-    out.print(f"{case_no} → {pkg.receiver_level}: package {pkg.package_id} ({len(data):,} bytes, sha256 {pkg.archive_sha256[:16]}…) → {out_path}")
+    out.print(
+        f"{case_no} → {pkg.receiver_level}: package {pkg.package_id} ({len(data):,} bytes, sha256 {pkg.archive_sha256[:16]}…) → {out_path}"
+    )
 
 
 @filing_app.command("receive")
@@ -75,8 +81,12 @@ def receive(path: Annotated[Path, typer.Argument(help="报批包 / the package (
 def decide_cmd(
     package_id: Annotated[str, typer.Argument(help="报批包编号 / package id")],
     decision: Annotated[str, typer.Argument(help="presign (预审签收) | receive (受理) | return (退回)")],
-    reason: Annotated[str | None, typer.Option("--reason", help="理由（退回必填）/ reason (required to return)")] = None,
-    receipt_path: Annotated[Path | None, typer.Option("--receipt", help="回执文件 / where to write the receipt")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="理由（退回必填）/ reason (required to return)")
+    ] = None,
+    receipt_path: Annotated[
+        Path | None, typer.Option("--receipt", help="回执文件 / where to write the receipt")
+    ] = None,
 ) -> None:
     """处理报批包 / Pre-sign, receive or return a received package and write the signed receipt for the sender."""
     instance = _instance()
@@ -87,9 +97,11 @@ def decide_cmd(
     try:
         target.write_bytes(receipt_bytes(receipt))
     except OSError as exc:
-        fail(f"决定已保存，但无法写入回执 {target}：{exc.strerror}；可从 GET /api/v1/filings/{pkg.package_id}/receipt 取得 / "
-              f"the decision is saved but the receipt could not be written to {target}: {exc.strerror}; "
-              f"fetch it from GET /api/v1/filings/{pkg.package_id}/receipt")  # fmt: skip
+        fail(
+            f"决定已保存，但无法写入回执 {target}：{exc.strerror}；可从 GET /api/v1/filings/{pkg.package_id}/receipt 取得 / "
+            f"the decision is saved but the receipt could not be written to {target}: {exc.strerror}; "
+            f"fetch it from GET /api/v1/filings/{pkg.package_id}/receipt"
+        )
     out.print(f"package {pkg.package_id}: {pkg.status}; receipt → {target}")
 
 
@@ -116,7 +128,15 @@ def list_cmd(
     table = Table("package", "dir", "case", "from", "to", "status", "sender verdict", "agrees", "created")
     for p in pkgs:
         agrees = "—" if p.agrees is None else ("yes" if p.agrees else f"no ({len(p.disagreements)})")
-        table.add_row(p.package_id, p.direction, p.case_no, f"{p.sender_name} ({p.sender_level})", p.receiver_level,
-                      f"{p.status} {rules().statuses.get(p.status, '')}", p.sender_verdict or "—", agrees,
-                      p.created_at.isoformat(timespec="seconds"))  # fmt: skip
+        table.add_row(
+            p.package_id,
+            p.direction,
+            p.case_no,
+            f"{p.sender_name} ({p.sender_level})",
+            p.receiver_level,
+            f"{p.status} {rules().statuses.get(p.status, '')}",
+            p.sender_verdict or "—",
+            agrees,
+            p.created_at.isoformat(timespec="seconds"),
+        )
     out.print(table)

@@ -37,7 +37,9 @@ def _import(conn: psycopg.Connection, layer_name: str, path: Path, crs: int | No
     columns = (TextColumn(f"[bold]{layer_name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err) as bar:
         task = bar.add_task("load", total=source.total)
-        return load(conn, source, replace=replace, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        return load(
+            conn, source, replace=replace, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
 
 
 @operator_command("layers.manage")
@@ -59,7 +61,9 @@ def import_cmd(
 @operator_command("layers.manage")
 def load_sample(
     path: Annotated[Path, typer.Option(help="样例县 GeoPackage / the sample county")] = SAMPLE_COUNTY,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="仅当数据库为空时 / only when no layer is loaded")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="仅当数据库为空时 / only when no layer is loaded")
+    ] = False,
 ) -> None:
     """载入样例县 / Load the synthetic sample county (every layer, replacing what is there)."""
     url = running_database_url()
@@ -80,5 +84,7 @@ def layers_cmd() -> None:
         versions = layer_versions(conn)
     table = Table("layer", "title", "version", "features")
     for name, spec in catalog().items():
-        table.add_row(name, f"{spec.title} {spec.title_en}", str(versions[name]["version"]), str(versions[name]["count"]))
+        table.add_row(
+            name, f"{spec.title} {spec.title_en}", str(versions[name]["version"]), str(versions[name]["count"])
+        )
     out.print(table)

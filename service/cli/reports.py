@@ -36,8 +36,14 @@ def _print_statistics(stats: MonthlyStatistics) -> None:
     out.print(table)
     conv = Table(*(zh for _, zh, _ in CONVERSION_COLUMNS), title="农用地转用面积（按乡镇）Converted area by township")
     for c in stats.conversions:
-        conv.add_row(c.township, str(c.cases), f"{c.agricultural_m2:,.2f}", f"{c.agricultural_mu:,.4f}",
-                     f"{c.cultivated_m2:,.2f}", f"{c.cultivated_mu:,.4f}")  # fmt: skip
+        conv.add_row(
+            c.township,
+            str(c.cases),
+            f"{c.agricultural_m2:,.2f}",
+            f"{c.agricultural_mu:,.4f}",
+            f"{c.cultivated_m2:,.2f}",
+            f"{c.cultivated_mu:,.4f}",
+        )
     out.print(conv)
 
 
@@ -75,12 +81,24 @@ def monthly(
 def _print_draw(view: dict[str, object]) -> None:
     entries = view["entries"]
     assert isinstance(entries, list)
-    table = Table("#", "案件 case", "申请人 applicant", "电话 phone", "办结 decided", "回访结果 outcome",
-                  title=f"{view['month']} 回访样本 callback sample · seed {view['seed']} · "
-                        f"{len(entries)} / {view['population']}")  # fmt: skip
+    table = Table(
+        "#",
+        "案件 case",
+        "申请人 applicant",
+        "电话 phone",
+        "办结 decided",
+        "回访结果 outcome",
+        title=f"{view['month']} 回访样本 callback sample · seed {view['seed']} · {len(entries)} / {view['population']}",
+    )
     for e in entries:
-        table.add_row(str(e["position"]), e["case_no"], e["applicant_name"], e["phone"] or "—",
-                      (e["decided_at"] or "")[:10], e["outcome_zh"] or "—")  # fmt: skip
+        table.add_row(
+            str(e["position"]),
+            e["case_no"],
+            e["applicant_name"],
+            e["phone"] or "—",
+            (e["decided_at"] or "")[:10],
+            e["outcome_zh"] or "—",
+        )
     out.print(table)
 
 
@@ -88,7 +106,9 @@ def _print_draw(view: dict[str, object]) -> None:
 @operator_command("callbacks.manage")
 def callback_draw(
     month: Annotated[str, typer.Option("--month", help="月份 / month, YYYY-MM (ended)")],
-    size: Annotated[int | None, typer.Option("--size", help="抽样件数 / cases to draw (default in statistics.toml)")] = None,
+    size: Annotated[
+        int | None, typer.Option("--size", help="抽样件数 / cases to draw (default in statistics.toml)")
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="随机种子 / seed (random and stored when omitted)")] = None,
 ) -> None:
     """抽取回访样本 / Draw the month's seeded random sample of decided cases (phones masked here)."""
@@ -106,7 +126,9 @@ def callback_draw(
 @operator_command("callbacks.manage")
 def callback_record(
     case_no: Annotated[str, typer.Argument(help="案件编号 / case number")],
-    outcome: Annotated[str, typer.Option("--outcome", help="satisfied | basically_satisfied | dissatisfied | unreachable | declined")],
+    outcome: Annotated[
+        str, typer.Option("--outcome", help="satisfied | basically_satisfied | dissatisfied | unreachable | declined")
+    ],
     note: Annotated[str | None, typer.Option("--note", help="回访记录 / what the applicant said")] = None,
 ) -> None:
     """登记回访结果 / Record the outcome of a sampled case's callback."""

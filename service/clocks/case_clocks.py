@@ -54,8 +54,9 @@ def working_days_between(start: datetime, end: datetime) -> float:
 
 def refresh(case: Case, at: datetime) -> None:
     """Recompute the case's two stored deadlines from its receipt, kind, green channel and pauses."""
-    statutory, promised = clock().due_dates(case.received_at, case.kind, green_channel=case.green_channel,
-                                            pauses=list(case.pauses), now=at)  # fmt: skip
+    statutory, promised = clock().due_dates(
+        case.received_at, case.kind, green_channel=case.green_channel, pauses=list(case.pauses), now=at
+    )
     case.statutory_due, case.promised_due = statutory.due, promised.due
     case.deadline_provisional = statutory.provisional or promised.provisional
     case.deadline_note = "; ".join(dict.fromkeys([*statutory.reasons, *promised.reasons])) or None
@@ -67,12 +68,19 @@ def view(case: Case, at: datetime | None = None) -> dict[str, Any]:
     c = clock()
     out: dict[str, Any] = {}
     if case.statutory_due is None:
-        out = {name: {"due": None, "provisional": False, "note": None, "status": None, "remaining_working_days": None}
-               for name in ("statutory", "promised")}  # fmt: skip
+        out = {
+            name: {"due": None, "provisional": False, "note": None, "status": None, "remaining_working_days": None}
+            for name in ("statutory", "promised")
+        }
     else:
         decided = case.status in decided_states()
-        reading = c.read(case.received_at, case.kind, green_channel=case.green_channel, pauses=list(case.pauses),
-                         now=(case.decided_at or at) if decided else at)  # fmt: skip
+        reading = c.read(
+            case.received_at,
+            case.kind,
+            green_channel=case.green_channel,
+            pauses=list(case.pauses),
+            now=(case.decided_at or at) if decided else at,
+        )
         for name in ("statutory", "promised"):
             r = getattr(reading, name)
             if decided:
@@ -86,14 +94,22 @@ def view(case: Case, at: datetime | None = None) -> dict[str, Any]:
                 "status": status,
                 "remaining_working_days": None if decided else float(r.remaining),
             }
-    step = c.step_due(case.state_entered_at, case.kind, case.status, green_channel=case.green_channel) if case.state_entered_at else None
-    out["step"] = None if step is None else {
-        "state": case.status,
-        "budget_working_days": float(c.rules.step_budget(case.kind, case.status, case.green_channel) or 0),
-        "due": step.due.astimezone(LOCAL_TZ).isoformat(),
-        "status": "overdue" if at > step.due else "ok",
-        "provisional": step.provisional,
-    }  # fmt: skip
+    step = (
+        c.step_due(case.state_entered_at, case.kind, case.status, green_channel=case.green_channel)
+        if case.state_entered_at
+        else None
+    )
+    out["step"] = (
+        None
+        if step is None
+        else {
+            "state": case.status,
+            "budget_working_days": float(c.rules.step_budget(case.kind, case.status, case.green_channel) or 0),
+            "due": step.due.astimezone(LOCAL_TZ).isoformat(),
+            "status": "overdue" if at > step.due else "ok",
+            "provisional": step.provisional,
+        }
+    )
     return out
 
 

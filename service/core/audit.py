@@ -11,11 +11,32 @@ from service.core.models import AuditEntry, Case
 from service.core.personal import mask_id, mask_phone
 
 _SNAPSHOT_FIELDS = (
-    "case_no", "kind", "status", "version", "applicant_name", "applicant_type", "id_number", "phone", "township",
-    "village", "household_id", "project_name", "industry", "company", "mineral", "depth_top", "depth_bottom",
-    "green_channel", "area_m2", "latest_check_id", "statutory_due", "promised_due", "deadline_provisional",
-    "check_override", "decided_at",
-)  # fmt: skip
+    "case_no",
+    "kind",
+    "status",
+    "version",
+    "applicant_name",
+    "applicant_type",
+    "id_number",
+    "phone",
+    "township",
+    "village",
+    "household_id",
+    "project_name",
+    "industry",
+    "company",
+    "mineral",
+    "depth_top",
+    "depth_bottom",
+    "green_channel",
+    "area_m2",
+    "latest_check_id",
+    "statutory_due",
+    "promised_due",
+    "deadline_provisional",
+    "check_override",
+    "decided_at",
+)
 
 
 def _json(v: Any) -> Any:

@@ -138,10 +138,14 @@ def summarise(conn: psycopg.Connection) -> Summary:
         """
     ).fetchall()
     for schema, name in tables:
-        row = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(name))).fetchone()
+        row = conn.execute(
+            sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+        ).fetchone()
         s.tables[f"{schema}.{name}"] = int(row[0]) if row else 0
     if "public.layer_versions" in s.tables:
-        for layer, version, count in conn.execute("SELECT layer, version, feature_count FROM layer_versions ORDER BY layer"):
+        for layer, version, count in conn.execute(
+            "SELECT layer, version, feature_count FROM layer_versions ORDER BY layer"
+        ):
             s.layers[str(layer)] = (int(version), int(count))
     if "public.alembic_version" in s.tables:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -166,8 +170,10 @@ def backup(url: str, out: Path) -> Result:
     dsn, env = _split_url(url)
     proc = subprocess.run(
         [str(tool), "--format=custom", "--compress=6", "--no-password", f"--file={part}", f"--dbname={dsn}"],
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if proc.returncode != 0:
         part.unlink(missing_ok=True)
         raise BackupError(f"pg_dump 失败 / pg_dump failed ({proc.returncode}): {proc.stderr.strip()}")
@@ -216,9 +222,7 @@ def _check_archive(path: Path, tool: Path) -> None:
         raise BackupError(f"备份文件不存在 / the backup file {path} does not exist")
     proc = subprocess.run([str(tool), "--list", str(path)], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise BackupError(
-            f"不是有效的备份文件 / {path} is not a pg_dump custom-format archive: {proc.stderr.strip()}"
-        )
+        raise BackupError(f"不是有效的备份文件 / {path} is not a pg_dump custom-format archive: {proc.stderr.strip()}")
 
 
 def restore(path: Path, url: str, force: bool = False) -> Result:
@@ -254,10 +258,20 @@ def restore(path: Path, url: str, force: bool = False) -> Result:
     # --no-owner/--no-acl: objects belong to the restoring role, so an archive moves between servers whose
     # role names differ; --single-transaction: a failed restore leaves the (fresh or emptied) database as it was.
     proc = subprocess.run(
-        [str(tool), "--no-owner", "--no-acl", "--single-transaction", "--exit-on-error", "--no-password",
-         f"--dbname={dsn}", str(path)],
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
+        [
+            str(tool),
+            "--no-owner",
+            "--no-acl",
+            "--single-transaction",
+            "--exit-on-error",
+            "--no-password",
+            f"--dbname={dsn}",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if proc.returncode != 0:
         raise BackupError(
             f"恢复失败，目标数据库未改变{'（已清空）' if force else ''} / the restore failed and was rolled back"

@@ -197,14 +197,16 @@ class EmbeddedCluster:
         try:
             self._run(
                 str(bindir / "initdb"),
-                "-D", str(self.pgdata),
-                "-U", SUPERUSER,
+                "-D",
+                str(self.pgdata),
+                "-U",
+                SUPERUSER,
                 f"--pwfile={initdb_pw}",
                 "--auth=scram-sha-256",
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
                 "--no-instructions",
-            )  # fmt: skip
+            )
         finally:
             initdb_pw.unlink(missing_ok=True)
         with (self.pgdata / "postgresql.conf").open("a") as f:
@@ -231,9 +233,19 @@ class EmbeddedCluster:
             for k, v in (extra_conf or {}).items():
                 opts += f" -c {k}={v}"
             proc = self._run(
-                str(bindir / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.logfile),
-                "-w", "-t", "60", "-o", opts, "start", check=False,
-            )  # fmt: skip
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.logfile),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                opts,
+                "start",
+                check=False,
+            )
             if proc.returncode != 0:
                 raise ClusterError(f"数据库启动失败 / the database did not start:\n{self._log_tail()}")
         self.ensure_database()

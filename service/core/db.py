@@ -32,8 +32,9 @@ def _json(value: object) -> str:
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
     """Create a SQLAlchemy engine on psycopg 3 for a libpq URL."""
-    engine = create_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                           json_serializer=_json)  # fmt: skip
+    engine = create_engine(
+        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, json_serializer=_json
+    )
 
     @event.listens_for(engine, "connect")
     def _orjson_loads(dbapi_conn: Any, _record: Any) -> None:

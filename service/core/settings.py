@@ -42,12 +42,18 @@ class Settings(BaseSettings):
     province: str = "湖北"
 
     hsts_max_age: int = Field(
-        default=0, ge=0, description="Strict-Transport-Security max-age in seconds; set only when served behind TLS (0: off)."
+        default=0,
+        ge=0,
+        description="Strict-Transport-Security max-age in seconds; set only when served behind TLS (0: off).",
     )
     login_failures_per_user: int = Field(default=5, ge=1, description="failed logins per username within the window")
-    login_failures_per_ip: int = Field(default=20, ge=1, description="failed logins per client address within the window")
+    login_failures_per_ip: int = Field(
+        default=20, ge=1, description="failed logins per client address within the window"
+    )
     query_code_failures_per_case: int = Field(default=10, ge=1, description="wrong query codes per case number")
-    query_code_failures_per_ip: int = Field(default=30, ge=1, description="wrong case numbers or codes per client address")
+    query_code_failures_per_ip: int = Field(
+        default=30, ge=1, description="wrong case numbers or codes per client address"
+    )
     failure_window_seconds: int = Field(default=900, ge=1, description="the window the failures above are counted in")
 
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest boundary upload.")
@@ -57,10 +63,13 @@ class Settings(BaseSettings):
     tile_cache_mb: int = Field(default=256, ge=0, description="rendered tiles kept in memory (0: none)")
 
     filing_key: str | None = Field(
-        default=None, min_length=16, description="Shared HMAC-SHA256 key that signs upward filing packages and receipts."
+        default=None,
+        min_length=16,
+        description="Shared HMAC-SHA256 key that signs upward filing packages and receipts.",
     )
     instance_level: Literal["county", "city", "province", "ministry"] = Field(
-        default="county", description="This installation's level in the filing chain county → city → province → ministry."
+        default="county",
+        description="This installation's level in the filing chain county → city → province → ministry.",
     )
     instance_name: str = Field(default="Land Window", min_length=1, description="This installation's name on packages.")
 

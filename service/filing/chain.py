@@ -94,10 +94,17 @@ def rules() -> FilingRules:
     """Return the filing rules, read once from the package data."""
     raw = read_table("filing.toml")
     decisions = {
-        d["name"]: Decision(d["name"], d["title"], d["title_en"], tuple(d["from"]), d["to"], tuple(d["roles"]),
-                            bool(d.get("reason_required", False)))
+        d["name"]: Decision(
+            d["name"],
+            d["title"],
+            d["title_en"],
+            tuple(d["from"]),
+            d["to"],
+            tuple(d["roles"]),
+            bool(d.get("reason_required", False)),
+        )
         for d in raw["decisions"]
-    }  # fmt: skip
+    }
     statuses = dict(raw["statuses"])
     for d in decisions.values():
         unknown = {*d.from_statuses, d.to} - set(statuses)
@@ -127,8 +134,10 @@ class Instance:
     def from_settings(cls, settings: Settings) -> Instance:
         """Return this instance from the settings; refuse when no filing key is configured."""
         if not settings.filing_key:
-            raise Conflict("未配置报批签名密钥 / no filing key configured: set LANDWINDOW_FILING_KEY (the same on every "
-                           "instance of the filing chain)")  # fmt: skip
+            raise Conflict(
+                "未配置报批签名密钥 / no filing key configured: set LANDWINDOW_FILING_KEY (the same on every "
+                "instance of the filing chain)"
+            )
         return cls(settings.instance_name, settings.instance_level, settings.filing_key.encode("utf-8"))
 
 
@@ -145,25 +154,50 @@ def _case_data(case: Case) -> dict[str, Any]:
     No password or query-code hashes; the phone is masked (the approving authority does not call the applicant).
     """
     return {
-        "case_no": case.case_no, "kind": case.kind, "status": case.status,
+        "case_no": case.case_no,
+        "kind": case.kind,
+        "status": case.status,
         "status_title": workflow().state_title(case.status),
-        "applicant_name": case.applicant_name, "applicant_type": case.applicant_type, "id_number": case.id_number,
-        "phone": mask_phone(case.phone), "township": case.township, "village": case.village,
-        "household_id": case.household_id, "project_name": case.project_name, "industry": case.industry,
-        "company": case.company, "mineral": case.mineral, "depth_top": case.depth_top, "depth_bottom": case.depth_bottom,
-        "green_channel": case.green_channel, "area_m2": case.area_m2,
+        "applicant_name": case.applicant_name,
+        "applicant_type": case.applicant_type,
+        "id_number": case.id_number,
+        "phone": mask_phone(case.phone),
+        "township": case.township,
+        "village": case.village,
+        "household_id": case.household_id,
+        "project_name": case.project_name,
+        "industry": case.industry,
+        "company": case.company,
+        "mineral": case.mineral,
+        "depth_top": case.depth_top,
+        "depth_bottom": case.depth_bottom,
+        "green_channel": case.green_channel,
+        "area_m2": case.area_m2,
         "area_mu": m2_to_mu(case.area_m2) if case.area_m2 is not None else None,
-        "boundary_source": case.boundary_source, "check_override": case.check_override,
-        "received_at": _iso(case.received_at), "statutory_due": _iso(case.statutory_due),
+        "boundary_source": case.boundary_source,
+        "check_override": case.check_override,
+        "received_at": _iso(case.received_at),
+        "statutory_due": _iso(case.statutory_due),
         "promised_due": _iso(case.promised_due),
-        "reviews": [{"department": t.department, "lead": t.lead, "result": t.result, "opinion": t.opinion,
-                     "done_at": _iso(t.done_at)} for t in case.tasks],
-    }  # fmt: skip
+        "reviews": [
+            {
+                "department": t.department,
+                "lead": t.lead,
+                "result": t.result,
+                "opinion": t.opinion,
+                "done_at": _iso(t.done_at),
+            }
+            for t in case.tasks
+        ],
+    }
 
 
 def _boundary_txt(case: Case, unit: str, at: datetime) -> bytes:
-    feature = {"type": "Feature", "properties": {"parcel_no": case.case_no, "name": case.project_name or case.applicant_name},
-               "geometry": mapping(to_shape(case.geom))}  # fmt: skip
+    feature = {
+        "type": "Feature",
+        "properties": {"parcel_no": case.case_no, "name": case.project_name or case.applicant_name},
+        "geometry": mapping(to_shape(case.geom)),
+    }
     try:
         boundary = read_drawn(feature)
     except BoundaryError as exc:
@@ -172,9 +206,13 @@ def _boundary_txt(case: Case, unit: str, at: datetime) -> bytes:
 
 
 def export_case(
-    session: Session, actor: Principal, instance: Instance, case_no: str, to_level: str | None = None,
+    session: Session,
+    actor: Principal,
+    instance: Instance,
+    case_no: str,
+    to_level: str | None = None,
     at: datetime | None = None,
-) -> tuple[FilingPackage, bytes]:  # fmt: skip
+) -> tuple[FilingPackage, bytes]:
     """Build, sign and record the upward package of a case that needs higher approval; return it and its bytes."""
     r = rules()
     permissions.require(actor, "filing.export")
@@ -184,29 +222,59 @@ def export_case(
         raise NotFound(f"案件 {case_no} 不存在 / case {case_no} not found")
     if case.status not in r.export_from_states:
         titles = "、".join(workflow().state_title(s) for s in r.export_from_states)
-        raise Conflict(f"案件 {case_no} 状态为“{workflow().state_title(case.status)}”，须为“{titles}”才能上报 / "
-                       f"case {case_no} is {case.status!r}; it is filed upward from {', '.join(r.export_from_states)}")  # fmt: skip
+        raise Conflict(
+            f"案件 {case_no} 状态为“{workflow().state_title(case.status)}”，须为“{titles}”才能上报 / "
+            f"case {case_no} is {case.status!r}; it is filed upward from {', '.join(r.export_from_states)}"
+        )
     run = latest_check(session, case)
     if case.geom is None or run is None or not run.report.get("approval_level"):
-        raise Conflict(f"案件 {case_no} 的核查报告未给出上级审批层级，无需上报 / the check of case {case_no} names no higher "
-                       "approval level: nothing to file upward")  # fmt: skip
+        raise Conflict(
+            f"案件 {case_no} 的核查报告未给出上级审批层级，无需上报 / the check of case {case_no} names no higher "
+            "approval level: nothing to file upward"
+        )
     target = to_level or r.above(instance.level)
     if target is None:
-        raise Conflict(f"本系统为{r.level_titles[instance.level]}，没有更高层级 / this instance is {instance.level}: there is no level above")
+        raise Conflict(
+            f"本系统为{r.level_titles[instance.level]}，没有更高层级 / this instance is {instance.level}: there is no level above"
+        )
     if r.rank(target) <= r.rank(instance.level):
-        raise InvalidInput(f"只能向上级报送：本系统为 {instance.level}，目标为 {target} / a package goes up: this instance is "
-                           f"{instance.level}, the target {target} is not above it")  # fmt: skip
-    open_pkg = session.scalar(select(FilingPackage).where(
-        FilingPackage.direction == "sent", FilingPackage.case_id == case.id, FilingPackage.status.in_(r.open_statuses)))  # fmt: skip
+        raise InvalidInput(
+            f"只能向上级报送：本系统为 {instance.level}，目标为 {target} / a package goes up: this instance is "
+            f"{instance.level}, the target {target} is not above it"
+        )
+    open_pkg = session.scalar(
+        select(FilingPackage).where(
+            FilingPackage.direction == "sent",
+            FilingPackage.case_id == case.id,
+            FilingPackage.status.in_(r.open_statuses),
+        )
+    )
     if open_pkg is not None:
-        raise Conflict(f"案件 {case_no} 已上报（报批包 {open_pkg.package_id}，{r.statuses[open_pkg.status]}），退回后才能重新上报 / "
-                       f"case {case_no} was filed already (package {open_pkg.package_id} is {open_pkg.status}); "
-                       "it can be sent again once returned", package_id=open_pkg.package_id)  # fmt: skip
+        raise Conflict(
+            f"案件 {case_no} 已上报（报批包 {open_pkg.package_id}，{r.statuses[open_pkg.status]}），退回后才能重新上报 / "
+            f"case {case_no} was filed already (package {open_pkg.package_id} is {open_pkg.status}); "
+            "it can be sent again once returned",
+            package_id=open_pkg.package_id,
+        )
     package_id = str(uuid.uuid4())
-    check = {"id": run.id, "created_at": _iso(run.created_at), "trigger": run.trigger, "verdict": run.verdict,
-             "layer_versions": run.layer_versions, "report": run.report}  # fmt: skip
-    materials = [{"code": m.code, "name": m.name, "required": m.required, "received": m.received,
-                  "received_at": _iso(m.received_at)} for m in case.materials]  # fmt: skip
+    check = {
+        "id": run.id,
+        "created_at": _iso(run.created_at),
+        "trigger": run.trigger,
+        "verdict": run.verdict,
+        "layer_versions": run.layer_versions,
+        "report": run.report,
+    }
+    materials = [
+        {
+            "code": m.code,
+            "name": m.name,
+            "required": m.required,
+            "received": m.received,
+            "received_at": _iso(m.received_at),
+        }
+        for m in case.materials
+    ]
     files = [
         (BOUNDARY_FILE, _boundary_txt(case, instance.name, at)),
         (CHECK_FILE, pretty_json(check)),
@@ -219,21 +287,45 @@ def export_case(
         "created_at": at.isoformat(),
         "sender": {"name": instance.name, "level": instance.level},
         "receiver": {"level": target},
-        "case": {"case_no": case.case_no, "kind": case.kind, "verdict": run.verdict,
-                 "approval_level": approval["level"], "area_m2": case.area_m2},
-    }  # fmt: skip
+        "case": {
+            "case_no": case.case_no,
+            "kind": case.kind,
+            "verdict": run.verdict,
+            "approval_level": approval["level"],
+            "area_m2": case.area_m2,
+        },
+    }
     data = build_package(manifest, files, instance.key)
     pkg = FilingPackage(
-        package_id=package_id, direction="sent", case_id=case.id, case_no=case.case_no, kind=case.kind,
-        sender_name=instance.name, sender_level=instance.level, receiver_level=target, status="sent",
-        manifest=open_package(data, instance.key).manifest, archive=data, archive_sha256=sha256(data),
-        sender_verdict=run.verdict, sender_approval_level=approval["level"], geom=case.geom, created_by=actor.user_id,
-        created_at=at, updated_at=at,
-    )  # fmt: skip
+        package_id=package_id,
+        direction="sent",
+        case_id=case.id,
+        case_no=case.case_no,
+        kind=case.kind,
+        sender_name=instance.name,
+        sender_level=instance.level,
+        receiver_level=target,
+        status="sent",
+        manifest=open_package(data, instance.key).manifest,
+        archive=data,
+        archive_sha256=sha256(data),
+        sender_verdict=run.verdict,
+        sender_approval_level=approval["level"],
+        geom=case.geom,
+        created_by=actor.user_id,
+        created_at=at,
+        updated_at=at,
+    )
     session.add(pkg)
     session.flush()
-    audit(session, actor.actor, "filing.export", case.id, None,
-          {"package_id": package_id, "to_level": target, "sha256": pkg.archive_sha256, "check_id": run.id})  # fmt: skip
+    audit(
+        session,
+        actor.actor,
+        "filing.export",
+        case.id,
+        None,
+        {"package_id": package_id, "to_level": target, "sha256": pkg.archive_sha256, "check_id": run.id},
+    )
     return pkg, data
 
 
@@ -265,12 +357,29 @@ def compare_reports(sender: dict[str, Any], receiver: dict[str, Any]) -> list[di
     for rule in sorted(s_rules.keys() | v_rules.keys()):
         s, v = s_rules.get(rule), v_rules.get(rule)
         if s is None or v is None:
-            differ(f"rule:{rule}", s and s["status"], v and v["status"], f"规则 {rule} 仅一方核查", f"rule {rule} was checked by one side only")
+            differ(
+                f"rule:{rule}",
+                s and s["status"],
+                v and v["status"],
+                f"规则 {rule} 仅一方核查",
+                f"rule {rule} was checked by one side only",
+            )
         elif s["status"] != v["status"]:
-            differ(f"rule:{rule}", s["status"], v["status"], f"规则 {rule}（{v.get('title', '')}）结论不同", f"rule {rule} differs")
+            differ(
+                f"rule:{rule}",
+                s["status"],
+                v["status"],
+                f"规则 {rule}（{v.get('title', '')}）结论不同",
+                f"rule {rule} differs",
+            )
         elif not _close(float(s["overlap_m2"]), float(v["overlap_m2"]), r):
-            differ(f"rule:{rule}:overlap_m2", s["overlap_m2"], v["overlap_m2"], f"规则 {rule} 重叠面积不同",
-                   f"rule {rule}'s overlap area differs")  # fmt: skip
+            differ(
+                f"rule:{rule}:overlap_m2",
+                s["overlap_m2"],
+                v["overlap_m2"],
+                f"规则 {rule} 重叠面积不同",
+                f"rule {rule}'s overlap area differs",
+            )
     return out
 
 
@@ -278,7 +387,9 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) else None
 
 
-def receive_package(session: Session, actor: Principal, instance: Instance, data: bytes, at: datetime | None = None) -> FilingPackage:
+def receive_package(
+    session: Session, actor: Principal, instance: Instance, data: bytes, at: datetime | None = None
+) -> FilingPackage:
     """Verify a package from the level below, re-run its check on our own map and store it all in one transaction."""
     r = rules()
     permissions.require(actor, "filing.receive")
@@ -286,18 +397,35 @@ def receive_package(session: Session, actor: Principal, instance: Instance, data
     pkg = open_package(data, instance.key)
     m = pkg.manifest
     try:
-        package_id, sender, receiver_level, case_info = str(m["package_id"]), m["sender"], m["receiver"]["level"], m["case"]
-        sender_name, sender_level, case_no, kind = str(sender["name"]), sender["level"], str(case_info["case_no"]), case_info["kind"]
+        package_id, sender, receiver_level, case_info = (
+            str(m["package_id"]),
+            m["sender"],
+            m["receiver"]["level"],
+            m["case"],
+        )
+        sender_name, sender_level, case_no, kind = (
+            str(sender["name"]),
+            sender["level"],
+            str(case_info["case_no"]),
+            case_info["kind"],
+        )
     except (KeyError, TypeError) as exc:
         raise refused(f"清单缺少字段 {exc}", f"the manifest lacks {exc}", "manifest", "manifest.json") from exc
     if receiver_level != instance.level:
-        raise refused(f"层级不符：报批包报送至 {receiver_level}，本系统为 {instance.level}",
-                      f"wrong level: the package is addressed to {receiver_level!r}, this instance is {instance.level!r}", "level")  # fmt: skip
+        raise refused(
+            f"层级不符：报批包报送至 {receiver_level}，本系统为 {instance.level}",
+            f"wrong level: the package is addressed to {receiver_level!r}, this instance is {instance.level!r}",
+            "level",
+        )
     if sender_level not in r.levels or r.rank(sender_level) >= r.rank(instance.level):
-        raise refused(f"层级不符：报送方为 {sender_level}，不低于本系统 {instance.level}",
-                      f"wrong level: the sender's level {sender_level!r} is not below this instance's {instance.level!r}", "level")  # fmt: skip
-    existing = session.scalar(select(FilingPackage.id).where(
-        FilingPackage.direction == "received", FilingPackage.package_id == package_id))  # fmt: skip
+        raise refused(
+            f"层级不符：报送方为 {sender_level}，不低于本系统 {instance.level}",
+            f"wrong level: the sender's level {sender_level!r} is not below this instance's {instance.level!r}",
+            "level",
+        )
+    existing = session.scalar(
+        select(FilingPackage.id).where(FilingPackage.direction == "received", FilingPackage.package_id == package_id)
+    )
     if existing is not None:
         raise Conflict(f"报批包 {package_id} 已接收 / package {package_id} was received already", package_id=package_id)
     case_data = pkg.json(CASE_FILE)
@@ -306,7 +434,9 @@ def receive_package(session: Session, actor: Principal, instance: Instance, data
     try:
         boundary = read_txt(pkg.files[BOUNDARY_FILE])
     except BoundaryError as exc:
-        raise refused(f"界址点文件无法解析：{exc}", f"the boundary TXT does not parse: {exc}", "boundary", BOUNDARY_FILE) from exc
+        raise refused(
+            f"界址点文件无法解析：{exc}", f"the boundary TXT does not parse: {exc}", "boundary", BOUNDARY_FILE
+        ) from exc
     geometry = boundary_geometry([p.geometry for p in boundary.parcels])
     req = check_request(
         session_settings(session),
@@ -323,27 +453,65 @@ def receive_package(session: Session, actor: Principal, instance: Instance, data
         raise refused(f"无法核查：{exc}", f"the boundary cannot be checked: {exc}", "boundary", BOUNDARY_FILE) from exc
     ours = report.to_dict()
     disagreements = compare_reports(sender_check.get("report") or {}, ours)
-    run = CheckRun(case_id=None, kind=kind, verdict=report.verdict, layer_versions=report.layer_versions, report=ours,
-                   trigger="filing", created_by=actor.user_id)  # fmt: skip
+    run = CheckRun(
+        case_id=None,
+        kind=kind,
+        verdict=report.verdict,
+        layer_versions=report.layer_versions,
+        report=ours,
+        trigger="filing",
+        created_by=actor.user_id,
+    )
     session.add(run)
     session.flush()
     received = FilingPackage(
-        package_id=package_id, direction="received", case_id=None, case_no=case_no, kind=kind,
-        sender_name=sender_name, sender_level=sender_level, receiver_level=instance.level, receiver_name=instance.name,
-        status="pending", manifest=m, archive=data, archive_sha256=sha256(data),
-        sender_verdict=sender_check.get("verdict"), sender_approval_level=case_info.get("approval_level"),
-        check_run_id=run.id, agrees=not disagreements, disagreements=disagreements,
-        geom=from_shape(geometry, srid=STORAGE_SRID), created_by=actor.user_id, created_at=at, updated_at=at,
-    )  # fmt: skip
+        package_id=package_id,
+        direction="received",
+        case_id=None,
+        case_no=case_no,
+        kind=kind,
+        sender_name=sender_name,
+        sender_level=sender_level,
+        receiver_level=instance.level,
+        receiver_name=instance.name,
+        status="pending",
+        manifest=m,
+        archive=data,
+        archive_sha256=sha256(data),
+        sender_verdict=sender_check.get("verdict"),
+        sender_approval_level=case_info.get("approval_level"),
+        check_run_id=run.id,
+        agrees=not disagreements,
+        disagreements=disagreements,
+        geom=from_shape(geometry, srid=STORAGE_SRID),
+        created_by=actor.user_id,
+        created_at=at,
+        updated_at=at,
+    )
     session.add(received)
     try:
         session.flush()
     except IntegrityError as exc:  # the same package received at the same moment by another clerk
-        raise Conflict(f"报批包 {package_id} 已接收 / package {package_id} was received already", package_id=package_id) from exc
-    audit(session, actor.actor, "filing.receive", None, None,
-          {"package_id": package_id, "case_no": case_no, "sender": sender_name, "sender_level": sender_level,
-           "check_id": run.id, "verdict": run.verdict, "agrees": not disagreements,
-           "disagreements": [d["item"] for d in disagreements]})  # fmt: skip
+        raise Conflict(
+            f"报批包 {package_id} 已接收 / package {package_id} was received already", package_id=package_id
+        ) from exc
+    audit(
+        session,
+        actor.actor,
+        "filing.receive",
+        None,
+        None,
+        {
+            "package_id": package_id,
+            "case_no": case_no,
+            "sender": sender_name,
+            "sender_level": sender_level,
+            "check_id": run.id,
+            "verdict": run.verdict,
+            "agrees": not disagreements,
+            "disagreements": [d["item"] for d in disagreements],
+        },
+    )
     return received
 
 
@@ -362,16 +530,23 @@ def _package(session: Session, package_id: str, direction: str, lock: bool = Fal
 def get_package(session: Session, package_id: str) -> FilingPackage:
     """Return a package by id (received first: an instance may both receive and send)."""
     for direction in ("received", "sent"):
-        pkg = session.scalar(select(FilingPackage).where(FilingPackage.package_id == package_id, FilingPackage.direction == direction))
+        pkg = session.scalar(
+            select(FilingPackage).where(FilingPackage.package_id == package_id, FilingPackage.direction == direction)
+        )
         if pkg is not None:
             return pkg
     raise NotFound(f"报批包 {package_id} 不存在 / package {package_id} not found")
 
 
 def decide(
-    session: Session, actor: Principal, instance: Instance, package_id: str, decision: str, reason: str | None = None,
+    session: Session,
+    actor: Principal,
+    instance: Instance,
+    package_id: str,
+    decision: str,
+    reason: str | None = None,
     at: datetime | None = None,
-) -> tuple[FilingPackage, dict[str, Any]]:  # fmt: skip
+) -> tuple[FilingPackage, dict[str, Any]]:
     """Pre-sign, receive or return a received package; return it and the signed receipt for the sender."""
     r = rules()
     d = r.decisions.get(decision)
@@ -381,8 +556,10 @@ def decide(
     at = at or records.now()
     pkg = _package(session, package_id, "received", lock=True)
     if pkg.status not in d.from_statuses:
-        raise Conflict(f"报批包状态为“{r.statuses[pkg.status]}”，不能{d.title} / a package that is {pkg.status!r} cannot be "
-                       f"{d.title_en}ed (allowed from: {', '.join(d.from_statuses)})")  # fmt: skip
+        raise Conflict(
+            f"报批包状态为“{r.statuses[pkg.status]}”，不能{d.title} / a package that is {pkg.status!r} cannot be "
+            f"{d.title_en}ed (allowed from: {', '.join(d.from_statuses)})"
+        )
     reason = (reason or "").strip() or None
     if d.reason_required and not reason:
         raise InvalidInput(f"“{d.title}”必须说明理由 / {d.title_en!r} needs a reason")
@@ -391,23 +568,43 @@ def decide(
     pkg.receipt_seq += 1
     run = session.get(CheckRun, pkg.check_run_id) if pkg.check_run_id else None
     payload = {
-        "package_id": pkg.package_id, "case_no": pkg.case_no, "sender_name": pkg.sender_name,
-        "sender_level": pkg.sender_level, "receiver_name": instance.name, "receiver_level": instance.level,
-        "decision": d.name, "status": d.to, "status_title": r.statuses[d.to], "reason": reason,
-        "decided_at": at.isoformat(), "sequence": pkg.receipt_seq,
-        "receiver_check": {"verdict": run.verdict if run else None,
-                           "approval_level": ((run.report.get("approval_level") or {}).get("level") if run else None),
-                           "agrees": pkg.agrees, "disagreements": pkg.disagreements},
-    }  # fmt: skip
+        "package_id": pkg.package_id,
+        "case_no": pkg.case_no,
+        "sender_name": pkg.sender_name,
+        "sender_level": pkg.sender_level,
+        "receiver_name": instance.name,
+        "receiver_level": instance.level,
+        "decision": d.name,
+        "status": d.to,
+        "status_title": r.statuses[d.to],
+        "reason": reason,
+        "decided_at": at.isoformat(),
+        "sequence": pkg.receipt_seq,
+        "receiver_check": {
+            "verdict": run.verdict if run else None,
+            "approval_level": ((run.report.get("approval_level") or {}).get("level") if run else None),
+            "agrees": pkg.agrees,
+            "disagreements": pkg.disagreements,
+        },
+    }
     receipt = build_receipt(payload, instance.key)
     pkg.receipt = receipt
     session.flush()
-    audit(session, actor.actor, f"filing.{d.name}", None, before,
-          {"package_id": pkg.package_id, "case_no": pkg.case_no, "status": d.to, "sequence": pkg.receipt_seq}, detail=reason)  # fmt: skip
+    audit(
+        session,
+        actor.actor,
+        f"filing.{d.name}",
+        None,
+        before,
+        {"package_id": pkg.package_id, "case_no": pkg.case_no, "status": d.to, "sequence": pkg.receipt_seq},
+        detail=reason,
+    )
     return pkg, receipt
 
 
-def import_receipt(session: Session, actor: Principal, instance: Instance, data: bytes | dict[str, Any]) -> FilingPackage:
+def import_receipt(
+    session: Session, actor: Principal, instance: Instance, data: bytes | dict[str, Any]
+) -> FilingPackage:
     """Verify the higher level's receipt and update the sent package's status shown on the case."""
     r = rules()
     permissions.require(actor, "filing.export")
@@ -420,12 +617,16 @@ def import_receipt(session: Session, actor: Principal, instance: Instance, data:
         raise InvalidInput(f"回执状态 {status!r} 未知 / unknown status {status!r} in the receipt", failed="format")
     pkg = _package(session, package_id, "sent", lock=True)
     if level != pkg.receiver_level or p.get("sender_name") != pkg.sender_name:
-        raise InvalidInput(f"回执与上报的报批包不符：报送至 {pkg.receiver_level}，回执来自 {level} / the receipt does not "
-                           f"match the package sent: it went to {pkg.receiver_level!r}, the receipt is from {level!r}",
-                           failed="level")  # fmt: skip
+        raise InvalidInput(
+            f"回执与上报的报批包不符：报送至 {pkg.receiver_level}，回执来自 {level} / the receipt does not "
+            f"match the package sent: it went to {pkg.receiver_level!r}, the receipt is from {level!r}",
+            failed="level",
+        )
     if seq <= pkg.receipt_seq:
-        raise Conflict(f"回执已导入或早于当前回执（序号 {seq}，当前 {pkg.receipt_seq}）/ the receipt was imported already or is "
-                       f"older than the current one (sequence {seq}, current {pkg.receipt_seq})")  # fmt: skip
+        raise Conflict(
+            f"回执已导入或早于当前回执（序号 {seq}，当前 {pkg.receipt_seq}）/ the receipt was imported already or is "
+            f"older than the current one (sequence {seq}, current {pkg.receipt_seq})"
+        )
     before = {"status": pkg.status, "sequence": pkg.receipt_seq}
     pkg.status, pkg.receipt_seq = status, seq
     pkg.receipt = data if isinstance(data, dict) else json.loads(data)  # parsed once already by open_receipt
@@ -434,8 +635,15 @@ def import_receipt(session: Session, actor: Principal, instance: Instance, data:
     pkg.decided_at = datetime.fromisoformat(p["decided_at"]) if p.get("decided_at") else None
     pkg.updated_at = records.now()
     session.flush()
-    audit(session, actor.actor, "filing.receipt", pkg.case_id, before,
-          {"package_id": pkg.package_id, "status": status, "sequence": seq, "receiver": pkg.receiver_name}, detail=pkg.reason)  # fmt: skip
+    audit(
+        session,
+        actor.actor,
+        "filing.receipt",
+        pkg.case_id,
+        before,
+        {"package_id": pkg.package_id, "status": status, "sequence": seq, "receiver": pkg.receiver_name},
+        detail=pkg.reason,
+    )
     return pkg
 
 
@@ -447,26 +655,45 @@ def package_view(session: Session, pkg: FilingPackage, full: bool = False) -> di
     r = rules()
     receipt = (pkg.receipt or {}).get("payload") if pkg.receipt else None
     out: dict[str, Any] = {
-        "package_id": pkg.package_id, "direction": pkg.direction, "case_id": pkg.case_id, "case_no": pkg.case_no,
-        "kind": pkg.kind, "sender_name": pkg.sender_name, "sender_level": pkg.sender_level,
-        "receiver_level": pkg.receiver_level, "receiver_name": pkg.receiver_name, "status": pkg.status,
-        "status_title": r.statuses.get(pkg.status, pkg.status), "reason": pkg.reason,
-        "decided_at": _iso(pkg.decided_at), "sender_verdict": pkg.sender_verdict,
-        "sender_approval_level": pkg.sender_approval_level, "archive_sha256": pkg.archive_sha256,
-        "archive_bytes": len(pkg.archive), "created_at": _iso(pkg.created_at), "receipt_sequence": pkg.receipt_seq,
-        "agrees": pkg.agrees, "disagreements": pkg.disagreements,
+        "package_id": pkg.package_id,
+        "direction": pkg.direction,
+        "case_id": pkg.case_id,
+        "case_no": pkg.case_no,
+        "kind": pkg.kind,
+        "sender_name": pkg.sender_name,
+        "sender_level": pkg.sender_level,
+        "receiver_level": pkg.receiver_level,
+        "receiver_name": pkg.receiver_name,
+        "status": pkg.status,
+        "status_title": r.statuses.get(pkg.status, pkg.status),
+        "reason": pkg.reason,
+        "decided_at": _iso(pkg.decided_at),
+        "sender_verdict": pkg.sender_verdict,
+        "sender_approval_level": pkg.sender_approval_level,
+        "archive_sha256": pkg.archive_sha256,
+        "archive_bytes": len(pkg.archive),
+        "created_at": _iso(pkg.created_at),
+        "receipt_sequence": pkg.receipt_seq,
+        "agrees": pkg.agrees,
+        "disagreements": pkg.disagreements,
         "receiver_check": receipt.get("receiver_check") if receipt and pkg.direction == "sent" else None,
         "files": pkg.manifest.get("files", []),
-    }  # fmt: skip
+    }
     if pkg.direction == "received" and pkg.check_run_id:
         run = session.get(CheckRun, pkg.check_run_id)
         if run is not None:
-            out["check"] = {"id": run.id, "verdict": run.verdict, "layer_versions": run.layer_versions,
-                            "approval_level": (run.report.get("approval_level") or {}).get("level")}  # fmt: skip
+            out["check"] = {
+                "id": run.id,
+                "verdict": run.verdict,
+                "layer_versions": run.layer_versions,
+                "approval_level": (run.report.get("approval_level") or {}).get("level"),
+            }
             if full:
                 out["check"]["report"] = run.report
         allowed = [d for d in r.decisions.values() if pkg.status in d.from_statuses]
-        out["allowed_decisions"] = [{"name": d.name, "title": d.title, "reason_required": d.reason_required} for d in allowed]
+        out["allowed_decisions"] = [
+            {"name": d.name, "title": d.title, "reason_required": d.reason_required} for d in allowed
+        ]
     return out
 
 
@@ -475,12 +702,19 @@ def list_packages(session: Session, direction: str | None = None, limit: int = 2
     q = select(FilingPackage)
     if direction:
         if direction not in ("sent", "received"):
-            raise InvalidInput(f"direction 应为 sent 或 received / direction must be 'sent' or 'received' (got {direction!r})")
+            raise InvalidInput(
+                f"direction 应为 sent 或 received / direction must be 'sent' or 'received' (got {direction!r})"
+            )
         q = q.where(FilingPackage.direction == direction)
     return list(session.scalars(q.order_by(FilingPackage.id.desc()).limit(limit)))
 
 
 def case_packages(session: Session, case_id: int) -> list[FilingPackage]:
     """Return the packages sent for a case, newest first."""
-    return list(session.scalars(select(FilingPackage).where(
-        FilingPackage.direction == "sent", FilingPackage.case_id == case_id).order_by(FilingPackage.id.desc())))  # fmt: skip
+    return list(
+        session.scalars(
+            select(FilingPackage)
+            .where(FilingPackage.direction == "sent", FilingPackage.case_id == case_id)
+            .order_by(FilingPackage.id.desc())
+        )
+    )

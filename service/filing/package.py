@@ -101,7 +101,9 @@ def _member(data: bytes, info: zipfile.ZipInfo) -> bytes:
     """Return a stored member's bytes as they are (no CRC check: the SHA-256s and the signature speak instead)."""
     name = info.filename
     if info.compress_type != zipfile.ZIP_STORED:
-        raise refused("文件被压缩，不是本系统生成的报批包", "the file is compressed: not a package this system wrote", "zip", name)
+        raise refused(
+            "文件被压缩，不是本系统生成的报批包", "the file is compressed: not a package this system wrote", "zip", name
+        )
     off = info.header_offset
     head = data[off : off + 30]
     if len(head) < 30 or head[:4] != b"PK\x03\x04":
@@ -122,7 +124,9 @@ def open_package(data: bytes, key: bytes) -> VerifiedPackage:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except Exception as exc:  # untrusted bytes: whatever the zip reader trips over (NotImplementedError too) is damage
-        raise refused(f"压缩包不完整或已损坏（被截断？）：{exc}", f"the zip archive is truncated or damaged: {exc}", "zip") from exc
+        raise refused(
+            f"压缩包不完整或已损坏（被截断？）：{exc}", f"the zip archive is truncated or damaged: {exc}", "zip"
+        ) from exc
     with zf:
         names = [i.filename for i in infos]
         by_name = {i.filename: i for i in infos}
@@ -135,16 +139,25 @@ def open_package(data: bytes, key: bytes) -> VerifiedPackage:
         signature_bytes = _member(data, by_name[SIGNATURE])
         signature = _signature(signature_bytes)
         if not hmac.compare_digest(signature, _mac(key, _MANIFEST_CONTEXT, manifest_bytes)):
-            raise refused("清单签名不符：清单被改动，或签名密钥不同", "the manifest's signature does not match: the manifest "
-                          "was altered, or it was signed with another filing key", "signature", SIGNATURE)  # fmt: skip
+            raise refused(
+                "清单签名不符：清单被改动，或签名密钥不同",
+                "the manifest's signature does not match: the manifest "
+                "was altered, or it was signed with another filing key",
+                "signature",
+                SIGNATURE,
+            )
         try:
             manifest = json.loads(manifest_bytes)
             listed = [(str(f["name"]), str(f["sha256"])) for f in manifest["files"]]
         except (ValueError, KeyError, TypeError) as exc:
             raise refused("清单格式错误", f"the manifest is malformed: {exc}", "manifest", MANIFEST) from exc
         if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-            raise refused(f"不支持的格式 {manifest.get('format')} {manifest.get('format_version')}",
-                          "unsupported package format or version", "manifest", MANIFEST)  # fmt: skip
+            raise refused(
+                f"不支持的格式 {manifest.get('format')} {manifest.get('format_version')}",
+                "unsupported package format or version",
+                "manifest",
+                MANIFEST,
+            )
         expected = {MANIFEST, SIGNATURE, *(n for n, _ in listed)}
         for name in names:
             if name not in expected:
@@ -155,13 +168,20 @@ def open_package(data: bytes, key: bytes) -> VerifiedPackage:
                 raise refused("清单列出的文件缺失", "a file the manifest lists is missing", "missing_file", name)
             content = _member(data, by_name[name])
             if not hmac.compare_digest(sha256(content), digest):
-                raise refused("SHA-256 校验和与清单不符", "its SHA-256 checksum does not match the manifest", "checksum", name)
+                raise refused(
+                    "SHA-256 校验和与清单不符", "its SHA-256 checksum does not match the manifest", "checksum", name
+                )
             files[name] = content
     canonical = _zip([(MANIFEST, manifest_bytes), (SIGNATURE, signature_bytes), *files.items()])
     if canonical != data:
-        at = next((i for i, (a, b) in enumerate(zip(canonical, data, strict=False)) if a != b), min(len(canonical), len(data)))
-        raise refused(f"压缩包结构在第 {at} 字节处被改动（文件内容之外）",
-                      f"the zip container was altered outside the files' contents, at byte {at}", "zip")  # fmt: skip
+        at = next(
+            (i for i, (a, b) in enumerate(zip(canonical, data, strict=False)) if a != b), min(len(canonical), len(data))
+        )
+        raise refused(
+            f"压缩包结构在第 {at} 字节处被改动（文件内容之外）",
+            f"the zip container was altered outside the files' contents, at byte {at}",
+            "zip",
+        )
     return VerifiedPackage(manifest, files)
 
 
@@ -173,7 +193,12 @@ def _signature(raw: bytes) -> str:
     except (ValueError, KeyError, TypeError) as exc:
         raise refused("签名文件格式错误", f"the signature file is malformed: {exc}", "signature", SIGNATURE) from exc
     if alg != ALG:
-        raise refused(f"不支持的签名算法 {alg}", f"unsupported signature algorithm {alg!r} (expected {ALG})", "signature", SIGNATURE)
+        raise refused(
+            f"不支持的签名算法 {alg}",
+            f"unsupported signature algorithm {alg!r} (expected {ALG})",
+            "signature",
+            SIGNATURE,
+        )
     if not isinstance(value, str) or len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
         raise refused("签名值格式错误", "the signature value is not 64 hex digits", "signature", SIGNATURE)
     return value
@@ -181,8 +206,12 @@ def _signature(raw: bytes) -> str:
 
 def build_receipt(payload: dict[str, Any], key: bytes) -> dict[str, Any]:
     """Return a signed receipt document (the receiver's decision on a package)."""
-    return {"format": RECEIPT_FORMAT, "format_version": FORMAT_VERSION, "payload": payload,
-            "signature": {"alg": ALG, "value": _mac(key, _RECEIPT_CONTEXT, canonical_json(payload))}}  # fmt: skip
+    return {
+        "format": RECEIPT_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "payload": payload,
+        "signature": {"alg": ALG, "value": _mac(key, _RECEIPT_CONTEXT, canonical_json(payload))},
+    }
 
 
 def receipt_bytes(receipt: dict[str, Any]) -> bytes:
@@ -202,7 +231,11 @@ def open_receipt(data: bytes | dict[str, Any], key: bytes) -> dict[str, Any]:
         alg, value = sig["alg"], sig["value"]
     except (ValueError, KeyError, TypeError) as exc:
         raise bad("不是有效的回执JSON（被截断？）", f"not a valid receipt JSON (truncated?): {exc}", "format") from exc
-    if doc.get("format") != RECEIPT_FORMAT or doc.get("format_version") != FORMAT_VERSION or not isinstance(payload, dict):
+    if (
+        doc.get("format") != RECEIPT_FORMAT
+        or doc.get("format_version") != FORMAT_VERSION
+        or not isinstance(payload, dict)
+    ):
         raise bad("不支持的回执格式", "unsupported receipt format or version", "format")
     if alg != ALG or not isinstance(value, str):
         raise bad(f"不支持的签名算法 {alg}", f"unsupported signature algorithm {alg!r}", "signature")
@@ -211,6 +244,9 @@ def open_receipt(data: bytes | dict[str, Any], key: bytes) -> dict[str, Any]:
     except ValueError as exc:
         raise bad("回执内容无法规范化", f"the receipt cannot be canonicalised: {exc}", "format") from exc
     if not hmac.compare_digest(value, expected):
-        raise bad("签名不符：回执被改动，或签名密钥不同", "the signature does not match: the receipt was altered, or it was "
-                  "signed with another filing key", "signature")  # fmt: skip
+        raise bad(
+            "签名不符：回执被改动，或签名密钥不同",
+            "the signature does not match: the receipt was altered, or it was signed with another filing key",
+            "signature",
+        )
     return payload

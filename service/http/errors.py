@@ -87,7 +87,10 @@ def install(app: FastAPI) -> None:
         # SQLSTATE class 22 (and psycopg's own refusal of NUL characters): a value from the request that PostgreSQL
         # cannot store or compare. The fuzz test found NUL bytes in a case's fields answered with a 500.
         reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
-        body = {"detail": f"请求中有数据库无法接受的值 / a value in the request cannot be stored: {reason}", "error": "InvalidInput"}
+        body = {
+            "detail": f"请求中有数据库无法接受的值 / a value in the request cannot be stored: {reason}",
+            "error": "InvalidInput",
+        }
         return JSONResponse(body, status_code=422)
 
     for cls in (errors.DomainError, CatalogError, LayerImportError):

@@ -62,7 +62,11 @@ def sample_ids(population: list[int], size: int, seed: int) -> list[int]:
 
 def population(session: Session, month: Month) -> list[int]:
     """Return the ids of the month's decided cases that have a phone, by id."""
-    q = select(Case.id).where(Case.id.in_(decided_in(month)), Case.phone.is_not(None), Case.phone != "").order_by(Case.id)
+    q = (
+        select(Case.id)
+        .where(Case.id.in_(decided_in(month)), Case.phone.is_not(None), Case.phone != "")
+        .order_by(Case.id)
+    )
     return list(session.scalars(q))
 
 
@@ -88,11 +92,17 @@ def draw(
     permissions.require(by, "callbacks.manage")
     at = at or datetime.now(LOCAL_TZ)
     if month.end > at:
-        raise InvalidInput(f"{month} 尚未结束，月末之后才能抽取回访样本 / {month} has not ended yet; draw its sample after the month")
+        raise InvalidInput(
+            f"{month} 尚未结束，月末之后才能抽取回访样本 / {month} has not ended yet; draw its sample after the month"
+        )
     if size is not None and not 1 <= size <= MAX_SIZE:
-        raise InvalidInput(f"抽样数量应为 1–{MAX_SIZE}（收到 {size}）/ the sample size must be 1–{MAX_SIZE} (got {size})")
+        raise InvalidInput(
+            f"抽样数量应为 1–{MAX_SIZE}（收到 {size}）/ the sample size must be 1–{MAX_SIZE} (got {size})"
+        )
     if seed is not None and not 0 <= seed < 2**63:
-        raise InvalidInput(f"随机种子应为非负整数（收到 {seed}）/ the seed must be a non-negative 64-bit integer (got {seed})")
+        raise InvalidInput(
+            f"随机种子应为非负整数（收到 {seed}）/ the seed must be a non-negative 64-bit integer (got {seed})"
+        )
     existing = get_draw(session, month)
     if existing is not None:
         if (seed is None or seed == existing.seed) and (size is None or size == existing.size):
@@ -100,8 +110,9 @@ def draw(
         raise Conflict(
             f"{month} 的回访样本已抽取（种子 {existing.seed}，{existing.size} 件）/ the sample of {month} has been drawn "
             f"already (seed {existing.seed}, size {existing.size})",
-            seed=existing.seed, size=existing.size,
-        )  # fmt: skip
+            seed=existing.seed,
+            size=existing.size,
+        )
     size = size or default_size()
     seed = secrets.randbelow(2**31) if seed is None else seed
     pool = population(session, month)
@@ -113,9 +124,20 @@ def draw(
         session.add(CallbackEntry(draw_id=row.id, case_id=case_id, position=i))
     session.flush()
     numbers = {r.id: r.case_no for r in session.execute(select(Case.id, Case.case_no).where(Case.id.in_(chosen)))}
-    audit(session, by.actor, "callback.draw", None, None,
-          {"month": str(month), "seed": seed, "size": size, "population": len(pool),
-           "cases": [numbers[c] for c in chosen]})  # fmt: skip
+    audit(
+        session,
+        by.actor,
+        "callback.draw",
+        None,
+        None,
+        {
+            "month": str(month),
+            "seed": seed,
+            "size": size,
+            "population": len(pool),
+            "cases": [numbers[c] for c in chosen],
+        },
+    )
     session.expire(row)
     drawn = get_draw(session, month)
     assert drawn is not None
@@ -135,11 +157,18 @@ def record(
     permissions.require(by, "callbacks.manage")
     codes = [o.code for o in outcomes()]
     if outcome not in codes:
-        raise InvalidInput(f"未知回访结果 {outcome!r}，可选：{', '.join(codes)} / unknown outcome {outcome!r}; one of: {', '.join(codes)}")
+        raise InvalidInput(
+            f"未知回访结果 {outcome!r}，可选：{', '.join(codes)} / unknown outcome {outcome!r}; one of: {', '.join(codes)}"
+        )
     entry = session.scalar(
-        select(CallbackEntry).join(Case, Case.id == CallbackEntry.case_id).join(CallbackDraw)
-        .where(Case.case_no == case_no.strip()).order_by(CallbackDraw.month.desc()).limit(1).with_for_update(of=CallbackEntry)
-    )  # fmt: skip
+        select(CallbackEntry)
+        .join(Case, Case.id == CallbackEntry.case_id)
+        .join(CallbackDraw)
+        .where(Case.case_no == case_no.strip())
+        .order_by(CallbackDraw.month.desc())
+        .limit(1)
+        .with_for_update(of=CallbackEntry)
+    )
     if entry is None:
         raise NotFound(f"案件 {case_no} 不在任何回访样本中 / case {case_no} is in no callback sample")
     before = {"outcome": entry.outcome, "note": _masked(entry.note)}
@@ -148,8 +177,9 @@ def record(
     entry.called_by = by.user_id
     entry.called_at = at or datetime.now(LOCAL_TZ)
     session.flush()
-    audit(session, by.actor, "callback.record", entry.case_id, before,
-          {"outcome": outcome, "note": _masked(entry.note)})  # fmt: skip
+    audit(
+        session, by.actor, "callback.record", entry.case_id, before, {"outcome": outcome, "note": _masked(entry.note)}
+    )
     return entry
 
 
@@ -170,16 +200,30 @@ def draw_view(d: CallbackDraw | None, month: Month, full_phones: bool = False) -
         c = e.case
         summary[e.outcome or "pending"] += 1
         name = c.applicant_name if c.applicant_type == "unit" or full_phones else mask_name(c.applicant_name)
-        entries.append({
-            "position": e.position, "case_id": c.id, "case_no": c.case_no, "kind": c.kind,
-            "status_title": workflow().state_title(c.status), "applicant_name": name,
-            "phone": c.phone if full_phones else mask_phone(c.phone),
-            "decided_at": c.decided_at.astimezone(LOCAL_TZ).isoformat() if c.decided_at else None,
-            "outcome": e.outcome, "outcome_zh": titles[e.outcome].zh if e.outcome in titles else None,
-            "outcome_en": titles[e.outcome].en if e.outcome in titles else None,
-            "note": e.note, "called_at": e.called_at.astimezone(LOCAL_TZ).isoformat() if e.called_at else None,
-        })  # fmt: skip
+        entries.append(
+            {
+                "position": e.position,
+                "case_id": c.id,
+                "case_no": c.case_no,
+                "kind": c.kind,
+                "status_title": workflow().state_title(c.status),
+                "applicant_name": name,
+                "phone": c.phone if full_phones else mask_phone(c.phone),
+                "decided_at": c.decided_at.astimezone(LOCAL_TZ).isoformat() if c.decided_at else None,
+                "outcome": e.outcome,
+                "outcome_zh": titles[e.outcome].zh if e.outcome in titles else None,
+                "outcome_en": titles[e.outcome].en if e.outcome in titles else None,
+                "note": e.note,
+                "called_at": e.called_at.astimezone(LOCAL_TZ).isoformat() if e.called_at else None,
+            }
+        )
     return {
-        "month": d.month, "drawn": True, "seed": d.seed, "size": d.size, "population": d.population,
-        "drawn_at": d.created_at.astimezone(LOCAL_TZ).isoformat(), "entries": entries, "summary": summary,
-    }  # fmt: skip
+        "month": d.month,
+        "drawn": True,
+        "seed": d.seed,
+        "size": d.size,
+        "population": d.population,
+        "drawn_at": d.created_at.astimezone(LOCAL_TZ).isoformat(),
+        "entries": entries,
+        "summary": summary,
+    }

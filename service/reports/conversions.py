@@ -61,8 +61,14 @@ class ConversionFilter:
     state: str | None = None
 
     @classmethod
-    def parse(cls, township: str | None = None, date_from: str | None = None, date_to: str | None = None,
-              land_class: str | None = None, state: str | None = None) -> ConversionFilter:  # fmt: skip
+    def parse(
+        cls,
+        township: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        land_class: str | None = None,
+        state: str | None = None,
+    ) -> ConversionFilter:
         """Build a filter from query strings; InvalidInput naming the field that is wrong."""
 
         def day(value: str | None, name: str) -> date | None:
@@ -71,24 +77,37 @@ class ConversionFilter:
             try:
                 return date.fromisoformat(value.strip())
             except ValueError:
-                raise InvalidInput(f"{name} 应为日期 YYYY-MM-DD（收到 {value!r}）/ {name} must be a date YYYY-MM-DD (got {value!r})") from None
+                raise InvalidInput(
+                    f"{name} 应为日期 YYYY-MM-DD（收到 {value!r}）/ {name} must be a date YYYY-MM-DD (got {value!r})"
+                ) from None
 
         lc = (land_class or "").strip() or None
         if lc is not None and not _CLASS.match(lc) and lc not in CATEGORIES:
-            raise InvalidInput(f"land_class 应为地类编码（如 01、0101）或 农用地/建设用地/未利用地（收到 {lc!r}）/ "
-                               f"land_class must be a GB/T 21010 code such as 01 or 0101, or a category (got {lc!r})")  # fmt: skip
+            raise InvalidInput(
+                f"land_class 应为地类编码（如 01、0101）或 农用地/建设用地/未利用地（收到 {lc!r}）/ "
+                f"land_class must be a GB/T 21010 code such as 01 or 0101, or a category (got {lc!r})"
+            )
         st = (state or "").strip() or None
         if st not in (None, "approved", "pending"):
-            raise InvalidInput(f"state 应为 approved 或 pending（收到 {st!r}）/ state must be approved or pending (got {st!r})")
+            raise InvalidInput(
+                f"state 应为 approved 或 pending（收到 {st!r}）/ state must be approved or pending (got {st!r})"
+            )
         f = cls((township or "").strip() or None, day(date_from, "from"), day(date_to, "to"), lc, st)
         if f.date_from and f.date_to and f.date_from > f.date_to:
-            raise InvalidInput(f"起始日期 {f.date_from} 晚于截止日期 {f.date_to} / from {f.date_from} is after to {f.date_to}")
+            raise InvalidInput(
+                f"起始日期 {f.date_from} 晚于截止日期 {f.date_to} / from {f.date_from} is after to {f.date_to}"
+            )
         return f
 
     def as_query(self) -> dict[str, str]:
         """Return the filter as query parameters (for links and downloads)."""
-        q = {"township": self.township, "from": self.date_from and self.date_from.isoformat(),
-             "to": self.date_to and self.date_to.isoformat(), "land_class": self.land_class, "state": self.state}  # fmt: skip
+        q = {
+            "township": self.township,
+            "from": self.date_from and self.date_from.isoformat(),
+            "to": self.date_to and self.date_to.isoformat(),
+            "land_class": self.land_class,
+            "state": self.state,
+        }
         return {k: v for k, v in q.items() if v}
 
 
@@ -141,22 +160,45 @@ class ConversionList:
             agr = sum(r.agricultural_m2 for r in rows)
             cult = sum(r.cultivated_m2 for r in rows)
             cls_ = sum(r.class_m2 or 0.0 for r in rows)
-            out[state] = {"cases": len(rows), "agricultural_m2": round(agr, 2), "agricultural_mu": round(m2_to_mu(agr), 2),
-                          "cultivated_m2": round(cult, 2), "cultivated_mu": round(m2_to_mu(cult), 2),
-                          "class_m2": round(cls_, 2), "class_mu": round(m2_to_mu(cls_), 2)}  # fmt: skip
+            out[state] = {
+                "cases": len(rows),
+                "agricultural_m2": round(agr, 2),
+                "agricultural_mu": round(m2_to_mu(agr), 2),
+                "cultivated_m2": round(cult, 2),
+                "cultivated_mu": round(m2_to_mu(cult), 2),
+                "class_m2": round(cls_, 2),
+                "class_mu": round(m2_to_mu(cls_), 2),
+            }
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready list with totals."""
-        return {"filter": self.filter.as_query(), "totals": self.totals(), "conversions": [r.to_dict() for r in self.rows]}
+        return {
+            "filter": self.filter.as_query(),
+            "totals": self.totals(),
+            "conversions": [r.to_dict() for r in self.rows],
+        }
 
     def geojson(self) -> dict[str, Any]:
         """Return the conversions as a FeatureCollection for the map (no personal data beyond the masked name)."""
-        return {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": r.geometry, "properties": {
-                "case_no": r.case_no, "state": r.state, "kind": r.kind, "township": r.township or "",
-                "agricultural_m2": round(r.agricultural_m2, 2), "cultivated_m2": round(r.cultivated_m2, 2)}}
-            for r in self.rows]}  # fmt: skip
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": r.geometry,
+                    "properties": {
+                        "case_no": r.case_no,
+                        "state": r.state,
+                        "kind": r.kind,
+                        "township": r.township or "",
+                        "agricultural_m2": round(r.agricultural_m2, 2),
+                        "cultivated_m2": round(r.cultivated_m2, 2),
+                    },
+                }
+                for r in self.rows
+            ],
+        }
 
 
 _CONVERSIONS = text("""
@@ -199,28 +241,51 @@ def list_conversions(session: Session, f: ConversionFilter | None = None) -> Con
     """Return the approved and pending conversions of farmland that match the filter, newest first."""
     f = f or ConversionFilter()
     params = {
-        "kinds": list(settings()["monthly"]["conversion_kinds"]), "approve": transition_actions()["approve"],
-        "open": list(open_states()), "agricultural": AGRICULTURAL, "cultivated": CULTIVATED,
-        "township": f.township, "state": f.state, "land_class": f.land_class,
-        "t0": _start(f.date_from), "t1": _start(f.date_to + timedelta(days=1)) if f.date_to else None,
-    }  # fmt: skip
+        "kinds": list(settings()["monthly"]["conversion_kinds"]),
+        "approve": transition_actions()["approve"],
+        "open": list(open_states()),
+        "agricultural": AGRICULTURAL,
+        "cultivated": CULTIVATED,
+        "township": f.township,
+        "state": f.state,
+        "land_class": f.land_class,
+        "t0": _start(f.date_from),
+        "t1": _start(f.date_to + timedelta(days=1)) if f.date_to else None,
+    }
     rows = []
     for r in session.execute(_CONVERSIONS, params).mappings():
         applicant = r["applicant_name"] if r["applicant_type"] == "unit" else mask_name(r["applicant_name"])
-        rows.append(Conversion(
-            case_id=r["id"], case_no=r["case_no"], kind=r["kind"], status=r["status"], state=r["state"],
-            township=r["township"], village=r["village"], applicant=applicant, received_at=r["received_at"],
-            approved_at=r["approved_at"], area_m2=float(r["area_m2"] or 0), agricultural_m2=float(r["agr"]),
-            cultivated_m2=float(r["cult"]), class_m2=None if f.land_class is None else float(r["class_m2"] or 0),
-            check_id=r["check_id"], checked_at=r["checked_at"], verdict=r["verdict"],
-            layer_versions=dict(r["layer_versions"] or {}), geometry=json.loads(r["geometry"]),
-        ))  # fmt: skip
+        rows.append(
+            Conversion(
+                case_id=r["id"],
+                case_no=r["case_no"],
+                kind=r["kind"],
+                status=r["status"],
+                state=r["state"],
+                township=r["township"],
+                village=r["village"],
+                applicant=applicant,
+                received_at=r["received_at"],
+                approved_at=r["approved_at"],
+                area_m2=float(r["area_m2"] or 0),
+                agricultural_m2=float(r["agr"]),
+                cultivated_m2=float(r["cult"]),
+                class_m2=None if f.land_class is None else float(r["class_m2"] or 0),
+                check_id=r["check_id"],
+                checked_at=r["checked_at"],
+                verdict=r["verdict"],
+                layer_versions=dict(r["layer_versions"] or {}),
+                geometry=json.loads(r["geometry"]),
+            )
+        )
     return ConversionList(f, rows)
 
 
 def townships(session: Session) -> list[str]:
     """Return the townships named on cases, for the filter."""
-    return list(session.scalars(text("SELECT DISTINCT township FROM cases WHERE coalesce(township, '') <> '' ORDER BY 1")))
+    return list(
+        session.scalars(text("SELECT DISTINCT township FROM cases WHERE coalesce(township, '') <> '' ORDER BY 1"))
+    )
 
 
 # -- the audit: today's map against every approved conversion ------------------------------------------------------
@@ -253,9 +318,12 @@ class AuditRow:
     @property
     def disagrees(self) -> bool:
         """Return whether today's map tells a different story (a rule or the farmland figures changed)."""
-        return bool(self.changes) or self.today_verdict != self.stored_verdict or abs(
-            self.today_agricultural_m2 - self.conversion.agricultural_m2) > AREA_TOLERANCE_M2 or abs(
-            self.today_cultivated_m2 - self.conversion.cultivated_m2) > AREA_TOLERANCE_M2  # fmt: skip
+        return (
+            bool(self.changes)
+            or self.today_verdict != self.stored_verdict
+            or abs(self.today_agricultural_m2 - self.conversion.agricultural_m2) > AREA_TOLERANCE_M2
+            or abs(self.today_cultivated_m2 - self.conversion.cultivated_m2) > AREA_TOLERANCE_M2
+        )
 
     @property
     def changed_layers(self) -> list[str]:
@@ -267,13 +335,23 @@ class AuditRow:
         """Return the JSON-ready row."""
         c = self.conversion
         return {
-            "case_no": c.case_no, "kind": c.kind, "township": c.township, "approved_at": c.approved_at.isoformat() if c.approved_at else None,
-            "check_id": c.check_id, "stored_verdict": self.stored_verdict, "today_verdict": self.today_verdict,
-            "stored_versions": c.layer_versions, "today_versions": self.today_versions, "changed_layers": self.changed_layers,
-            "stored_agricultural_m2": round(c.agricultural_m2, 2), "today_agricultural_m2": round(self.today_agricultural_m2, 2),
-            "stored_cultivated_m2": round(c.cultivated_m2, 2), "today_cultivated_m2": round(self.today_cultivated_m2, 2),
-            "disagrees": self.disagrees, "changes": [asdict(ch) for ch in self.changes],
-        }  # fmt: skip
+            "case_no": c.case_no,
+            "kind": c.kind,
+            "township": c.township,
+            "approved_at": c.approved_at.isoformat() if c.approved_at else None,
+            "check_id": c.check_id,
+            "stored_verdict": self.stored_verdict,
+            "today_verdict": self.today_verdict,
+            "stored_versions": c.layer_versions,
+            "today_versions": self.today_versions,
+            "changed_layers": self.changed_layers,
+            "stored_agricultural_m2": round(c.agricultural_m2, 2),
+            "today_agricultural_m2": round(self.today_agricultural_m2, 2),
+            "stored_cultivated_m2": round(c.cultivated_m2, 2),
+            "today_cultivated_m2": round(self.today_cultivated_m2, 2),
+            "disagrees": self.disagrees,
+            "changes": [asdict(ch) for ch in self.changes],
+        }
 
 
 @dataclass
@@ -291,24 +369,61 @@ class ConversionAudit:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready audit."""
-        return {"filter": self.filter.as_query(), "run_at": self.run_at.isoformat(), "cases": len(self.rows),
-                "disagreements": len(self.disagreements), "rows": [r.to_dict() for r in self.rows]}  # fmt: skip
+        return {
+            "filter": self.filter.as_query(),
+            "run_at": self.run_at.isoformat(),
+            "cases": len(self.rows),
+            "disagreements": len(self.disagreements),
+            "rows": [r.to_dict() for r in self.rows],
+        }
 
     def csv_text(self) -> str:
         """Return the audit as CSV, one row per approved conversion."""
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["案件编号 case_no", "类型 kind", "乡镇 township", "批准时间 approved_at", "核查记录 check_id",
-                    "原结论 stored_verdict", "今日结论 today_verdict", "原农用地㎡ stored_agricultural_m2",
-                    "今日农用地㎡ today_agricultural_m2", "原耕地㎡ stored_cultivated_m2", "今日耕地㎡ today_cultivated_m2",
-                    "原图层版本 stored_versions", "更新的图层 changed_layers", "不一致 disagrees", "变化的规则 changed_rules"])  # fmt: skip
+        w.writerow(
+            [
+                "案件编号 case_no",
+                "类型 kind",
+                "乡镇 township",
+                "批准时间 approved_at",
+                "核查记录 check_id",
+                "原结论 stored_verdict",
+                "今日结论 today_verdict",
+                "原农用地㎡ stored_agricultural_m2",
+                "今日农用地㎡ today_agricultural_m2",
+                "原耕地㎡ stored_cultivated_m2",
+                "今日耕地㎡ today_cultivated_m2",
+                "原图层版本 stored_versions",
+                "更新的图层 changed_layers",
+                "不一致 disagrees",
+                "变化的规则 changed_rules",
+            ]
+        )
         for r in self.rows:
             d = r.to_dict()
-            w.writerow([d["case_no"], d["kind"], d["township"] or "", d["approved_at"], d["check_id"], d["stored_verdict"],
-                        d["today_verdict"], d["stored_agricultural_m2"], d["today_agricultural_m2"], d["stored_cultivated_m2"],
-                        d["today_cultivated_m2"], json.dumps(d["stored_versions"], sort_keys=True), " ".join(d["changed_layers"]),
-                        "是 yes" if r.disagrees else "否 no",
-                        "; ".join(f"{c.rule} {c.stored_status}→{c.today_status} {c.stored_m2:.2f}→{c.today_m2:.2f}㎡" for c in r.changes)])  # fmt: skip
+            w.writerow(
+                [
+                    d["case_no"],
+                    d["kind"],
+                    d["township"] or "",
+                    d["approved_at"],
+                    d["check_id"],
+                    d["stored_verdict"],
+                    d["today_verdict"],
+                    d["stored_agricultural_m2"],
+                    d["today_agricultural_m2"],
+                    d["stored_cultivated_m2"],
+                    d["today_cultivated_m2"],
+                    json.dumps(d["stored_versions"], sort_keys=True),
+                    " ".join(d["changed_layers"]),
+                    "是 yes" if r.disagrees else "否 no",
+                    "; ".join(
+                        f"{c.rule} {c.stored_status}→{c.today_status} {c.stored_m2:.2f}→{c.today_m2:.2f}㎡"
+                        for c in r.changes
+                    ),
+                ]
+            )
         return buf.getvalue()
 
     def gpkg_bytes(self) -> bytes:
@@ -319,15 +434,25 @@ class ConversionAudit:
         records, geoms = [], []
         for r in self.rows:
             d = r.to_dict()
-            records.append({
-                "case_no": d["case_no"], "kind": d["kind"], "township": d["township"] or "", "approved_at": d["approved_at"],
-                "check_id": d["check_id"], "stored_verdict": d["stored_verdict"], "today_verdict": d["today_verdict"],
-                "stored_agr_m2": d["stored_agricultural_m2"], "today_agr_m2": d["today_agricultural_m2"],
-                "stored_cult_m2": d["stored_cultivated_m2"], "today_cult_m2": d["today_cultivated_m2"],
-                "stored_versions": json.dumps(d["stored_versions"], sort_keys=True),
-                "changed_layers": " ".join(d["changed_layers"]), "disagrees": r.disagrees,
-                "changed_rules": "; ".join(f"{c.rule} {c.stored_status}->{c.today_status}" for c in r.changes),
-            })  # fmt: skip
+            records.append(
+                {
+                    "case_no": d["case_no"],
+                    "kind": d["kind"],
+                    "township": d["township"] or "",
+                    "approved_at": d["approved_at"],
+                    "check_id": d["check_id"],
+                    "stored_verdict": d["stored_verdict"],
+                    "today_verdict": d["today_verdict"],
+                    "stored_agr_m2": d["stored_agricultural_m2"],
+                    "today_agr_m2": d["today_agricultural_m2"],
+                    "stored_cult_m2": d["stored_cultivated_m2"],
+                    "today_cult_m2": d["today_cultivated_m2"],
+                    "stored_versions": json.dumps(d["stored_versions"], sort_keys=True),
+                    "changed_layers": " ".join(d["changed_layers"]),
+                    "disagrees": r.disagrees,
+                    "changed_rules": "; ".join(f"{c.rule} {c.stored_status}->{c.today_status}" for c in r.changes),
+                }
+            )
             geoms.append(shape(r.conversion.geometry))  # stored as MULTIPOLYGON
         frame = gpd.GeoDataFrame(records, geometry=geoms, crs="EPSG:4490")
         with tempfile.TemporaryDirectory() as tmp:
@@ -347,8 +472,10 @@ def audit_conversions(session: Session, f: ConversionFilter | None = None) -> Co
     listed = list_conversions(session, f)
     stored = {
         r.id: r.report
-        for r in session.execute(text("SELECT id, report FROM check_runs WHERE id = ANY(:ids)"), {"ids": [c.check_id for c in listed.rows]})
-    }  # fmt: skip
+        for r in session.execute(
+            text("SELECT id, report FROM check_runs WHERE id = ANY(:ids)"), {"ids": [c.check_id for c in listed.rows]}
+        )
+    }
     conn = session.connection().connection.driver_connection
     today: dict[int, Any] = {}
     settings = session_settings(session)
@@ -368,11 +495,22 @@ def audit_conversions(session: Session, f: ConversionFilter | None = None) -> Co
             was = before.get(now.rule)
             was_status, was_m2 = (was["status"], float(was.get("overlap_m2") or 0)) if was else ("—", 0.0)
             if was_status != now.status or abs(was_m2 - now.overlap_m2) > AREA_TOLERANCE_M2:
-                changes.append(RuleChange(now.rule, now.title, was_status, now.status, round(was_m2, 2), round(now.overlap_m2, 2)))
+                changes.append(
+                    RuleChange(now.rule, now.title, was_status, now.status, round(was_m2, 2), round(now.overlap_m2, 2))
+                )
         stored_verdict = _verdict([r["status"] for r in before.values() if r["rule"] not in ignored], c.verdict)
         verdict = _verdict([r.status for r in rep.rules if r.rule not in ignored], rep.verdict)
-        rows.append(AuditRow(c, stored_verdict, verdict, float(rep.categories.get(AGRICULTURAL, 0.0)),
-                             float(rep.categories.get(CULTIVATED, 0.0)), dict(rep.layer_versions), changes))  # fmt: skip
+        rows.append(
+            AuditRow(
+                c,
+                stored_verdict,
+                verdict,
+                float(rep.categories.get(AGRICULTURAL, 0.0)),
+                float(rep.categories.get(CULTIVATED, 0.0)),
+                dict(rep.layer_versions),
+                changes,
+            )
+        )
     return ConversionAudit(f, rows, datetime.now(LOCAL_TZ))
 
 

@@ -64,7 +64,9 @@ class Month:
         """Parse `YYYY-MM`; InvalidInput saying what is wrong otherwise."""
         m = _MONTH.match(value.strip())
         if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 2000:
-            raise InvalidInput(f"月份格式应为 YYYY-MM，例如 2026-11（收到 {value!r}）/ month must be YYYY-MM, e.g. 2026-11 (got {value!r})")
+            raise InvalidInput(
+                f"月份格式应为 YYYY-MM，例如 2026-11（收到 {value!r}）/ month must be YYYY-MM, e.g. 2026-11 (got {value!r})"
+            )
         return cls(int(m.group(1)), int(m.group(2)))
 
     @classmethod
@@ -195,15 +197,16 @@ class MonthlyStatistics:
             "by_kind": [asdict(f) for f in self.by_kind],
             "by_clerk": [asdict(f) for f in self.by_clerk],
             "total": asdict(self.total),
-            "conversions": [
-                {k: getattr(c, k) for k, _, _ in CONVERSION_COLUMNS} for c in self.conversions
-            ],
+            "conversions": [{k: getattr(c, k) for k, _, _ in CONVERSION_COLUMNS} for c in self.conversions],
         }
 
     def table(self) -> list[list[Any]]:
         """Return the figures as rows of cells with a bilingual header (what CSV and XLSX hold)."""
         header = ["分组 Group", "名称 Name", *(f"{zh} {en}" for _, zh, en in COLUMNS)]
-        body = [[" ".join(GROUP_TITLES[f.group]), f.label, *(_cell(getattr(f, k)) for k, _, _ in COLUMNS)] for f in self.rows]
+        body = [
+            [" ".join(GROUP_TITLES[f.group]), f.label, *(_cell(getattr(f, k)) for k, _, _ in COLUMNS)]
+            for f in self.rows
+        ]
         return [header, *body]
 
     def conversion_table(self) -> list[list[Any]]:
@@ -313,10 +316,13 @@ WITH ev AS (
 )
 SELECT agg.*, u.username, u.display_name FROM agg LEFT JOIN users u ON u.id = agg.received_by
 """).bindparams(
-    bindparam("decide", type_=ARRAY(Text)), bindparam("approve", type_=ARRAY(Text)),
-    bindparam("accept", type_=ARRAY(Text)), bindparam("returned", type_=ARRAY(Text)),
-    bindparam("wd_ids", type_=ARRAY(BigInteger)), bindparam("wd_days", type_=ARRAY(Numeric)),
-)  # fmt: skip
+    bindparam("decide", type_=ARRAY(Text)),
+    bindparam("approve", type_=ARRAY(Text)),
+    bindparam("accept", type_=ARRAY(Text)),
+    bindparam("returned", type_=ARRAY(Text)),
+    bindparam("wd_ids", type_=ARRAY(BigInteger)),
+    bindparam("wd_days", type_=ARRAY(Numeric)),
+)
 
 # The stored check's 农用地 / 耕地 of each case approved in the month, shared out over the townships by the part of
 # the boundary in each (areas planar in the boundary's 3° zone); what lies in no township goes to the intake's.
@@ -356,13 +362,17 @@ def _working_days(session: Session, month: Month) -> tuple[list[int], list[Decim
     step, bounded by the month's decisions.
     """
     cases = session.scalars(
-        select(Case).options(selectinload(Case.pauses)).where(Case.id.in_(decided_in(month)), Case.decided_at.is_not(None))
+        select(Case)
+        .options(selectinload(Case.pauses))
+        .where(Case.id.in_(decided_in(month)), Case.decided_at.is_not(None))
     ).all()
     clock = clocks.clock()
     ids, days = [], []
     for c in cases:
         assert c.decided_at is not None
-        reading = clock.read(c.received_at, c.kind, green_channel=c.green_channel, pauses=list(c.pauses), now=c.decided_at)
+        reading = clock.read(
+            c.received_at, c.kind, green_channel=c.green_channel, pauses=list(c.pauses), now=c.decided_at
+        )
         ids.append(c.id)
         days.append(reading.statutory.used)
     return ids, days
@@ -385,7 +395,11 @@ def monthly_statistics(session: Session, month: Month) -> MonthlyStatistics:
     """Compute the month's figures (one statement for every kind, clerk and the total; one for the conversions)."""
     actions = transition_actions()
     ids, days = _working_days(session, month)
-    params = {"t0": month.start, "t1": month.end, **{k: actions[k] for k in ("decide", "approve", "accept", "returned")}}
+    params = {
+        "t0": month.start,
+        "t1": month.end,
+        **{k: actions[k] for k in ("decide", "approve", "accept", "returned")},
+    }
     rows = session.execute(_FIGURES, {**params, "wd_ids": ids, "wd_days": days}).all()
     titles = {k: " ".join(ruleset().titles.get(k, (k, k))) for k in KINDS}
     by_kind: dict[str, Figures] = {}
@@ -401,9 +415,16 @@ def monthly_statistics(session: Session, month: Month) -> MonthlyStatistics:
             by_clerk.append(_figures(row, "clerk", row.username, label))
     kinds = [by_kind.get(k) or Figures(group="kind", key=k, label=titles[k]) for k in KINDS]
     by_clerk.sort(key=lambda f: (f.key is None, f.key or ""))
-    conv = session.execute(_CONVERSIONS, {
-        "t0": month.start, "t1": month.end, "approve": actions["approve"], "agricultural": AGRICULTURAL,
-        "cultivated": CULTIVATED, "kinds": list(settings()["monthly"]["conversion_kinds"]),
-    }).all()  # fmt: skip
+    conv = session.execute(
+        _CONVERSIONS,
+        {
+            "t0": month.start,
+            "t1": month.end,
+            "approve": actions["approve"],
+            "agricultural": AGRICULTURAL,
+            "cultivated": CULTIVATED,
+            "kinds": list(settings()["monthly"]["conversion_kinds"]),
+        },
+    ).all()
     conversions = [TownshipConversion(r[0], int(r[1]), float(r[2]), float(r[3])) for r in conv]
     return MonthlyStatistics(month, kinds, by_clerk, total, conversions)

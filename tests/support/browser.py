@@ -8,8 +8,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def chromium_path() -> str | None:
@@ -17,14 +24,21 @@ def chromium_path() -> str | None:
 
 
 @contextmanager
-def browser_page(width: int = 1366, height: int = 768, mobile: bool = False) -> Iterator[tuple[object, list[str], list[str]]]:
+def browser_page(
+    width: int = 1366, height: int = 768, mobile: bool = False
+) -> Iterator[tuple[object, list[str], list[str]]]:
     """Yield (page, requested URLs, console errors); `mobile` emulates a phone (touch, meta viewport, 2× pixels)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN", is_mobile=mobile,
-                                has_touch=mobile, device_scale_factor=2 if mobile else 1)  # fmt: skip
+        page = browser.new_page(
+            viewport={"width": width, "height": height},
+            locale="zh-CN",
+            is_mobile=mobile,
+            has_touch=mobile,
+            device_scale_factor=2 if mobile else 1,
+        )
         requests: list[str] = []
         errors: list[str] = []
         page.on("request", lambda r: requests.append(r.url))

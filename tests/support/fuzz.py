@@ -45,20 +45,50 @@ def seed_cases(api: Any, accept: bool = True) -> Seeded:
     """Take in one case of each kind, each boundary uploaded from a sample application file; accept the homestead."""
     seeded = Seeded()
     bodies = [
-        ({"kind": "homestead", "applicant_name": "张三", "household_id": "HH-FUZZ",
-          "materials_received": ["application_form", "household_register", "id_card", "village_opinion", "site_plan"]},
-         "homestead_clean.txt"),
-        ({"kind": "requisition", "applicant_name": "县工业园管委会", "applicant_type": "unit",
-          "project_name": "工业园一期"}, "requisition.geojson"),
-        ({"kind": "mining", "applicant_name": "咸安矿业有限公司", "applicant_type": "unit",
-          "depth_top": 80, "depth_bottom": 20}, "mining_overlap.txt"),
-    ]  # fmt: skip
+        (
+            {
+                "kind": "homestead",
+                "applicant_name": "张三",
+                "household_id": "HH-FUZZ",
+                "materials_received": [
+                    "application_form",
+                    "household_register",
+                    "id_card",
+                    "village_opinion",
+                    "site_plan",
+                ],
+            },
+            "homestead_clean.txt",
+        ),
+        (
+            {
+                "kind": "requisition",
+                "applicant_name": "县工业园管委会",
+                "applicant_type": "unit",
+                "project_name": "工业园一期",
+            },
+            "requisition.geojson",
+        ),
+        (
+            {
+                "kind": "mining",
+                "applicant_name": "咸安矿业有限公司",
+                "applicant_type": "unit",
+                "depth_top": 80,
+                "depth_bottom": 20,
+            },
+            "mining_overlap.txt",
+        ),
+    ]
     for body, filename in bodies:
         r = api.post("/api/v1/cases", json=body)
         assert r.status_code == 201, r.text
         case = r.json()
-        r = api.post(f"/api/v1/cases/{case['id']}/boundary", data={"version": str(case["version"])},
-                     files={"file": (filename, (APPLICATIONS / filename).read_bytes())})  # fmt: skip
+        r = api.post(
+            f"/api/v1/cases/{case['id']}/boundary",
+            data={"version": str(case["version"])},
+            files={"file": (filename, (APPLICATIONS / filename).read_bytes())},
+        )
         assert r.status_code == 200, r.text
         seeded.case_ids.append(case["id"])
         seeded.case_nos.append(case["case_no"])

@@ -39,17 +39,32 @@ class LiveApi:
         from service.cases.boundaries import boundary_from_upload
 
         geom = boundary_from_upload(CLEAN_TXT.read_bytes(), CLEAN_TXT.name, 10 * 1024 * 1024).geometry
-        return self.post("/api/v1/cases", json={
-            "kind": "homestead", "applicant_name": applicant, "phone": "13907150001", "village": "张家村",
-            "household_id": "HH421202005001-9001", "materials_received": HOMESTEAD_MATERIALS,
-            "boundary": {"type": "Feature", "properties": {}, "geometry": mapping(geom)},
-        })  # fmt: skip
+        return self.post(
+            "/api/v1/cases",
+            json={
+                "kind": "homestead",
+                "applicant_name": applicant,
+                "phone": "13907150001",
+                "village": "张家村",
+                "household_id": "HH421202005001-9001",
+                "materials_received": HOMESTEAD_MATERIALS,
+                "boundary": {"type": "Feature", "properties": {}, "geometry": mapping(geom)},
+            },
+        )
 
-    def move(self, case: dict[str, Any], transition: str, user: str = "clerk", reason: str | None = None) -> dict[str, Any]:
-        return self.post(f"/api/v1/cases/{case['id']}/transitions", user,
-                         json={"transition": transition, "version": case["version"], "reason": reason})  # fmt: skip
+    def move(
+        self, case: dict[str, Any], transition: str, user: str = "clerk", reason: str | None = None
+    ) -> dict[str, Any]:
+        return self.post(
+            f"/api/v1/cases/{case['id']}/transitions",
+            user,
+            json={"transition": transition, "version": case["version"], "reason": reason},
+        )
 
     def review(self, case: dict[str, Any], department: str, user: str, result: str, opinion: str) -> dict[str, Any]:
         task = next(t for t in case["tasks"] if t["department"] == department)
-        return self.post(f"/api/v1/cases/{case['id']}/tasks/{task['id']}", user,
-                         json={"version": case["version"], "result": result, "opinion": opinion})  # fmt: skip
+        return self.post(
+            f"/api/v1/cases/{case['id']}/tasks/{task['id']}",
+            user,
+            json={"version": case["version"], "result": result, "opinion": opinion},
+        )

@@ -31,22 +31,52 @@ def load_one_map(load_layer) -> None:
     load_layer(
         "parcels",
         [
-            {"parcel_no": "JA001", "owner": "张家村第一村民小组", "owner_kind": "collective", "right_type": "集体土地所有权"},
-            {"parcel_no": "JA002", "owner": "李家村民委员会", "owner_kind": "collective", "right_type": "集体土地所有权"},
-            {"parcel_no": "JC001", "owner": "张三", "owner_kind": "person", "household_id": "HH1", "right_type": "宅基地使用权"},
+            {
+                "parcel_no": "JA001",
+                "owner": "张家村第一村民小组",
+                "owner_kind": "collective",
+                "right_type": "集体土地所有权",
+            },
+            {
+                "parcel_no": "JA002",
+                "owner": "李家村民委员会",
+                "owner_kind": "collective",
+                "right_type": "集体土地所有权",
+            },
+            {
+                "parcel_no": "JC001",
+                "owner": "张三",
+                "owner_kind": "person",
+                "household_id": "HH1",
+                "right_type": "宅基地使用权",
+            },
         ],
         [b(0, 0, 100, 100), b(100, 0, 200, 100), b(10, 210, 30, 230)],
     )
     load_layer(
         "mining_rights",
         [
-            {"licence_no": "C001", "holder": "甲矿业", "kind": "mining", "depth_top": 300, "depth_bottom": 100,
-             "valid_from": "2020-01-01", "valid_to": "2030-12-31"},
-            {"licence_no": "C002", "holder": "乙矿业", "kind": "mining", "depth_top": 300, "depth_bottom": 100,
-             "valid_from": "2010-01-01", "valid_to": "2020-12-31"},
+            {
+                "licence_no": "C001",
+                "holder": "甲矿业",
+                "kind": "mining",
+                "depth_top": 300,
+                "depth_bottom": 100,
+                "valid_from": "2020-01-01",
+                "valid_to": "2030-12-31",
+            },
+            {
+                "licence_no": "C002",
+                "holder": "乙矿业",
+                "kind": "mining",
+                "depth_top": 300,
+                "depth_bottom": 100,
+                "valid_from": "2010-01-01",
+                "valid_to": "2020-12-31",
+            },
         ],
         [b(400, 0, 500, 100), b(400, 200, 500, 300)],
-    )  # fmt: skip
+    )
     load_layer(
         "land_price_zones",
         [

@@ -23,8 +23,17 @@ from jinja2 import Template
 
 from web.map.landuse_style import STYLE_KINDS, UNKNOWN_FILL, landuse_colors, layer_style
 
-__all__ = ["Basemap", "MapLayer", "MapParts", "OfflineAssetError", "OfflineMap", "build_map", "landuse_colors",
-           "map_html", "render_parts"]  # fmt: skip
+__all__ = [
+    "Basemap",
+    "MapLayer",
+    "MapParts",
+    "OfflineAssetError",
+    "OfflineMap",
+    "build_map",
+    "landuse_colors",
+    "map_html",
+    "render_parts",
+]
 
 DEFAULT_TILE_URL = "/tiles/{layer}/{z}/{x}/{y}.pbf"
 MAX_ZOOM = 22
@@ -46,8 +55,10 @@ TIANDITU = {  # style → (base layer, annotation layer)
     "img": ("img", "cia"),
     "ter": ("ter", "cta"),
 }
-TIANDITU_URL = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
-                "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")  # fmt: skip
+TIANDITU_URL = (
+    "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+)
 
 
 class OfflineAssetError(RuntimeError):
@@ -95,8 +106,10 @@ class Basemap:
         if self.kind == "tianditu" and self.tianditu_key:
             base, note = TIANDITU[self.tianditu_style]
             attr = "天地图 国家地理信息公共服务平台"
-            return [(TIANDITU_URL.format(layer=base, key=self.tianditu_key), attr, "天地图"),
-                    (TIANDITU_URL.format(layer=note, key=self.tianditu_key), attr, "天地图注记")]  # fmt: skip
+            return [
+                (TIANDITU_URL.format(layer=base, key=self.tianditu_key), attr, "天地图"),
+                (TIANDITU_URL.format(layer=note, key=self.tianditu_key), attr, "天地图注记"),
+            ]
         return []
 
     def tiles(self) -> tuple[str, str] | None:
@@ -145,8 +158,10 @@ class OfflineMap(folium.Map):
         jquery = False
         for el in _walk(self):
             if isinstance(el, folium.Icon):
-                raise OfflineAssetError("folium.Icon needs awesome-markers and Font Awesome, which are not vendored: "
-                                        "use a plain Marker, CircleMarker or a DivIcon")  # fmt: skip
+                raise OfflineAssetError(
+                    "folium.Icon needs awesome-markers and Font Awesome, which are not vendored: "
+                    "use a plain Marker, CircleMarker or a DivIcon"
+                )
             # folium's Popup template and non-embedded GeoJson call jQuery's $
             jquery |= isinstance(el, folium.Popup) or (isinstance(el, folium.GeoJson) and not el.embed)
             if el is not self and isinstance(el, JSCSSMixin):
@@ -341,11 +356,25 @@ def build_map(
         location = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
     else:
         location = [center[1], center[0]]
-    m = OfflineMap(location=location, zoom_start=zoom if center is not None else 11, tiles=None, control_scale=False,
-                   max_zoom=MAX_ZOOM, static_url=static_url)  # fmt: skip
-    m.get_root().header.add_child(Element(_HEAD_JS % {
-        "colors": json.dumps(landuse_colors()), "landuse": json.dumps(layer_style("landuse")), "unknown": json.dumps(UNKNOWN_FILL)}),
-        name="landwindow_head")  # fmt: skip
+    m = OfflineMap(
+        location=location,
+        zoom_start=zoom if center is not None else 11,
+        tiles=None,
+        control_scale=False,
+        max_zoom=MAX_ZOOM,
+        static_url=static_url,
+    )
+    m.get_root().header.add_child(
+        Element(
+            _HEAD_JS
+            % {
+                "colors": json.dumps(landuse_colors()),
+                "landuse": json.dumps(layer_style("landuse")),
+                "unknown": json.dumps(UNKNOWN_FILL),
+            }
+        ),
+        name="landwindow_head",
+    )
 
     if center is None:
         # framed before any layer is added: tiles are fetched once, at the zoom the clerk will see
@@ -353,16 +382,25 @@ def build_map(
         m.add_child(_Script(f"{m.get_name()}.fitBounds([[{bounds[1]}, {bounds[0]}], [{bounds[3]}, {bounds[2]}]]);"))
 
     for url, attribution, title in (basemap or Basemap()).layers():
-        folium.TileLayer(tiles=url, attr=attribution, name=title, overlay=False, control=False, max_zoom=MAX_ZOOM,
-                         subdomains="01234567").add_to(m)  # fmt: skip
+        folium.TileLayer(
+            tiles=url,
+            attr=attribution,
+            name=title,
+            overlay=False,
+            control=False,
+            max_zoom=MAX_ZOOM,
+            subdomains="01234567",
+        ).add_to(m)
 
     grids = []
     for lyr in grids_spec:
         key = json.dumps(lyr.name)
         style = "LW.landuseStyle" if lyr.style_kind == "landuse" else json.dumps(layer_style(lyr.style_kind))
         factory = "rendererFactory: L.canvas.tile, " if renderer == "canvas" else ""
-        options = (f"{{interactive: true, {factory}minZoom: {int(lyr.minzoom)}, maxZoom: {MAX_ZOOM}, getFeatureId: LW.fid, "
-                   f"vectorTileLayerStyles: {{{key}: {style}}}}}")  # fmt: skip
+        options = (
+            f"{{interactive: true, {factory}minZoom: {int(lyr.minzoom)}, maxZoom: {MAX_ZOOM}, getFeatureId: LW.fid, "
+            f"vectorTileLayerStyles: {{{key}: {style}}}}}"
+        )
         grid = VectorGridProtobuf(
             _tile_url(lyr.url or tile_url, lyr.name), name=lyr.title, options=options, show=lyr.show
         )
@@ -371,9 +409,11 @@ def build_map(
 
     if boundary is not None:
         folium.GeoJson(
-            dict(boundary), name="申请用地范围" if zh else "Application boundary", interactive=False,
+            dict(boundary),
+            name="申请用地范围" if zh else "Application boundary",
+            interactive=False,
             style_function=lambda f: {"color": "#1F5FBF", "weight": 3, "fillColor": "#1F5FBF", "fillOpacity": 0.06},
-        ).add_to(m)  # fmt: skip
+        ).add_to(m)
     if conflicts is not None and conflicts.get("features"):
         _conflicts(conflicts, zh).add_to(m)
     for overlay in overlays:
@@ -386,15 +426,32 @@ def build_map(
         if zh:
             m.add_child(_Script(_DRAW_ZH))
         drawn = folium.FeatureGroup(name="绘制的范围", control=False).add_to(m)
-        Draw(feature_group=drawn, show_geometry_on_click=False, position="topleft",
-             draw_options={"polyline": False, "circle": False, "marker": False, "circlemarker": False, "rectangle": True,
-                           "polygon": {"allowIntersection": False, "showArea": True, "metric": True}},
-             edit_options={"poly": {"allowIntersection": False}}).add_to(m)  # fmt: skip
+        Draw(
+            feature_group=drawn,
+            show_geometry_on_click=False,
+            position="topleft",
+            draw_options={
+                "polyline": False,
+                "circle": False,
+                "marker": False,
+                "circlemarker": False,
+                "rectangle": True,
+                "polygon": {"allowIntersection": False, "showArea": True, "metric": True},
+            },
+            edit_options={"poly": {"allowIntersection": False}},
+        ).add_to(m)
     if measure:
-        MeasureControl(position="topleft", primary_length_unit="meters", secondary_length_unit="kilometers",
-                       primary_area_unit="sqmeters", secondary_area_unit="mu" if zh else "hectares",
-                       localization="cn" if zh else "en", active_color="#1F5FBF", completed_color="#C8102E",
-                       units={"mu": {"factor": 0.0015, "display": "亩", "decimals": 2}}).add_to(m)  # fmt: skip
+        MeasureControl(
+            position="topleft",
+            primary_length_unit="meters",
+            secondary_length_unit="kilometers",
+            primary_area_unit="sqmeters",
+            secondary_area_unit="mu" if zh else "hectares",
+            localization="cn" if zh else "en",
+            active_color="#1F5FBF",
+            completed_color="#C8102E",
+            units={"mu": {"factor": 0.0015, "display": "亩", "decimals": 2}},
+        ).add_to(m)
     if layer_control:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
@@ -412,15 +469,24 @@ def build_map(
 
 
 def _conflicts(conflicts: Mapping[str, Any], zh: bool) -> folium.GeoJson:
-    labels = {"rule": ("规则", "Rule"), "title": ("图层", "Layer"), "overlap_m2": ("重叠面积（㎡）", "Overlap (m²)"),
-              "overlap_mu": ("重叠面积（亩）", "Overlap (mu)"), "message": ("说明", "Message")}  # fmt: skip
+    labels = {
+        "rule": ("规则", "Rule"),
+        "title": ("图层", "Layer"),
+        "overlap_m2": ("重叠面积（㎡）", "Overlap (m²)"),
+        "overlap_mu": ("重叠面积（亩）", "Overlap (mu)"),
+        "message": ("说明", "Message"),
+    }
     feats = conflicts.get("features") or []
     fields = [k for k in labels if all(k in (f.get("properties") or {}) for f in feats)]
 
     def style(f: dict[str, Any]) -> dict[str, Any]:
         warn = (f.get("properties") or {}).get("status") == "warn"
-        return {"color": "#B26A00" if warn else "#C8102E", "weight": 2, "fillColor": "#F0A020" if warn else "#E4002B",
-                "fillOpacity": 0.5}  # fmt: skip
+        return {
+            "color": "#B26A00" if warn else "#C8102E",
+            "weight": 2,
+            "fillColor": "#F0A020" if warn else "#E4002B",
+            "fillOpacity": 0.5,
+        }
 
     popup = (
         folium.GeoJsonPopup(fields=fields, aliases=[labels[k][0 if zh else 1] for k in fields], localize=True)

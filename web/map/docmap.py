@@ -48,11 +48,17 @@ def boundary_svg(
     ll = shape(boundary)
     zone = gk_zone_for(ll)
     gk, _ = to_gk(ll, zone)
-    layers = [(to_gk(shape(c["geometry"]), zone)[0], c["status"], c.get("title", "")) for c in conflicts or [] if c.get("geometry")]
+    layers = [
+        (to_gk(shape(c["geometry"]), zone)[0], c["status"], c.get("title", ""))
+        for c in conflicts or []
+        if c.get("geometry")
+    ]
     minx, miny, maxx, maxy = shapely.union_all([gk, *(g for g, _, _ in layers)]).bounds
     pad, legend_h = 28, 40
     span = max(maxx - minx, maxy - miny, 1.0)
-    scale = min((width - 2 * pad) / max(maxx - minx, span * 0.05), (height - 2 * pad - legend_h) / max(maxy - miny, span * 0.05))
+    scale = min(
+        (width - 2 * pad) / max(maxx - minx, span * 0.05), (height - 2 * pad - legend_h) / max(maxy - miny, span * 0.05)
+    )
     ox = (width - (maxx - minx) * scale) / 2
     oy = (height - legend_h - (maxy - miny) * scale) / 2
 
@@ -71,8 +77,10 @@ def boundary_svg(
     ]
     for g, status, title in layers:
         fill, stroke, w = STYLE[status if status in STYLE else "warn"]
-        parts.append(f'<path d="{path(g)}" fill="{fill}" fill-opacity="0.45" fill-rule="evenodd" stroke="{stroke}" '
-                     f'stroke-width="{w}"><title>{escape(title)}</title></path>')  # fmt: skip
+        parts.append(
+            f'<path d="{path(g)}" fill="{fill}" fill-opacity="0.45" fill-rule="evenodd" stroke="{stroke}" '
+            f'stroke-width="{w}"><title>{escape(title)}</title></path>'
+        )
     fill, stroke, w = STYLE["boundary"]
     parts.append(f'<path d="{path(gk)}" fill="{fill}" fill-rule="evenodd" stroke="{stroke}" stroke-width="{w}"/>')
     if label_vertices:
@@ -81,27 +89,37 @@ def boundary_svg(
             for x, y in ring:
                 n += 1
                 px, py = ox + (x - minx) * scale, oy + (maxy - y) * scale
-                parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{stroke}"/>'
-                             f'<text x="{px + 4:.1f}" y="{py - 4:.1f}" fill="#111">J{n}</text>')  # fmt: skip
+                parts.append(
+                    f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{stroke}"/>'
+                    f'<text x="{px + 4:.1f}" y="{py - 4:.1f}" fill="#111">J{n}</text>'
+                )
     # scale bar (bottom left) and north arrow (top right)
     bar_m = _nice((width - 2 * pad) * 0.25 / scale)
     bar_px = bar_m * scale
     y0 = height - 12
     label = f"{bar_m / 1000:g} km" if bar_m >= 1000 else f"{bar_m:g} m"
-    parts.append(f'<path d="M{pad},{y0 - 5} L{pad},{y0} L{pad + bar_px:.1f},{y0} L{pad + bar_px:.1f},{y0 - 5}" fill="none" stroke="#111" stroke-width="1.2"/>'
-                 f'<text x="{pad + bar_px + 6:.1f}" y="{y0}">{label}</text>')  # fmt: skip
+    parts.append(
+        f'<path d="M{pad},{y0 - 5} L{pad},{y0} L{pad + bar_px:.1f},{y0} L{pad + bar_px:.1f},{y0 - 5}" fill="none" stroke="#111" stroke-width="1.2"/>'
+        f'<text x="{pad + bar_px + 6:.1f}" y="{y0}">{label}</text>'
+    )
     nx = width - pad
-    parts.append(f'<path d="M{nx},{pad - 8} L{nx - 6},{pad + 8} L{nx},{pad + 4} L{nx + 6},{pad + 8} Z" fill="#111"/>'
-                 f'<text x="{nx - 4}" y="{pad + 22}">N</text>')  # fmt: skip
+    parts.append(
+        f'<path d="M{nx},{pad - 8} L{nx - 6},{pad + 8} L{nx},{pad + 4} L{nx + 6},{pad + 8} Z" fill="#111"/>'
+        f'<text x="{nx - 4}" y="{pad + 22}">N</text>'
+    )
     # legend (bottom right)
-    legend = [("boundary", "用地范围")] + [(s, t) for s, t in (("warn", "需说明"), ("block", "禁止/冲突")) if any(st == s for _, st, _ in layers)]
+    legend = [("boundary", "用地范围")] + [
+        (s, t) for s, t in (("warn", "需说明"), ("block", "禁止/冲突")) if any(st == s for _, st, _ in layers)
+    ]
     x = width - pad
     items = []
     for key, text in reversed(legend):
         fill, stroke, _ = STYLE[key]
         x -= 12 * len(text) + 24
-        items.append(f'<rect x="{x}" y="{y0 - 10}" width="14" height="10" fill="{fill}" fill-opacity="0.45" stroke="{stroke}"/>'
-                     f'<text x="{x + 18}" y="{y0}">{text}</text>')  # fmt: skip
+        items.append(
+            f'<rect x="{x}" y="{y0 - 10}" width="14" height="10" fill="{fill}" fill-opacity="0.45" stroke="{stroke}"/>'
+            f'<text x="{x + 18}" y="{y0}">{text}</text>'
+        )
     parts += items
     parts.append(f'<text x="{pad}" y="{y0 - 16}" fill="#555">CGCS2000 3° GK zone {zone}</text>')
     parts.append("</svg>")

@@ -48,7 +48,9 @@ def _case_page(
     run = latest_check(session, case)
     audit(session, user.actor, "case.view_personal", case.id, None, None)
     reviewing = case.status == IN_REVIEW and user.department and permissions.allows(user, "case.review")
-    my_task = next((t for t in detail["tasks"] if reviewing and t["status"] != "done" and t["department"] == user.department), None)
+    my_task = next(
+        (t for t in detail["tasks"] if reviewing and t["status"] != "done" and t["department"] == user.department), None
+    )
     steps = [e for e in timeline(session, case) if e["action"] not in READ_ACTIONS]
     context = {
         "c": detail,

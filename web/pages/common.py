@@ -35,7 +35,9 @@ MAP_LAYERS = (
 HIDDEN = {"land_price_zones"}
 
 
-def page(request: Request, name: str, context: dict[str, Any], user: Principal | None = None, status: int = 200) -> Response:
+def page(
+    request: Request, name: str, context: dict[str, Any], user: Principal | None = None, status: int = 200
+) -> Response:
     """Render a page with the shared context (language, user, CSRF token, static URL)."""
     lang = lang_of(request)
     settings: Settings = request.app.state.settings

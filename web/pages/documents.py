@@ -29,8 +29,13 @@ FILE_NAMES = {
     "decision": "decision",
     "certificate": "certificate",
 }
-TEMPLATES = {"notice": "notice.html", "receipt": "receipt.html", "check_report": "check_report.html",
-             "decision": "decision.html", "certificate": "certificate.html"}  # fmt: skip
+TEMPLATES = {
+    "notice": "notice.html",
+    "receipt": "receipt.html",
+    "check_report": "check_report.html",
+    "decision": "decision.html",
+    "certificate": "certificate.html",
+}
 
 
 def _render(request: Request, doc: str, case: Case, facts: dict[str, Any], pdf: bool, svg: str = "") -> Response:

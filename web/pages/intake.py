@@ -43,7 +43,9 @@ def _form(request: Request, user: Principal, settings: Any, status: int = 200, *
 
 
 @router.get("/cases/new", response_class=HTMLResponse)
-def intake(request: Request, user: Annotated[Principal, page_permission("case.list")], settings: SettingsDep) -> Response:
+def intake(
+    request: Request, user: Annotated[Principal, page_permission("case.list")], settings: SettingsDep
+) -> Response:
     """The intake form: applicant, boundary (upload or draw), materials received."""
     return _form(request, user, settings)
 
@@ -104,21 +106,41 @@ def intake_post(
         if kind not in KINDS:
             raise InvalidInput(f"未知申请类型 unknown kind {kind!r}")
         if kept_damaged:
-            raise InvalidInput("保留的用地范围文件已损坏，请重新上传 / the kept boundary file is damaged: upload it again")
+            raise InvalidInput(
+                "保留的用地范围文件已损坏，请重新上传 / the kept boundary file is damaged: upload it again"
+            )
         boundary = _boundary(data, chosen, name, boundary_geojson, settings.max_upload_bytes)
         if action == "create":
             return _take_in(request, session, user, values, boundary)
         report = preview_check(session, kind, boundary.geometry, household_id or None).to_dict()
         geojson = dict(mapping(boundary.geometry))
-        return _form(request, user, settings, values=values, report=report, boundary=geojson, boundary_kept=kept,
-                     boundary_name=name)  # fmt: skip
+        return _form(
+            request,
+            user,
+            settings,
+            values=values,
+            report=report,
+            boundary=geojson,
+            boundary_kept=kept,
+            boundary_name=name,
+        )
     except DomainError as exc:
         session.rollback()
-        return _form(request, user, settings, status=status_for(exc), values=values, error=exc.message,
-                     boundary_kept=kept, boundary_name=name)  # fmt: skip
+        return _form(
+            request,
+            user,
+            settings,
+            status=status_for(exc),
+            values=values,
+            error=exc.message,
+            boundary_kept=kept,
+            boundary_name=name,
+        )
 
 
-def _take_in(request: Request, session: Any, user: Principal, values: dict[str, Any], boundary: BoundaryInput) -> Response:
+def _take_in(
+    request: Request, session: Any, user: Principal, values: dict[str, Any], boundary: BoundaryInput
+) -> Response:
     """Take the application in (its check runs once, in the same transaction) and open its page."""
     if not values["applicant_name"].strip():
         raise InvalidInput("请填写申请人 / the applicant's name is missing")
@@ -140,6 +162,12 @@ def _take_in(request: Request, session: Any, user: Principal, values: dict[str, 
     if result.query_code:
         signer = signer_for(request)
         note = signer.seal_receipt(result.case.id, result.query_code)
-        response.set_cookie(RECEIPT_COOKIE, note, max_age=signer.RECEIPT_SECONDS, path=f"/cases/{result.case.id}",
-                            httponly=True, samesite="strict")  # fmt: skip
+        response.set_cookie(
+            RECEIPT_COOKIE,
+            note,
+            max_age=signer.RECEIPT_SECONDS,
+            path=f"/cases/{result.case.id}",
+            httponly=True,
+            samesite="strict",
+        )
     return response

@@ -31,7 +31,13 @@ async def one_map(request: Request, conn: ConnDep, settings: SettingsDep) -> Res
     """Show the county's one map with every layer as vector tiles."""
     lang = lang_of(request)
     layers = map_layers(lang)
-    m = build_map(layers, bounds=await county_bounds(conn), static_url=settings.static_url, basemap=basemap_of(settings), lang=lang)
+    m = build_map(
+        layers,
+        bounds=await county_bounds(conn),
+        static_url=settings.static_url,
+        basemap=basemap_of(settings),
+        lang=lang,
+    )
     legend = [(code, color) for code, color in landuse_colors().items() if len(code) == 2]
     context = {"map": render_parts(m), "nav": "map", "legend": legend, "layers": layers}
     return page(request, "map.html", context, user=session_user(request))
@@ -69,7 +75,9 @@ def login(
     target = next if next.startswith("/") and not next.startswith("//") else "/workbench"
     response = RedirectResponse(target, status_code=303)
     cookie = signer.issue(user, cookie=True)
-    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax", max_age=settings.token_minutes * 60, path="/")
+    response.set_cookie(
+        SESSION_COOKIE, cookie, httponly=True, samesite="lax", max_age=settings.token_minutes * 60, path="/"
+    )
     return response
 
 

@@ -24,8 +24,9 @@ Planner = Annotated[Principal, page_permission("conversions.read")]
 STATE_STYLE = {"approved": ("#C8102E", 0.45), "pending": ("#E08A00", 0.35)}
 
 
-def _parse(township: str | None, date_from: str | None, date_to: str | None, land_class: str | None,
-           state: str | None) -> tuple[ConversionFilter, str | None]:  # fmt: skip
+def _parse(
+    township: str | None, date_from: str | None, date_to: str | None, land_class: str | None, state: str | None
+) -> tuple[ConversionFilter, str | None]:
     try:
         return ConversionFilter.parse(township, date_from, date_to, land_class, state), None
     except DomainError as exc:
@@ -33,8 +34,13 @@ def _parse(township: str | None, date_from: str | None, date_to: str | None, lan
 
 
 def _conversion_layer(fc: dict[str, Any], zh: bool) -> folium.GeoJson:
-    labels = {"case_no": ("案件编号", "Case"), "state_title": ("状态", "State"), "township": ("乡镇", "Township"),
-              "agricultural_m2": ("农用地（㎡）", "Farmland (m²)"), "cultivated_m2": ("耕地（㎡）", "Cultivated (m²)")}  # fmt: skip
+    labels = {
+        "case_no": ("案件编号", "Case"),
+        "state_title": ("状态", "State"),
+        "township": ("乡镇", "Township"),
+        "agricultural_m2": ("农用地（㎡）", "Farmland (m²)"),
+        "cultivated_m2": ("耕地（㎡）", "Cultivated (m²)"),
+    }
 
     def style(f: dict[str, Any]) -> dict[str, Any]:
         color, opacity = STATE_STYLE[f["properties"]["state"]]
@@ -43,36 +49,73 @@ def _conversion_layer(fc: dict[str, Any], zh: bool) -> folium.GeoJson:
     titles = {"approved": ("已批准", "Approved"), "pending": ("在办", "Pending")}
     for feat in fc["features"]:
         feat["properties"]["state_title"] = titles[feat["properties"]["state"]][0 if zh else 1]
-    popup = folium.GeoJsonPopup(fields=list(labels), aliases=[v[0 if zh else 1] for v in labels.values()], localize=True)
+    popup = folium.GeoJsonPopup(
+        fields=list(labels), aliases=[v[0 if zh else 1] for v in labels.values()], localize=True
+    )
     return folium.GeoJson(fc, name="农用地转用" if zh else "Conversions", style_function=style, popup=popup)
 
 
 @router.get("/planner", response_class=HTMLResponse)
-def planner(request: Request, session: SessionDep, settings: SettingsDep, user: Planner, township: str | None = None,
-            land_class: str | None = None, state: str | None = None) -> Response:  # fmt: skip
+def planner(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Planner,
+    township: str | None = None,
+    land_class: str | None = None,
+    state: str | None = None,
+) -> Response:
     """Every approved and pending conversion of farmland on the map and in a table, with totals of 农用地 and 耕地."""
     # the period is ?from=&to= (YYYY-MM-DD), as in the API
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, state)
     listing = list_conversions(session, f)
     fc = listing.geojson()
     lang = lang_of(request)
-    m = build_map(map_layers(lang), bounds=bounds_of(fc), static_url=settings.static_url,
-                  basemap=basemap_of(settings), lang=lang,
-                  overlays=[_conversion_layer(fc, lang == "zh")] if fc["features"] else [])  # fmt: skip
-    return page(request, "planner.html", {
-        "nav": "planner", "map": render_parts(m), "listing": listing, "totals": listing.totals(), "f": f,
-        "error": error, "townships": townships(session), "land_classes": land_classes(),
-        "query": urlencode(f.as_query()),
-    }, user=user, status=422 if error else 200)  # fmt: skip
+    m = build_map(
+        map_layers(lang),
+        bounds=bounds_of(fc),
+        static_url=settings.static_url,
+        basemap=basemap_of(settings),
+        lang=lang,
+        overlays=[_conversion_layer(fc, lang == "zh")] if fc["features"] else [],
+    )
+    return page(
+        request,
+        "planner.html",
+        {
+            "nav": "planner",
+            "map": render_parts(m),
+            "listing": listing,
+            "totals": listing.totals(),
+            "f": f,
+            "error": error,
+            "townships": townships(session),
+            "land_classes": land_classes(),
+            "query": urlencode(f.as_query()),
+        },
+        user=user,
+        status=422 if error else 200,
+    )
 
 
 @router.get("/planner/audit", response_class=HTMLResponse)
-def planner_audit(request: Request, session: SessionDep, user: Planner, township: str | None = None,
-                  land_class: str | None = None) -> Response:  # fmt: skip
+def planner_audit(
+    request: Request, session: SessionDep, user: Planner, township: str | None = None, land_class: str | None = None
+) -> Response:
     """The approved conversions re-checked against today's map; the disagreements first, with downloads."""
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, None)
     audit = audit_conversions(session, f)
     rows = sorted(audit.rows, key=lambda r: not r.disagrees)
-    return page(request, "planner_audit.html", {
-        "nav": "planner", "audit": audit, "rows": rows, "error": error, "query": urlencode(f.as_query()),
-    }, user=user, status=422 if error else 200)  # fmt: skip
+    return page(
+        request,
+        "planner_audit.html",
+        {
+            "nav": "planner",
+            "audit": audit,
+            "rows": rows,
+            "error": error,
+            "query": urlencode(f.as_query()),
+        },
+        user=user,
+        status=422 if error else 200,
+    )

@@ -26,20 +26,35 @@ def portal_form(request: Request) -> Response:
     return page(request, "portal.html", {"nav": "portal"})
 
 
-def _show(request: Request, session: SessionDep, settings: SettingsDep, case_no: str, query_code: str, **extra: object) -> Response:
+def _show(
+    request: Request, session: SessionDep, settings: SettingsDep, case_no: str, query_code: str, **extra: object
+) -> Response:
     case = find_by_query_code(session, case_no.strip(), query_code)
     view = public_case(session, case)
-    m = build_map(map_layers(lang_of(request)), static_url=settings.static_url, basemap=basemap_of(settings),
-                  boundary=view["boundary"], measure=False, lang=lang_of(request))  # fmt: skip
-    return page(request, "portal_case.html", {"v": view, "map": render_parts(m), "nav": "portal",
-                                              "case_no": case_no, "query_code": query_code, **extra})  # fmt: skip
+    m = build_map(
+        map_layers(lang_of(request)),
+        static_url=settings.static_url,
+        basemap=basemap_of(settings),
+        boundary=view["boundary"],
+        measure=False,
+        lang=lang_of(request),
+    )
+    return page(
+        request,
+        "portal_case.html",
+        {"v": view, "map": render_parts(m), "nav": "portal", "case_no": case_no, "query_code": query_code, **extra},
+    )
 
 
 @router.post("/portal", response_class=HTMLResponse)
 def portal_case(
-    request: Request, session: SessionDep, settings: SettingsDep, _csrf: CsrfDep,
-    case_no: Annotated[str, Form(max_length=40)], query_code: Annotated[str, Form(max_length=32)],
-) -> Response:  # fmt: skip
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _csrf: CsrfDep,
+    case_no: Annotated[str, Form(max_length=40)],
+    query_code: Annotated[str, Form(max_length=32)],
+) -> Response:
     """Show the applicant their own case; a wrong number or code gets the same answer either way (429 after too many)."""
     try:
         with query_code_attempt(request, case_no):
@@ -58,10 +73,15 @@ def _too_many(request: Request, case_no: str, exc: TooManyAttempts) -> Response:
 
 @router.post("/portal/rate", response_class=HTMLResponse)
 def portal_rate(
-    request: Request, session: SessionDep, settings: SettingsDep, _csrf: CsrfDep,
-    case_no: Annotated[str, Form(max_length=40)], query_code: Annotated[str, Form(max_length=32)],
-    stars: Annotated[int, Form(ge=1, le=5)], comment: Annotated[str, Form(max_length=1000)] = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _csrf: CsrfDep,
+    case_no: Annotated[str, Form(max_length=40)],
+    query_code: Annotated[str, Form(max_length=32)],
+    stars: Annotated[int, Form(ge=1, le=5)],
+    comment: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
     """Record the applicant's rating of a decided case, then show the case again."""
     try:
         with query_code_attempt(request, case_no):

@@ -35,21 +35,49 @@ def monthly(request: Request, session: SessionDep, user: Statistician, month: st
     """The month's figures per kind and clerk, the converted area by township, and CSV / XLSX downloads."""
     m = _month(month, Month.of(datetime.now(LOCAL_TZ)))
     stats = monthly_statistics(session, m)
-    return page(request, "reports_monthly.html", {
-        "nav": "reports", "stats": stats, "month": m, "columns": COLUMNS, "conversion_columns": CONVERSION_COLUMNS,
-        "previous": m.previous(), "next": m.next(), "current": m.start <= datetime.now(LOCAL_TZ) < m.end,
-    }, user=user)  # fmt: skip
+    return page(
+        request,
+        "reports_monthly.html",
+        {
+            "nav": "reports",
+            "stats": stats,
+            "month": m,
+            "columns": COLUMNS,
+            "conversion_columns": CONVERSION_COLUMNS,
+            "previous": m.previous(),
+            "next": m.next(),
+            "current": m.start <= datetime.now(LOCAL_TZ) < m.end,
+        },
+        user=user,
+    )
 
 
-def _callbacks_page(request: Request, session: SessionDep, user: Principal, m: Month, status: int = 200, **extra: object) -> Response:
+def _callbacks_page(
+    request: Request, session: SessionDep, user: Principal, m: Month, status: int = 200, **extra: object
+) -> Response:
     drawn = callbacks.get_draw(session, m)
     view = callbacks.draw_view(drawn, m, full_phones=True)
     if drawn is not None:
-        audit(session, user.actor, "callback.view_personal", None, None, {"month": str(m), "cases": len(view["entries"])})
-    return page(request, "callbacks.html", {
-        "nav": "callbacks", "v": view, "month": m, "outcomes": callbacks.outcomes(), "default_size": callbacks.default_size(),
-        "previous": m.previous(), "next": m.next(), "ended": m.end <= datetime.now(LOCAL_TZ), **extra,
-    }, user=user, status=status)  # fmt: skip
+        audit(
+            session, user.actor, "callback.view_personal", None, None, {"month": str(m), "cases": len(view["entries"])}
+        )
+    return page(
+        request,
+        "callbacks.html",
+        {
+            "nav": "callbacks",
+            "v": view,
+            "month": m,
+            "outcomes": callbacks.outcomes(),
+            "default_size": callbacks.default_size(),
+            "previous": m.previous(),
+            "next": m.next(),
+            "ended": m.end <= datetime.now(LOCAL_TZ),
+            **extra,
+        },
+        user=user,
+        status=status,
+    )
 
 
 @router.get("/callbacks", response_class=HTMLResponse)
@@ -60,14 +88,21 @@ def callback_list(request: Request, session: SessionDep, user: CallbackManager, 
 
 @router.post("/callbacks/draw", response_class=HTMLResponse)
 def callback_draw(
-    request: Request, session: SessionDep, user: CallbackManager, _csrf: CsrfDep, month: Annotated[str, Form(max_length=7)],
-    size: Annotated[int | None, Form()] = None, seed: Annotated[str, Form(max_length=20)] = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    session: SessionDep,
+    user: CallbackManager,
+    _csrf: CsrfDep,
+    month: Annotated[str, Form(max_length=7)],
+    size: Annotated[int | None, Form()] = None,
+    seed: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
     """Draw the month's sample and show it."""
     m = _month(month, Month.of(datetime.now(LOCAL_TZ)).previous())
     try:
         if seed.strip() and not seed.strip().isdigit():
-            raise InvalidInput(f"随机种子应为非负整数（收到 {seed!r}）/ the seed must be a non-negative integer (got {seed!r})")
+            raise InvalidInput(
+                f"随机种子应为非负整数（收到 {seed!r}）/ the seed must be a non-negative integer (got {seed!r})"
+            )
         callbacks.draw(session, Month.parse(month), size, int(seed) if seed.strip() else None, by=user)
     except DomainError as exc:
         session.rollback()
@@ -77,10 +112,15 @@ def callback_draw(
 
 @router.post("/callbacks/record", response_class=HTMLResponse)
 def callback_record(
-    request: Request, session: SessionDep, user: CallbackManager, _csrf: CsrfDep, month: Annotated[str, Form(max_length=7)],
-    case_no: Annotated[str, Form(max_length=40)], outcome: Annotated[str, Form(max_length=40)],
+    request: Request,
+    session: SessionDep,
+    user: CallbackManager,
+    _csrf: CsrfDep,
+    month: Annotated[str, Form(max_length=7)],
+    case_no: Annotated[str, Form(max_length=40)],
+    outcome: Annotated[str, Form(max_length=40)],
     note: Annotated[str, Form(max_length=2000)] = "",
-) -> Response:  # fmt: skip
+) -> Response:
     """Record the outcome of one sampled case's callback, then show the list again."""
     m = _month(month, Month.of(datetime.now(LOCAL_TZ)).previous())
     try:

@@ -32,7 +32,9 @@ def workbench(
     kind = kind if kind in KINDS else None
     due = due if due in ("soon", "overdue") else None
     rows = case_rows(session, user, kind, due=due, limit=LIST_LENGTH)
-    todo = review_tasks(session, user.department) if permissions.allows(user, "case.review") and user.department else None
+    todo = (
+        review_tasks(session, user.department) if permissions.allows(user, "case.review") and user.department else None
+    )
     decide = awaiting_decision(session) if permissions.allows(user, "case.decide") else None
     context = {"rows": rows, "nav": "workbench", "kind": kind, "due": due, "todo": todo, "decide": decide}
     return page(request, "workbench.html", context, user=user)

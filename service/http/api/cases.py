@@ -103,7 +103,11 @@ def materials(
 
 @router.post("/{case_id}/tasks/{task_id}", summary="Record a department's review opinion")
 def review(
-    case: Annotated[Case, case_access("case.review")], task_id: TaskId, body: TaskIn, session: SessionDep, principal: Reader
+    case: Annotated[Case, case_access("case.review")],
+    task_id: TaskId,
+    body: TaskIn,
+    session: SessionDep,
+    principal: Reader,
 ) -> dict[str, Any]:
     """Complete a review task; the last one moves the case on."""
     done = complete_task(session, principal, case.id, task_id, body.version, body.result, body.opinion)
@@ -128,7 +132,9 @@ def check_report(case: ReadCase, session: SessionDep) -> dict[str, Any]:
 
 
 @router.post("/{case_id}/notices", status_code=201, summary="Issue the one-time notice")
-def issue_notice(case: Annotated[Case, case_access("case.notice")], session: SessionDep, principal: Reader) -> dict[str, Any]:
+def issue_notice(
+    case: Annotated[Case, case_access("case.notice")], session: SessionDep, principal: Reader
+) -> dict[str, Any]:
     """Issue and record the one-time notice (missing materials and map findings)."""
     notice = one_time_notice(session, principal, case.id)
     return {"id": notice.id, **notice.content}

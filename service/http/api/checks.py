@@ -26,7 +26,9 @@ async def check(
     settings: SettingsDep,
     principal: Annotated[Principal, permission("check.run")],
     kind: Annotated[str, Form(description="homestead | requisition | mining")],
-    file: Annotated[UploadFile | None, File(description="界址点TXT, 矿业权拐点, GeoJSON, zipped Shapefile, GPKG, KML")] = None,
+    file: Annotated[
+        UploadFile | None, File(description="界址点TXT, 矿业权拐点, GeoJSON, zipped Shapefile, GPKG, KML")
+    ] = None,
     geojson: Annotated[str | None, Form(description="a polygon drawn on the map (GeoJSON, lon/lat)")] = None,
     household_id: Annotated[str | None, Form(max_length=50)] = None,
     depth_top: Annotated[float | None, Form()] = None,

@@ -20,43 +20,82 @@ Planner = Annotated[Principal, permission("conversions.read")]
 
 
 Township = Annotated[str | None, Query(max_length=100, description="乡镇 township (as on the case)")]
-From = Annotated[str | None, Query(alias="from", max_length=10, description="YYYY-MM-DD: approved (or, pending, received) on or after")]
+From = Annotated[
+    str | None,
+    Query(alias="from", max_length=10, description="YYYY-MM-DD: approved (or, pending, received) on or after"),
+]
 To = Annotated[str | None, Query(alias="to", max_length=10, description="YYYY-MM-DD: on or before")]
 LandClass = Annotated[str | None, Query(max_length=10, description="GB/T 21010 code (01, 0101) or category (农用地)")]
 State = Annotated[str | None, Query(max_length=10, description="approved or pending")]
 
 
 @router.get("", summary="Approved and pending conversions of farmland with totals of 农用地 and 耕地")
-def conversions(session: SessionDep, principal: Planner, township: Township = None, date_from: From = None,
-                date_to: To = None, land_class: LandClass = None, state: State = None) -> dict[str, Any]:  # fmt: skip
+def conversions(
+    session: SessionDep,
+    principal: Planner,
+    township: Township = None,
+    date_from: From = None,
+    date_to: To = None,
+    land_class: LandClass = None,
+    state: State = None,
+) -> dict[str, Any]:
     """Return the filtered conversions from the stored check reports."""
     return list_conversions(session, ConversionFilter.parse(township, date_from, date_to, land_class, state)).to_dict()
 
 
-def _audit(session: SessionDep, principal: Principal, township: str | None, date_from: str | None, date_to: str | None,
-           land_class: str | None) -> ConversionAudit:  # fmt: skip
+def _audit(
+    session: SessionDep,
+    principal: Principal,
+    township: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    land_class: str | None,
+) -> ConversionAudit:
     return audit_conversions(session, ConversionFilter.parse(township, date_from, date_to, land_class))
 
 
 @router.get("/audit", summary="Every approved conversion re-checked against today's map; the disagreements flagged")
-def audit(session: SessionDep, principal: Planner, township: Township = None, date_from: From = None,
-          date_to: To = None, land_class: LandClass = None) -> dict[str, Any]:  # fmt: skip
+def audit(
+    session: SessionDep,
+    principal: Planner,
+    township: Township = None,
+    date_from: From = None,
+    date_to: To = None,
+    land_class: LandClass = None,
+) -> dict[str, Any]:
     """Return the audit as JSON."""
     return _audit(session, principal, township, date_from, date_to, land_class).to_dict()
 
 
 @router.get("/audit.csv", summary="The conversion audit as CSV (UTF-8 with BOM)")
-def audit_csv(session: SessionDep, principal: Planner, township: Township = None, date_from: From = None,
-              date_to: To = None, land_class: LandClass = None) -> Response:  # fmt: skip
+def audit_csv(
+    session: SessionDep,
+    principal: Planner,
+    township: Township = None,
+    date_from: From = None,
+    date_to: To = None,
+    land_class: LandClass = None,
+) -> Response:
     """Return the audit as a CSV download."""
     body = ("\ufeff" + _audit(session, principal, township, date_from, date_to, land_class).csv_text()).encode("utf-8")
-    return Response(body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="conversion-audit.csv"'})  # fmt: skip
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="conversion-audit.csv"'},
+    )
 
 
 @router.get("/audit.gpkg", summary="The conversion audit as GeoPackage (boundaries with the audit's attributes)")
-def audit_gpkg(session: SessionDep, principal: Planner, township: Township = None, date_from: From = None,
-               date_to: To = None, land_class: LandClass = None) -> Response:  # fmt: skip
+def audit_gpkg(
+    session: SessionDep,
+    principal: Planner,
+    township: Township = None,
+    date_from: From = None,
+    date_to: To = None,
+    land_class: LandClass = None,
+) -> Response:
     """Return the audit as a GeoPackage download."""
     body = _audit(session, principal, township, date_from, date_to, land_class).gpkg_bytes()
-    return Response(body, media_type=GPKG, headers={"Content-Disposition": 'attachment; filename="conversion-audit.gpkg"'})
+    return Response(
+        body, media_type=GPKG, headers={"Content-Disposition": 'attachment; filename="conversion-audit.gpkg"'}
+    )

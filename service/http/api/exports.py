@@ -29,4 +29,6 @@ def boundary_file(
 ) -> Response:
     """Return the boundary file, named after the case number; whoever may read the case may export it."""
     f = export_case_boundary(session, principal, case, fmt)
-    return Response(f.data, media_type=f.media_type, headers={"Content-Disposition": f'attachment; filename="{f.filename}"'})
+    return Response(
+        f.data, media_type=f.media_type, headers={"Content-Disposition": f'attachment; filename="{f.filename}"'}
+    )

@@ -33,13 +33,17 @@ class DecisionIn(BaseModel):
 
 
 def _download(content: bytes, media_type: str, filename: str, **headers: str) -> Response:
-    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"', **headers})
+    return Response(
+        content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"', **headers}
+    )
 
 
 def _upload(file: UploadFile, limit: int) -> bytes:
     data = file.file.read(limit + 1)
     if len(data) > limit:
-        raise InvalidInput(f"{file.filename}: 文件超过 {limit // 1024 // 1024} MB / the file is larger than allowed", failed="size")
+        raise InvalidInput(
+            f"{file.filename}: 文件超过 {limit // 1024 // 1024} MB / the file is larger than allowed", failed="size"
+        )
     return data
 
 
@@ -52,9 +56,15 @@ def export(
     body: ExportIn | None = None,
 ) -> Response:
     """Build, sign and record the package of a case that needs higher approval; return the zip."""
-    pkg, data = filing.export_case(session, principal, Instance.from_settings(settings), case.case_no,
-                                   body.to_level if body else None)  # fmt: skip
-    return _download(data, "application/zip", f"filing-{pkg.case_no}-{pkg.package_id[:8]}.zip", **{"X-Filing-Package-Id": pkg.package_id})
+    pkg, data = filing.export_case(
+        session, principal, Instance.from_settings(settings), case.case_no, body.to_level if body else None
+    )
+    return _download(
+        data,
+        "application/zip",
+        f"filing-{pkg.case_no}-{pkg.package_id[:8]}.zip",
+        **{"X-Filing-Package-Id": pkg.package_id},
+    )
 
 
 @router.get("/api/v1/cases/{case_id}/filings", summary="The case's upward packages with the receiver's status")
@@ -93,13 +103,19 @@ def get_filing(package_id: str, session: SessionDep, principal: Reader) -> dict[
 
 
 @router.post("/api/v1/filings/{package_id}/decisions", summary="Pre-sign, receive or return a received package")
-def decide(package_id: str, body: DecisionIn, session: SessionDep, principal: Reader, settings: SettingsDep) -> dict[str, Any]:
+def decide(
+    package_id: str, body: DecisionIn, session: SessionDep, principal: Reader, settings: SettingsDep
+) -> dict[str, Any]:
     """Record the decision and return the package with the signed receipt for the sender."""
-    pkg, receipt = filing.decide(session, principal, Instance.from_settings(settings), package_id, body.decision, body.reason)
+    pkg, receipt = filing.decide(
+        session, principal, Instance.from_settings(settings), package_id, body.decision, body.reason
+    )
     return {"package": filing.package_view(session, pkg), "receipt": receipt}
 
 
-@router.get("/api/v1/filings/{package_id}/receipt", summary="The latest signed receipt of a received package (JSON file)")
+@router.get(
+    "/api/v1/filings/{package_id}/receipt", summary="The latest signed receipt of a received package (JSON file)"
+)
 def receipt(package_id: str, session: SessionDep, principal: Reader) -> Response:
     """Return the receipt to hand to the sender."""
     pkg = filing.get_package(session, package_id)

@@ -26,7 +26,9 @@ def my_case(case_no: str, x_query_code: QueryCode, session: SessionDep, request:
 
 
 @router.post("/cases/{case_no}/rating", status_code=201, summary="Rate the service once the case is decided")
-def rate(case_no: str, body: RatingIn, x_query_code: QueryCode, session: SessionDep, request: Request) -> dict[str, Any]:
+def rate(
+    case_no: str, body: RatingIn, x_query_code: QueryCode, session: SessionDep, request: Request
+) -> dict[str, Any]:
     """Record the applicant's 1–5 star rating and comment."""
     with query_code_attempt(request, case_no):
         rating = applicants.rate(session, case_no, x_query_code, body.stars, body.comment)

@@ -31,7 +31,9 @@ def _statistics(session: SessionDep, month: str) -> MonthlyStatistics:
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
-    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 @router.get("/monthly", summary="The month's figures per kind and clerk, and converted area by township")
@@ -44,7 +46,9 @@ def monthly(month: MonthQuery, session: SessionDep, principal: Statistician) -> 
 def monthly_csv(month: MonthQuery, session: SessionDep, principal: Statistician) -> Response:
     """Return the monthly statistics as a CSV download."""
     stats = _statistics(session, month)
-    return _download(("\ufeff" + stats.csv_text()).encode("utf-8"), "text/csv; charset=utf-8", f"monthly-{stats.month}.csv")
+    return _download(
+        ("\ufeff" + stats.csv_text()).encode("utf-8"), "text/csv; charset=utf-8", f"monthly-{stats.month}.csv"
+    )
 
 
 @router.get("/monthly.xlsx", summary="The monthly statistics as an Excel workbook")
@@ -93,4 +97,9 @@ def callback_draw(body: DrawIn, session: SessionDep, principal: CallbackManager,
 def callback_outcome(case_no: str, body: OutcomeIn, session: SessionDep, principal: CallbackManager) -> dict[str, Any]:
     """Record (or correct) the outcome; the audit log keeps every version."""
     entry = callbacks.record(session, case_no, body.outcome, body.note, by=principal)
-    return {"case_no": case_no, "outcome": entry.outcome, "note": entry.note, "called_at": entry.called_at.isoformat() if entry.called_at else None}
+    return {
+        "case_no": case_no,
+        "outcome": entry.outcome,
+        "note": entry.note,
+        "called_at": entry.called_at.isoformat() if entry.called_at else None,
+    }

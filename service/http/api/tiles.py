@@ -21,7 +21,9 @@ MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
     summary="Mapbox vector tile of a layer",
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "empty tile"}},
 )
-async def tile(layer_name: str, z: int, x: int, y: int, request: Request, conn: ConnDep, settings: SettingsDep) -> Response:
+async def tile(
+    layer_name: str, z: int, x: int, y: int, request: Request, conn: ConnDep, settings: SettingsDep
+) -> Response:
     """Return the MVT of one tile; 204 when empty or below the layer's minimum zoom, 400 for bad coordinates."""
     spec = layer(layer_name)
     try:
@@ -39,8 +41,12 @@ async def tile(layer_name: str, z: int, x: int, y: int, request: Request, conn: 
     cache: TileCache = request.app.state.tile_cache
     data = cache.get((spec.name, version, z, x, y))
     if data is None:
-        cur = await conn.execute(tile_query(spec, z), {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit},
-                                 binary=True, prepare=False)  # fmt: skip
+        cur = await conn.execute(
+            tile_query(spec, z),
+            {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit},
+            binary=True,
+            prepare=False,
+        )
         row = await cur.fetchone()
         version, data = (int(row[0] or 0), bytes(row[1] or b"")) if row else (0, b"")
         cache.put((spec.name, version, z, x, y), data)
@@ -75,8 +81,6 @@ async def tilejson(layer_name: str, request: Request, conn: ConnDep) -> JSONResp
             "maxzoom": MAX_ZOOM,
             "bounds": bounds,
             "center": center,
-            "vector_layers": [
-                {"id": spec.name, "fields": {c.name: c.type for c in spec.columns if not c.private}}
-            ],
+            "vector_layers": [{"id": spec.name, "fields": {c.name: c.type for c in spec.columns if not c.private}}],
         }
     )
