@@ -25,8 +25,9 @@ import pyarrow.compute as pc
 import pyogrio
 import shapely
 from psycopg import sql
+from pyproj import CRS
 
-from gis.catalog import STORAGE_SRID, LayerSpec, layer
+from gis.catalog import STORAGE_SRID, LayerSpec, catalog, layer
 from gis.crs import transformer
 from gis.vector import VectorFileError, list_layers, resolve
 
@@ -108,8 +109,6 @@ def _epsg(crs: object, given: int | None, source: str) -> int:
         raise LayerImportError(
             f"{source}: 文件没有坐标系 / the file states no coordinate system; give it with --crs EPSG"
         )
-    from pyproj import CRS
-
     epsg = CRS.from_user_input(crs).to_epsg()
     if epsg is None:
         raise LayerImportError(f"{source}: 坐标系无法识别为EPSG代码 / cannot identify the CRS as an EPSG code: {crs}")
@@ -430,8 +429,6 @@ def load(
 
 def layer_versions(conn: psycopg.Connection) -> dict[str, dict[str, int]]:
     """Return {layer: {version, count}} for every catalog layer (0/0 for layers never loaded)."""
-    from gis.catalog import catalog
-
     rows = conn.execute("SELECT layer, version, feature_count FROM layer_versions").fetchall()
     known = {str(r[0]): {"version": int(r[1]), "count": int(r[2])} for r in rows}
     return {name: known.get(name, {"version": 0, "count": 0}) for name in catalog()}

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from pytest_postgresql.janitor import DatabaseJanitor
 
+from gis.catalog import catalog, layer
+from gis.importer import load, prepare, read
+from service.access.auth import demo_users, hash_secret
 from service.core.cluster import SUPERUSER, ClusterError, EmbeddedCluster
 from service.core.db import migrate
+from service.core.settings import Settings, get_settings
+from tests.support.api import Api
+from tests.support.onemap import load_one_map
+from web.app import create_app
+from web.server import serving
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_DB_PORT = int(os.environ.get("LANDWINDOW_TEST_DB_PORT", "25433"))
@@ -21,8 +32,6 @@ TEST_DB_PORT = int(os.environ.get("LANDWINDOW_TEST_DB_PORT", "25433"))
 
 def _test_port() -> int:
     """The configured test port, or a free one when another test run holds it."""
-    import socket
-
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -109,10 +118,6 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture
 def load_layer(conn):
     """Return a function that loads features (GeoDataFrame-like rows and geometries, EPSG:4526) into a layer."""
-    import geopandas as gpd
-
-    from gis.catalog import layer
-    from gis.importer import load, prepare
 
     def _load(name: str, rows: list[dict], geoms: list, crs: int = 4526, replace: bool = True):
         gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=crs)
@@ -125,16 +130,12 @@ def load_layer(conn):
 @pytest.fixture(scope="session")
 def staff_hashes() -> dict[str, str]:
     """Argon2 hashes of the demo passwords, computed once per session (hashing is deliberately slow)."""
-    from service.access.auth import demo_users, hash_secret
-
     return {u["password"]: hash_secret(u["password"]) for u in demo_users()}
 
 
 @pytest.fixture
 def staff(conn, staff_hashes) -> dict[str, dict]:
     """Insert the demo staff into the test database; return them by username."""
-    from service.access.auth import demo_users
-
     users = {u["username"]: u for u in demo_users()}
     with conn.cursor() as cur:
         for u in users.values():
@@ -153,7 +154,6 @@ TEST_KEY = "test-secret-key-0123456789abcdef"
 @pytest.fixture
 def make_settings(db_url, tmp_path):
     """Return a function building the app's settings over the test database (keyword arguments override)."""
-    from service.core.settings import Settings
 
     def settings(**overrides) -> Settings:
         values = {"database_url": db_url, "data_dir": tmp_path, "secret_key": TEST_KEY, "filing_key": TEST_KEY}
@@ -165,9 +165,6 @@ def make_settings(db_url, tmp_path):
 @pytest.fixture
 def client(make_settings):
     """A test client of the real app over the test database (lifespan run: the pool is open)."""
-    from fastapi.testclient import TestClient
-
-    from web.app import create_app
 
     with TestClient(create_app(make_settings())) as c:
         yield c
@@ -176,26 +173,19 @@ def client(make_settings):
 @pytest.fixture
 def api(client, staff):
     """The REST API as the demo staff (bearer tokens per role), over the test database."""
-    from tests.support.api import Api
-
     return Api(client, staff)
 
 
 @pytest.fixture
 def one_map(load_layer):
     """Load the small synthetic one map of tests/support/onemap.py."""
-    from tests.support.onemap import load_one_map
-
     load_one_map(load_layer)
 
 
 @pytest.fixture
 def sample_app(db_url, conn, staff, tmp_path):
     """Serve the real app on loopback over a database holding the sample county and the demo staff."""
-    from gis.catalog import catalog
-    from gis.importer import load, read
-    from service.core.settings import Settings
-    from web.server import serving
+    from gis.importer import load
 
     county = Path(__file__).resolve().parent.parent / "sample_parcels" / "county.gpkg"
     for name in catalog():
@@ -207,8 +197,6 @@ def sample_app(db_url, conn, staff, tmp_path):
 @pytest.fixture
 def cli_db(db_url, monkeypatch):
     """Point the `landwindow` command at the test database through LANDWINDOW_DATABASE_URL."""
-    from service.core.settings import get_settings
-
     monkeypatch.setenv("LANDWINDOW_DATABASE_URL", db_url)
     get_settings.cache_clear()
     yield db_url

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service.core.errors import DomainError, NotAuthenticated
 from service.http.errors import status_for
 from web.i18n import lang_of, translator
+from web.pages.common import page
 from web.session import login_redirect, session_user
 
 # Paths answered for programs, not people: they keep the JSON errors.
@@ -31,8 +32,6 @@ def is_page(request: Request) -> bool:
 
 def error_page(request: Request, status: int, message: str, fields: list[dict[str, Any]] | None = None) -> Response:
     """Render the error page: what went wrong, where (method and page), and the way back."""
-    from web.pages.common import page
-
     t = translator(lang_of(request))
     key = f"error_{status}"
     title = t(key) if key != t(key) else t("error_title")

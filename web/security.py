@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.core.settings import Settings
 from web.map.builder import Basemap
+from web.pages.common import basemap_of
 
 _ORIGIN = re.compile(r"^(?P<scheme>https?)://(?P<host>[^/?#:]+)(?P<port>:\d+)?(?:[/?#]|$)", re.IGNORECASE)
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
@@ -52,8 +53,6 @@ def basemap_sources(basemap: Basemap) -> list[str]:
 
 def content_security_policy(settings: Settings) -> str:
     """Return the Content-Security-Policy for this installation."""
-    from web.pages.common import basemap_of
-
     img = " ".join(["'self'", "data:", *basemap_sources(basemap_of(settings))])
     return "; ".join(
         [

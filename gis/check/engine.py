@@ -20,6 +20,7 @@ from shapely.geometry import MultiPolygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from gis import landuse
+from gis.boundary.geometry import as_multipolygon
 from gis.catalog import STORAGE_SRID, layer
 from gis.check.report import (
     CheckReport,
@@ -657,6 +658,4 @@ def _compensation(hits: list[dict[str, Any]]) -> dict[str, Any]:
 
 def boundary_geometry(parts: Sequence[BaseGeometry]) -> MultiPolygon:
     """Return the union of a boundary's parcels as one MultiPolygon (what the check runs on)."""
-    from gis.boundary.geometry import as_multipolygon
-
     return as_multipolygon(shapely.union_all(list(parts)))

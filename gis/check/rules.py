@@ -9,6 +9,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from gis.catalog import catalog
+
 KINDS = ("homestead", "requisition", "mining")
 PREDICATES = {"overlap", "outside", "area_cap", "household", "mining_conflict", "pending_conflict", "inventory"}
 STATUSES = ("pass", "warn", "block")
@@ -71,8 +73,6 @@ _RULE_KEYS = {"id", "title", "layer", "predicate", "status", "basis", "message",
 
 def parse_rules(text: str) -> RuleSet:
     """Parse and validate rules TOML."""
-    from gis.catalog import catalog
-
     raw = tomllib.loads(text)
     kinds: dict[str, tuple[Rule, ...]] = {}
     titles: dict[str, tuple[str, str]] = {}

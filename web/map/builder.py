@@ -21,6 +21,7 @@ from folium.elements import JSCSSMixin
 from folium.plugins import Draw, MeasureControl, VectorGridProtobuf
 from jinja2 import Template
 
+from gis.boundary import county_extent
 from web.map.landuse_style import STYLE_KINDS, UNKNOWN_FILL, landuse_colors, layer_style
 
 __all__ = [
@@ -243,8 +244,6 @@ def bounds_of(*geojson: Any) -> tuple[float, float, float, float] | None:
 
 
 def _default_bounds() -> tuple[float, float, float, float]:
-    from gis.boundary import county_extent
-
     e = county_extent()
     return e.lon_min, e.lat_min, e.lon_max, e.lat_max
 
