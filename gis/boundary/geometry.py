@@ -29,6 +29,7 @@ SPIKE_RADIANS = float(_RULES["spike_radians"])
 SLIVER_M2 = float(_RULES["sliver_m2"])
 SLIVER_COMPACTNESS = float(_RULES["sliver_compactness"])
 ZONE_MARGIN_DEG = float(_RULES["zone_margin_deg"])
+CLOSURE_GAP_M = float(_RULES["ring_closure_gap_m"])
 _REASON_POINT = re.compile(r"\[([-\d.eE+]+) ([-\d.eE+]+)\]")
 
 
@@ -59,12 +60,30 @@ def clean_ring(ring: Ring, parcel_no: str, must_be_closed: bool) -> tuple[Polygo
     if not pts:
         return None, [error("empty_ring", f"第{ring.label}圈没有界址点", f"ring {ring.label} has no points", parcel_no=parcel_no)]
     closed = len(pts) > 1 and pts[0] == pts[-1]
-    if not closed:
+    gap = math.dist(pts[0], pts[-1])
+    if not closed and len(pts) > 3 and gap <= CLOSURE_GAP_M:
+        # the last point was meant to repeat the first; rounding left a gap of millimetres: snap it shut
+        issues.append(
+            warning(
+                "ring_closed_with_gap",
+                f"第{ring.label}圈最后一点与第一点相距 {gap:.3f} 米，已按闭合处理",
+                f"ring {ring.label}: its last point lies {gap:.3f} m from the first; closed on the first point",
+                line=lines[-1],
+                parcel_no=parcel_no,
+            )
+        )
+        pts[-1] = pts[0]
+    elif not closed:
         if must_be_closed:
-            issues.append(error(
-                "ring_not_closed", f"第{ring.label}圈未闭合：最后一点应与第一点相同", f"ring {ring.label} is not closed: its last point must repeat the first",
-                line=lines[-1], parcel_no=parcel_no,
-            ))  # fmt: skip
+            issues.append(
+                error(
+                    "ring_not_closed",
+                    f"第{ring.label}圈未闭合：最后一点应与第一点相同，实际相距 {gap:.3f} 米",
+                    f"ring {ring.label} is not closed: its last point must repeat the first, but lies {gap:.3f} m from it",
+                    line=lines[-1],
+                    parcel_no=parcel_no,
+                )
+            )
             return None, issues
         pts, lines = [*pts, pts[0]], [*lines, lines[0]]
     # consecutive duplicates

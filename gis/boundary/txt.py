@@ -12,7 +12,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
 from gis.boundary.coords import ProjectedFrame, SurveyPoint, frame_for
-from gis.boundary.geometry import Ring, as_multipolygon, assemble, check_points, clean_ring, finish
+from gis.boundary.geometry import as_multipolygon, finish
 from gis.boundary.model import (
     Boundary,
     BoundaryError,
@@ -23,6 +23,7 @@ from gis.boundary.model import (
     validation_rules,
     warning,
 )
+from gis.boundary.survey import Corner, group_rings, survey_geometry
 from gis.catalog import STORAGE_SRID
 from gis.crs import epsg_3deg, reproject
 
@@ -204,31 +205,10 @@ def _field(fields: list[str], i: int) -> str:
 
 def _parcel(p: _Parcel, frame: ProjectedFrame, src: int | str, extent: CountyExtent | None) -> tuple[BoundaryParcel | None, list[BoundaryIssue]]:
     parcel_no = _field(p.fields, 2) or f"#{p.line}"
-    issues: list[BoundaryIssue] = []
-    rings: list[Ring] = []
-    for _, label, pt in p.points:
-        en = frame.en(pt)
-        current = rings[-1] if rings else None
-        # a new ring starts with a new 圈号, or after the current ring closed on its first point
-        if current is None or current.label != label or (len(current.points) >= 4 and current.points[-1] == current.points[0]):
-            rings.append(Ring([], [], label))
-            current = rings[-1]
-        current.points.append(en)
-        current.lines.append(pt.line)
-    located = check_points([en for r in rings for en in r.points], [ln for r in rings for ln in r.lines], src, extent,
-                           frame.zone, frame.zone_width, parcel_no)  # fmt: skip
-    if located:
-        return None, located
-    polys = []
-    for ring in rings:
-        poly, ring_issues = clean_ring(ring, parcel_no, must_be_closed=True)
-        issues += ring_issues
-        if poly is not None:
-            polys.append(poly)
-    if any(i.severity == "error" for i in issues):
-        return None, issues
-    geom, assemble_issues = assemble(polys, parcel_no, p.line)
-    issues += assemble_issues
+    rings = group_rings(Corner(no, label, frame.en(pt), pt.line) for no, label, pt in p.points)
+    geom, issues = survey_geometry(
+        rings, src, extent, frame.zone, frame.zone_width, parcel_no, p.line, must_be_closed=True
+    )
     if geom is None:
         return None, issues
     if isinstance(src, str):
@@ -249,7 +229,18 @@ def _parcel(p: _Parcel, frame: ProjectedFrame, src: int | str, extent: CountyExt
     issues += finish_issues
     if parcel is None:
         return None, issues
-    if declared_area is not None and declared_area > 0 and abs(parcel.area_ha - declared_area) > AREA_TOLERANCE * declared_area:
+    if declared_area is not None and declared_area > 0 and abs(parcel.area_m2 - declared_area) <= AREA_TOLERANCE * parcel.area_m2:
+        issues.append(
+            warning(
+                "declared_area_in_m2",
+                f"申报面积 {declared_area:g} 恰为计算面积 {parcel.area_ha:.4f} 公顷的一万倍，似以平方米填写（应为公顷）",
+                f"the declared area {declared_area:g} is 10⁴ × the computed {parcel.area_ha:.4f} ha: it looks like m², not hectares",
+                line=p.line,
+                field="地块面积",
+                parcel_no=parcel_no,
+            )
+        )
+    elif declared_area is not None and declared_area > 0 and abs(parcel.area_ha - declared_area) > AREA_TOLERANCE * declared_area:
         issues.append(warning(
             "area_mismatch", f"申报面积 {declared_area:.4f} 公顷与计算面积 {parcel.area_ha:.4f} 公顷相差超过1%",
             f"declared area {declared_area:.4f} ha differs from the computed {parcel.area_ha:.4f} ha by more than 1 %",
