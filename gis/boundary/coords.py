@@ -38,8 +38,14 @@ class ProjectedFrame:
         return y + self.offset, x
 
 
-def frame_for(points: list[SurveyPoint], header_zone: int | None, zone_arg: int | None, zone_width: int) -> tuple[ProjectedFrame, list[BoundaryIssue]]:
-    """Detect swapped axes, the zone (prefix, header 带号 or the caller) and cross-check them."""
+def frame_for(
+    points: list[SurveyPoint],
+    header_zone: int | None,
+    zone_arg: int | None,
+    zone_width: int,
+    county_zone: int | None = None,
+) -> tuple[ProjectedFrame, list[BoundaryIssue]]:
+    """Detect swapped axes, the zone (prefix, header 带号, the caller, else the county's zone) and cross-check them."""
     issues: list[BoundaryIssue] = []
     if not points:
         raise BoundaryError([error("no_points", "文件中没有界址点", "the file has no boundary points")])
@@ -70,6 +76,17 @@ def frame_for(points: list[SurveyPoint], header_zone: int | None, zone_arg: int 
         offset, prefixed = 0.0, True
     elif yd == 6:
         zone_opt = zone_arg if zone_arg is not None else header_zone
+        if zone_opt is None and county_zone is not None:
+            zone_opt = county_zone
+            issues.append(
+                warning(
+                    "zone_from_county",
+                    f"Y坐标不带带号，按本县所在的第{county_zone}带处理",
+                    f"Y has no zone prefix: read in the county's zone {county_zone}",
+                    field="Y",
+                    line=points[0].line,
+                )
+            )
         if zone_opt is None:
             raise BoundaryError([*issues, error("zone_unknown", "Y坐标不带带号且文件头无带号，请指定带号（--zone）",
                                                 "Y has no zone prefix and the header gives no zone; give the zone (--zone)", field="带号")])  # fmt: skip

@@ -19,7 +19,7 @@ from gis.crs import CRSError, epsg_3deg, transformer, zone_3deg
 EXCLUSION_WORDS = tuple(validation_rules()["mining_exclusion_words"])
 
 
-def _dms(token: str) -> float:
+def unpack_dms(token: str) -> float:
     """Unpack `ddd.mmss[ss]` (113.1212 = 113°12′12″) to decimal degrees."""
     try:
         d = Decimal(token)
@@ -97,14 +97,14 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
     if abs(first_x) < 400:  # packed degrees-minutes-seconds, longitude first
         # rings are checked in metres: project them to the 3° zone of the first corner
         try:
-            gk_zone = zone_3deg(_dms(raw_rings[0][0][0][1]))
+            gk_zone = zone_3deg(unpack_dms(raw_rings[0][0][0][1]))
             src: int | str = epsg_3deg(gk_zone)
         except (ValueError, InvalidOperation, CRSError) as exc:
             raise BoundaryError([error("bad_dms", f"度分秒坐标格式错误：{exc}", f"malformed packed DMS coordinate: {exc}")]) from exc
         to_gk = transformer(STORAGE_SRID, src)
         for pts, _, _, _, flag in raw_rings:
             try:
-                lonlat = [(_dms(x), _dms(y)) for _, x, y in pts]
+                lonlat = [(unpack_dms(x), unpack_dms(y)) for _, x, y in pts]
             except (ValueError, InvalidOperation) as exc:
                 raise BoundaryError([error("bad_dms", f"度分秒坐标格式错误：{exc}", f"malformed packed DMS coordinate: {exc}")]) from exc
             rings.append(Ring([to_gk.transform(lon, lat) for lon, lat in lonlat], label=str(len(rings) + 1), flag=flag))
