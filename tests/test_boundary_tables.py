@@ -268,6 +268,8 @@ def test_geometry_errors_name_the_row():
             2,
         ),
         (b"PK\x03\x04 not really", "broken.xlsx", "unreadable", None),
+        ("点号,经度,纬度\nJ1,38523680.5,3306153.25\n".encode(), "metres.csv", "bad_number", 2),
+        ("点号,X,Y\nJ1,3306153.25,38523680.5\nJ2,,\n".encode(), "gap.csv", "missing_value", 3),
         (b"\xd0\xcf\x11\xe0", "old.xls", "xls_not_supported", None),
     ],
 )
@@ -286,3 +288,21 @@ def test_sniffing_routes_tables_and_keeps_the_other_formats():
     assert sniff(b"2,4,1,3290700,38549550,2,3291100,38549550", "m.txt") == "mining"
     assert sniff("[属性描述]\n".encode(), "a.txt") == "txt"
     assert sniff((DATA / "parcels.xlsx").read_bytes(), "upload.bin") == "table"
+
+
+def test_a_caption_line_before_the_header_and_a_space_separated_list():
+    corners = [
+        "3306153.250 38523680.500",
+        "3306165.750 38523680.500",
+        "3306165.750 38523692.500",
+        "3306153.250 38523692.500",
+    ]
+    expected = parity_area([[en(*c.split()) for c in corners]])
+    captioned = "界址点坐标表\n点号,X,Y\n" + "\n".join(f"J{k},{c.replace(' ', ',')}" for k, c in enumerate(corners, 1))
+    b = read_boundary_bytes(captioned.encode(), "a.csv")
+    assert b.header["title"] == ["界址点坐标表"] and b.header["header_row"] == 2
+    assert b.parcels[0].area_m2 == pytest.approx(expected, abs=0.001) == 150.0
+    spaced = "\n".join(f"J{k} {c}" for k, c in enumerate(corners, 1))
+    b = read_boundary_bytes(spaced.encode(), "a.csv")
+    assert b.header["layout"] == "headerless 3 columns"
+    assert b.parcels[0].area_m2 == pytest.approx(expected, abs=0.001)

@@ -122,9 +122,9 @@ def _bounded_rows(rows: Iterator[tuple[int, list[str]]]) -> list[tuple[int, list
 def _csv_rows(data: bytes) -> _Table:
     text, encoding = decode(data)
     lines = [normalise(line) for line in text.splitlines()]
-    first = next((line for line in lines if line), "")
-    delimiter = max((",", "\t", ";", "|"), key=first.count)
-    if first.count(delimiter) == 0:
+    sample = "\n".join([line for line in lines if line][: int(table_rules()["limits"]["header_search_rows"])])
+    delimiter = max((",", "\t", ";", "|"), key=sample.count)
+    if sample.count(delimiter) == 0:
         delimiter = " "  # corners written as `J1 3306153.250 38523680.500`
 
     def rows() -> Iterator[tuple[int, list[str]]]:
@@ -262,7 +262,8 @@ def _rows(table: _Table, layout: _Layout, issues: list[BoundaryIssue]) -> list[_
     parcel, ring, name = "", "1", ""
     for number, cells in table.rows[layout.first_data_row :]:
         a, b = _cell(cells, layout, a_role), _cell(cells, layout, b_role)
-        if not a and not b:
+        if not a and not b and not _cell(cells, layout, "point"):
+            # a caption or a footer (制表：…, 合计): no corner there; a corner without coordinates is an error below
             issues.append(
                 warning(
                     "row_skipped",
@@ -318,7 +319,10 @@ def _degrees(
             return (-1 if m["sign"] == "-" else 1) * (d + mi / 60 + s / 3600)
         if not _NUMBER.match(text):
             raise ValueError(repr(value))
-        return unpack_dms(text) if packed else float(text)
+        degrees = unpack_dms(text) if packed else float(text)
+        if abs(degrees) > 180:
+            raise ValueError(f"{value!r} > 180°")
+        return degrees
     except (ValueError, InvalidOperation) as exc:
         issues.append(
             error(
@@ -362,7 +366,7 @@ def read_point_table(
     data: bytes, filename: str, zone: int | None = None, extent: CountyExtent | None = None
 ) -> Boundary:
     """Read a CSV or XLSX point table as a boundary; every error names its row and column."""
-    fmt = "xlsx" if data[:2] == b"PK" else "csv"
+    fmt = "xlsx" if data[:4] == b"PK\x03\x04" else "csv"
     table = _xlsx_rows(data) if fmt == "xlsx" else _csv_rows(data)
     if not table.rows:
         raise BoundaryError([error("empty_file", "表格为空", "the table is empty")])
