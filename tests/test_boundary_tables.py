@@ -2,10 +2,14 @@
 
 import csv
 import io
+import math
 from pathlib import Path
 
 import openpyxl
 import pytest
+import shapely
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from pyproj import Transformer
 from shapely.geometry import Polygon
 
@@ -306,3 +310,56 @@ def test_a_caption_line_before_the_header_and_a_space_separated_list():
     b = read_boundary_bytes(spaced.encode(), "a.csv")
     assert b.header["layout"] == "headerless 3 columns"
     assert b.parcels[0].area_m2 == pytest.approx(expected, abs=0.001)
+
+
+def test_xlsx_first_sheet_in_degrees_stored_as_numbers(tmp_path):
+    rows = csv_rows("lonlat_decimal.csv")
+    book = openpyxl.Workbook()
+    sheet = book.active  # "Sheet": no sheet named for corners, so the first is read
+    sheet.append(["点号", "经度", "纬度"])
+    for r in rows[1:]:
+        sheet.append([r[0], float(r[1]), float(r[2])])
+    book.create_sheet("备注").append(["测量员", "李工"])
+    path = tmp_path / "度.xlsx"
+    book.save(path)
+    b = read_boundary(path)
+    assert b.header["sheet"] == "Sheet" and b.source_crs == "EPSG:4490"
+    assert b.parcels[0].area_m2 == pytest.approx(lonlat_area([(float(r[1]), float(r[2])) for r in rows[1:]]), abs=0.001)
+
+
+# --- every variant of a random parcel reads to the same area ---
+
+corners_st = st.lists(
+    st.tuples(st.integers(0, 600_000), st.integers(0, 600_000)), min_size=3, max_size=12, unique=True
+)  # millimetres from the origin
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    offsets=corners_st,
+    origin=st.tuples(st.integers(3_285_000, 3_320_000), st.integers(38_512_000, 38_565_000)),
+    prefixed=st.booleans(),
+    swapped=st.booleans(),
+    closed=st.booleans(),
+    sep=st.sampled_from([",", "\t", ";", "，"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "gbk"]),
+)
+def test_any_x_y_variant_of_a_parcel_reads_to_its_area(offsets, origin, prefixed, swapped, closed, sep, encoding):
+    hull = shapely.convex_hull(shapely.multipoints([(e / 1000, n / 1000) for n, e in offsets]))
+    assume(isinstance(hull, Polygon) and hull.area > 1.0 and 4 * math.pi * hull.area / hull.length**2 > 0.01)
+    ring = [(origin[0] + n, origin[1] + e) for e, n in list(hull.exterior.coords)[:-1]]  # (X northing, Y easting)
+    if closed:
+        ring.append(ring[0])
+    header = ["界址点号", "X坐标", "Y坐标"]
+    lines = [sep.join(header)]
+    for k, (x, y) in enumerate(ring):
+        y_text = f"{y:.3f}" if prefixed else f"{y - 38_000_000:.3f}"
+        cells = [f"J{k % (len(ring) - closed) + 1}", f"{x:.3f}", y_text]
+        if swapped:
+            cells[1], cells[2] = cells[2], cells[1]
+        lines.append(sep.join(cells))
+    b = read_boundary_bytes("\n".join(lines).encode(encoding), "random.csv")
+    expected = Polygon([(float(f"{y:.3f}"), float(f"{x:.3f}")) for x, y in ring]).area
+    assert b.parcels[0].area_m2 == pytest.approx(expected, abs=0.001)
+    codes = [w.code for w in b.all_warnings]
+    assert ("xy_swapped" in codes) == swapped and ("zone_from_county" in codes) == (not prefixed)
