@@ -21,7 +21,7 @@ from gis.boundary.txt import read_txt, write_txt
 
 VECTOR_FORMATS = {".geojson": "geojson", ".json": "geojson", ".zip": "shapefile", ".shp": "shapefile", ".gpkg": "gpkg", ".kml": "kml", ".fgb": "flatgeobuf"}
 TABLE_FORMATS = {".csv": "table", ".xlsx": "table", ".xlsm": "table", ".xls": "xls", ".et": "xls"}
-TEXT_SUFFIXES = {".txt", ".csv", ".dat", ""}
+TEXT_SUFFIXES = {".txt", ".dat", ""}
 
 
 def sniff(data: bytes, filename: str) -> str:
