@@ -60,6 +60,7 @@ class ColumnSpec:
     aliases: tuple[str, ...] = ()
     private: bool = False
     index: bool = False
+    landuse_code: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class LayerSpec:
     subdivide: bool = False
     minzoom: int = 10
     label: str | None = None
+    source_layers: tuple[str, ...] = ()
+    """Names (lower case) of the source layer holding this layer in a multi-layer file, besides its own name."""
 
     @property
     def column_names(self) -> list[str]:
@@ -158,6 +161,7 @@ def catalog() -> dict[str, LayerSpec]:
                 tuple(a.lower() for a in c.get("aliases", ())),
                 bool(c.get("private", False)),
                 bool(c.get("index", False)),
+                bool(c.get("landuse_code", False)),
             )
             for cname, c in spec["columns"].items()
         )
@@ -170,6 +174,7 @@ def catalog() -> dict[str, LayerSpec]:
             subdivide=bool(spec.get("subdivide", False)),
             minzoom=int(spec.get("minzoom", 10)),
             label=spec.get("label"),
+            source_layers=tuple(str(n).lower() for n in spec.get("source_layers", ())),
             table=table,
             sub_table=sub,
         )

@@ -95,8 +95,10 @@ def _geod() -> Geod:
 
 
 def ellipsoidal_area_m2(geom_lonlat: BaseGeometry) -> float:
-    """Return the area on the CGCS2000 ellipsoid in m² (how mining areas are reported)."""
-    area, _ = _geod().geometry_area_perimeter(geom_lonlat)
+    """Return the area on the CGCS2000 ellipsoid in m² (how mining areas are reported), holes subtracted."""
+    # pyproj adds the signed area of every ring: only with shells counter-clockwise and holes clockwise does a hole
+    # subtract and do the parts of a MultiPolygon add up (survey files write their rings in either direction)
+    area, _ = _geod().geometry_area_perimeter(shapely.orient_polygons(geom_lonlat, exterior_cw=False))
     return abs(float(area))
 
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import threading
 import time
+import tomllib
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -71,6 +75,10 @@ class LayerSource:
     total: int | None
     batches: Callable[[], Iterator[tuple[pa.RecordBatch, str, str | None]]]
     """Yields (batch, geometry column, fid column or None)."""
+    driver: str | None = None
+    """The GDAL driver that reads the file (GPKG, ESRI Shapefile, OpenFileGDB …), when read from a file."""
+    source_layer: str | None = None
+    """The layer read in a multi-layer source."""
 
     def __len__(self) -> int:
         return self.total or 0
@@ -115,17 +123,23 @@ def _epsg(crs: object, given: int | None, source: str) -> int:
     return int(epsg)
 
 
-def _source_layer(path: Path, name: str) -> str | None:
-    if path.suffix.lower() not in {".gpkg", ".sqlite"}:
+def _source_layer(path: Path, spec: LayerSpec) -> str | None:
+    """Pick the layer of a multi-layer source: named after the catalog layer, or one of its `source_layers`."""
+    if path.suffix.lower() not in {".gpkg", ".sqlite", ".gdb"}:
         return None
     names = list_layers(path)
-    if name in names:
-        return name
+    if spec.name in names:
+        return spec.name
+    wanted = (spec.name, *spec.source_layers)
+    for candidate in wanted:
+        match = next((n for n in names if n.lower() == candidate), None)
+        if match is not None:
+            return match
     if len(names) == 1:
         return names[0]
     raise LayerImportError(
-        f"{path.name}: 文件中有多个图层且没有名为 {name} 的图层 / the file has several layers and none is named "
-        f"{name!r}: {', '.join(names)}"
+        f"{path.name}: 文件中有多个图层且没有名为 {'/'.join(wanted)} 的图层 / the file has several layers and none is "
+        f"named {'/'.join(wanted)}: {', '.join(names)}"
     )
 
 
@@ -134,7 +148,7 @@ def read(path: Path, layer_name: str, crs: int | None = None) -> LayerSource:
     spec = layer(layer_name)
     try:
         src = resolve(path)
-        source_layer = _source_layer(path, layer_name) if src.layer is None else src.layer
+        source_layer = _source_layer(path, spec) if src.layer is None else src.layer
         info = pyogrio.read_info(src.path, layer=source_layer, encoding=src.encoding)
     except VectorFileError as exc:
         raise LayerImportError(str(exc)) from exc
@@ -153,9 +167,13 @@ def read(path: Path, layer_name: str, crs: int | None = None) -> LayerSource:
             batch_size=BATCH_ROWS,
         ) as (meta, reader):
             for batch in reader:
-                yield batch, meta["geometry_name"] or "wkb_geometry", "fid"
+                # the id column is named by the driver: fid (GeoPackage), OBJECTID (FileGDB), OGC_FID (Shapefile)
+                yield batch, meta["geometry_name"] or "wkb_geometry", meta.get("fid_column") or "fid"
 
-    return LayerSource(spec, str(path), epsg, fields, int(info.get("features") or 0) or None, batches)
+    total = int(info.get("features") or 0) or None
+    return LayerSource(
+        spec, str(path), epsg, fields, total, batches, driver=info.get("driver"), source_layer=source_layer
+    )
 
 
 def from_frame(gdf: gpd.GeoDataFrame, spec: LayerSpec, source: str, crs: int | None = None) -> LayerSource:
@@ -432,3 +450,245 @@ def layer_versions(conn: psycopg.Connection) -> dict[str, dict[str, int]]:
     rows = conn.execute("SELECT layer, version, feature_count FROM layer_versions").fetchall()
     known = {str(r[0]): {"version": int(r[1]), "count": int(r[2])} for r in rows}
     return {name: known.get(name, {"version": 0, "count": 0}) for name in catalog()}
+
+
+# --- the dry run: what an import would do, without writing ---
+
+_TYPE_NAMES = {
+    -1: "none",
+    0: "Point",
+    1: "LineString",
+    2: "LinearRing",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}
+
+
+@cache
+def plan_rules() -> dict[str, Any]:
+    """Return what an import dry run reports (gis/data/import.toml)."""
+    return tomllib.loads(resources.files("gis").joinpath("data/import.toml").read_text("utf-8"))
+
+
+@dataclass
+class ImportPlan:
+    """What importing a file into a layer would do, found by reading it all and writing nothing."""
+
+    layer: str
+    title: str
+    source: str
+    driver: str | None
+    source_layer: str | None
+    source_crs: str
+    """`EPSG:4526 (CGCS2000 / 3-degree Gauss-Kruger zone 38)`."""
+    reprojected: bool
+    features: int
+    would_load: int
+    fields: dict[str, str]
+    """Source field → catalog column, or `props` for a field kept in the feature's JSON properties."""
+    columns_without_source: list[str]
+    geometry_types: dict[str, int]
+    multi_part: int
+    max_vertices: int
+    huge_vertices: int
+    """The threshold above which a feature is listed as huge."""
+    huge: list[tuple[str, int]]
+    """(feature id, vertices) of every feature above the threshold."""
+    repaired: list[tuple[str, str]]
+    rejected: list[tuple[str, str]]
+    attribute_errors: list[str]
+    code_column: str | None
+    """The layer's column of GB/T 21010 codes, when it has one and the file fills it."""
+    suffixed_codes: dict[str, int]
+    unknown_codes: dict[str, int]
+    extent: tuple[float, float, float, float] | None
+    """lon_min, lat_min, lon_max, lat_max of the features, EPSG:4490."""
+    outside_county: list[str]
+    """Feature ids whose box centre lies outside the county extent (gis/data/county.toml)."""
+
+    @property
+    def refused(self) -> bool:
+        """Return whether the import would be refused (attribute values that do not convert)."""
+        return bool(self.attribute_errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the plan as plain JSON-ready values."""
+        return {**asdict(self), "refused": self.refused}
+
+    def lines(self) -> list[str]:
+        """Return the plan as lines to print, 中文 / English."""
+        listed = int(plan_rules()["listed"])
+
+        def some(items: list[Any]) -> str:
+            more = f" … (+{len(items) - listed})" if len(items) > listed else ""
+            return ", ".join(str(i) for i in items[:listed]) + more
+
+        where = f"{self.source}" + (f" · 图层 layer {self.source_layer}" if self.source_layer else "")
+        out = [
+            f"试运行 dry run: {self.layer}（{self.title}）← {where}" + (f" [{self.driver}]" if self.driver else ""),
+            f"坐标系 CRS: {self.source_crs}"
+            + (f" → EPSG:{STORAGE_SRID}（将转换 / reprojected）" if self.reprojected else "（无需转换 / as stored）"),
+            f"要素 features: {self.features}; 将载入 would load {self.would_load}, 修复 repaired {len(self.repaired)}, "
+            f"拒绝 rejected {len(self.rejected)}",
+            "字段 fields (源字段 source → 列 column; props = 保留在属性JSON中 / kept in props):",
+            *(f"  {src} → {col}" for src, col in self.fields.items()),
+        ]
+        if self.columns_without_source:
+            out.append(
+                f"无来源字段的列（将为空）/ columns no field fills (left empty): {', '.join(self.columns_without_source)}"
+            )
+        types = ", ".join(f"{k} {v}" for k, v in sorted(self.geometry_types.items()))
+        out.append(
+            f"几何 geometry: {types}; 多部件 multi-part {self.multi_part}; 最多顶点 most vertices {self.max_vertices}"
+        )
+        if self.huge:
+            out.append(
+                f"大图斑（>{self.huge_vertices}个顶点）huge patches (> {self.huge_vertices} vertices): {len(self.huge)}: "
+                + some([f"{fid} ({n})" for fid, n in self.huge])
+            )
+        for label, items in (("将修复 would repair", self.repaired), ("将拒绝 would reject", self.rejected)):
+            if items:
+                out.append(f"{label} {len(items)}:")
+                out += [f"  feature {fid}: {why}" for fid, why in items[:listed]]
+                if len(items) > listed:
+                    out.append(f"  … (+{len(items) - listed})")
+        if self.code_column:
+            suffixed = sum(self.suffixed_codes.values())
+            out.append(
+                f"地类编码 codes ({self.code_column}): 带工作后缀 with working suffixes {suffixed}"
+                + (f" ({some([f'{c} ×{n}' for c, n in sorted(self.suffixed_codes.items())])})" if suffixed else "")
+                + "，按原样保存，检查时去掉后缀 / stored as written, checks strip the suffix"
+            )
+            if self.unknown_codes:
+                out.append(
+                    "  不是 GB/T 21010 地类 not GB/T 21010 classes: "
+                    + some([f"{c} ×{n}" for c, n in sorted(self.unknown_codes.items())])
+                )
+        if self.extent:
+            lon0, lat0, lon1, lat1 = self.extent
+            out.append(f"范围 extent: {lon0:.4f}–{lon1:.4f}°E, {lat0:.4f}–{lat1:.4f}°N")
+        if self.outside_county:
+            out.append(
+                f"县域范围外 outside the county: {len(self.outside_county)}（请检查坐标系 / check the CRS）: "
+                + some(self.outside_county)
+            )
+        for e in self.attribute_errors[:listed]:
+            out.append(f"属性错误 attribute error: {e}")
+        out.append(
+            "导入将被拒绝 / the import would be refused" if self.refused else "可以导入 / the import would go ahead"
+        )
+        out.append("未写入任何数据 / nothing was written")
+        return out
+
+
+def plan_import(path: Path, layer_name: str, crs: int | None = None) -> ImportPlan:
+    """Report what importing `path` into a layer would do — mapping, CRS, counts, repairs, codes — without writing."""
+    src = read(path, layer_name, crs)
+    return plan_source(src)
+
+
+def plan_source(src: LayerSource) -> ImportPlan:
+    """Run every check of a load over a layer source (converting each batch as a load would) and write nothing."""
+    from gis.boundary.model import county_extent
+    from gis.landuse import classes, normalize_code
+
+    rules = plan_rules()
+    huge_at = int(rules["huge_feature_vertices"])
+    report = ImportReport()
+    conv = _Converter(src, report)
+    code_column = next((c.name for c in src.spec.columns if c.landuse_code and c.name in conv.mapping), None)
+    known = classes()
+    extent = county_extent()
+    to_lonlat = transformer(src.epsg, STORAGE_SRID) if src.epsg != STORAGE_SRID else None
+    types: dict[str, int] = {}
+    suffixed: dict[str, int] = {}
+    unknown: dict[str, int] = {}
+    huge: list[tuple[str, int]] = []
+    outside: list[str] = []
+    errors: list[str] = []
+    box = [np.inf, np.inf, -np.inf, -np.inf]
+    multi_part = max_vertices = features = 0
+    for batch, geom_name, fid_name in src.batches():
+        n = batch.num_rows
+        fids = (
+            pc.cast(batch.column(fid_name), pa.string()).to_pylist()
+            if fid_name and fid_name in batch.schema.names
+            else [str(features + i) for i in range(n)]
+        )
+        features += n
+        wkb = batch.column(geom_name)
+        if isinstance(wkb.type, pa.ExtensionType):
+            wkb = wkb.storage
+        geoms = shapely.from_wkb(np.asarray(wkb.to_numpy(zero_copy_only=False), dtype=object), on_invalid="ignore")
+        type_ids, counts = np.unique(shapely.get_type_id(geoms), return_counts=True)
+        for t, c in zip(type_ids.tolist(), counts.tolist(), strict=True):
+            types[_TYPE_NAMES.get(t, str(t))] = types.get(_TYPE_NAMES.get(t, str(t)), 0) + c
+        multi_part += int((shapely.get_num_geometries(geoms) > 1).sum())
+        vertices = shapely.get_num_coordinates(geoms)
+        max_vertices = max(max_vertices, int(vertices.max(initial=0)))
+        huge += [(fids[i], int(vertices[i])) for i in np.flatnonzero(vertices > huge_at)]
+        bounds = shapely.bounds(geoms)
+        present = ~np.isnan(bounds[:, 0])
+        if present.any():
+            xs = np.concatenate([bounds[present, 0], bounds[present, 2], (bounds[present, 0] + bounds[present, 2]) / 2])
+            ys = np.concatenate([bounds[present, 1], bounds[present, 3], (bounds[present, 1] + bounds[present, 3]) / 2])
+            if to_lonlat is not None:
+                xs, ys = to_lonlat.transform(xs, ys)
+            k = int(present.sum())
+            box = [
+                min(box[0], float(np.min(xs))),
+                min(box[1], float(np.min(ys))),
+                max(box[2], float(np.max(xs))),
+                max(box[3], float(np.max(ys))),
+            ]
+            centre_fids = [fids[i] for i in np.flatnonzero(present)]
+            outside += [
+                fid
+                for fid, lon, lat in zip(centre_fids, xs[2 * k :], ys[2 * k :], strict=True)
+                if not extent.contains(float(lon), float(lat))
+            ]
+        if code_column is not None:
+            for value in batch.column(conv.mapping[code_column]).to_pylist():
+                code = str(value).strip() if value is not None else ""
+                if not code:
+                    continue
+                norm = normalize_code(code)
+                if norm is None or norm not in known:
+                    unknown[code] = unknown.get(code, 0) + 1
+                elif norm != code:
+                    suffixed[code] = suffixed.get(code, 0) + 1
+        try:
+            conv.convert(batch, geom_name, fid_name)
+        except LayerImportError as exc:
+            errors.append(str(exc))
+    mapped = {source: column for column, source in conv.mapping.items()}
+    crs_name = CRS.from_epsg(src.epsg).name
+    return ImportPlan(
+        layer=src.spec.name,
+        title=src.spec.title,
+        source=src.source,
+        driver=src.driver,
+        source_layer=src.source_layer,
+        source_crs=f"EPSG:{src.epsg} ({crs_name})",
+        reprojected=src.epsg != STORAGE_SRID,
+        features=features,
+        would_load=report.loaded,
+        fields={f: mapped.get(f, "props") for f in src.fields},
+        columns_without_source=[c.name for c in src.spec.columns if c.name not in conv.mapping],
+        geometry_types=types,
+        multi_part=multi_part,
+        max_vertices=max_vertices,
+        huge_vertices=huge_at,
+        huge=huge,
+        repaired=report.repaired,
+        rejected=report.rejected,
+        attribute_errors=errors,
+        code_column=code_column,
+        suffixed_codes=suffixed,
+        unknown_codes=unknown,
+        extent=(box[0], box[1], box[2], box[3]) if features and np.isfinite(box[0]) else None,
+        outside_county=outside,
+    )

@@ -16,6 +16,7 @@ from gis.boundary.model import (
     error,
 )
 from gis.boundary.ogr import read_drawn, read_vector_boundary, to_geojson
+from gis.boundary.point_table import looks_like_table, read_point_table
 from gis.boundary.txt import read_txt, write_txt
 
 VECTOR_FORMATS = {
@@ -27,7 +28,8 @@ VECTOR_FORMATS = {
     ".kml": "kml",
     ".fgb": "flatgeobuf",
 }
-TEXT_SUFFIXES = {".txt", ".csv", ".dat", ""}
+TABLE_FORMATS = {".csv": "table", ".xlsx": "table", ".xlsm": "table", ".xls": "xls", ".et": "xls"}
+TEXT_SUFFIXES = {".txt", ".dat", ""}
 
 
 def sniff(data: bytes, filename: str) -> str:
@@ -35,20 +37,34 @@ def sniff(data: bytes, filename: str) -> str:
     suffix = Path(filename).suffix.lower()
     if suffix in VECTOR_FORMATS:
         return VECTOR_FORMATS[suffix]
+    if suffix in TABLE_FORMATS:
+        return TABLE_FORMATS[suffix]
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
         return "geojson"
     if head.startswith(b"PK"):
-        return "shapefile"
+        return "table" if b"xl/workbook.xml" in data else "shapefile"  # an XLSX is a zip with a workbook part
     if head.startswith(b"<"):
         return "kml"
     if head.startswith(b"SQLite format 3"):
         return "gpkg"
     if b"[" in head or b"@" in head or "＠".encode() in head:
         return "txt"
+    if looks_like_table(
+        head.decode("utf-8", errors="ignore") if _is_utf8(head) else head.decode("gb18030", errors="ignore")
+    ):
+        return "table"
     if head[:1].isdigit():
         return "mining"
     return "txt"
+
+
+def _is_utf8(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # only the cut at 4096 bytes split a character
 
 
 def read_boundary_bytes(
@@ -61,6 +77,12 @@ def read_boundary_bytes(
             return read_txt(data, zone, extent)
         if fmt == "mining":
             return read_mining(data, zone, extent)
+        if fmt == "table":
+            return read_point_table(data, filename, zone, extent)
+        if fmt == "xls":
+            zh = "不支持旧版 Excel（.xls/.et）文件，请另存为 .xlsx 或 .csv"
+            en = "old Excel files (.xls/.et) are not supported: save the sheet as .xlsx or .csv"
+            raise BoundaryError([error("xls_not_supported", zh, en)])
         if not data:
             raise BoundaryError([error("empty_file", "文件为空", "the file is empty")])
         with tempfile.TemporaryDirectory(prefix="landwindow-upload-") as tmp:
@@ -98,19 +120,8 @@ def read_boundary(path: Path, zone: int | None = None, extent: CountyExtent | No
 
 
 __all__ = [
-    "Boundary",
-    "BoundaryError",
-    "BoundaryIssue",
-    "BoundaryParcel",
-    "CountyExtent",
-    "county_extent",
-    "read_boundary",
-    "read_boundary_bytes",
-    "read_drawn",
-    "read_mining",
-    "read_txt",
-    "sniff",
+    "Boundary", "BoundaryError", "BoundaryIssue", "BoundaryParcel", "CountyExtent", "county_extent",
+    "read_boundary", "read_boundary_bytes", "read_drawn", "read_mining", "read_point_table", "read_txt", "sniff",
     "to_geojson",
-    "write_mining",
-    "write_txt",
-]
+    "write_mining", "write_txt",
+]  # fmt: skip

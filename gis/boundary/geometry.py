@@ -29,6 +29,7 @@ SPIKE_RADIANS = float(_RULES["spike_radians"])
 SLIVER_M2 = float(_RULES["sliver_m2"])
 SLIVER_COMPACTNESS = float(_RULES["sliver_compactness"])
 ZONE_MARGIN_DEG = float(_RULES["zone_margin_deg"])
+CLOSURE_GAP_M = float(_RULES["ring_closure_gap_m"])
 _REASON_POINT = re.compile(r"\[([-\d.eE+]+) ([-\d.eE+]+)\]")
 
 
@@ -61,13 +62,26 @@ def clean_ring(ring: Ring, parcel_no: str, must_be_closed: bool) -> tuple[Polygo
             error("empty_ring", f"第{ring.label}圈没有界址点", f"ring {ring.label} has no points", parcel_no=parcel_no)
         ]
     closed = len(pts) > 1 and pts[0] == pts[-1]
-    if not closed:
+    gap = math.dist(pts[0], pts[-1])
+    if not closed and len(pts) > 3 and gap <= CLOSURE_GAP_M:
+        # the last point was meant to repeat the first; rounding left a gap of millimetres: snap it shut
+        issues.append(
+            warning(
+                "ring_closed_with_gap",
+                f"第{ring.label}圈最后一点与第一点相距 {gap:.3f} 米，已按闭合处理",
+                f"ring {ring.label}: its last point lies {gap:.3f} m from the first; closed on the first point",
+                line=lines[-1],
+                parcel_no=parcel_no,
+            )
+        )
+        pts[-1] = pts[0]
+    elif not closed:
         if must_be_closed:
             issues.append(
                 error(
                     "ring_not_closed",
-                    f"第{ring.label}圈未闭合：最后一点应与第一点相同",
-                    f"ring {ring.label} is not closed: its last point must repeat the first",
+                    f"第{ring.label}圈未闭合：最后一点应与第一点相同，实际相距 {gap:.3f} 米",
+                    f"ring {ring.label} is not closed: its last point must repeat the first, but lies {gap:.3f} m from it",
                     line=lines[-1],
                     parcel_no=parcel_no,
                 )
@@ -78,29 +92,15 @@ def clean_ring(ring: Ring, parcel_no: str, must_be_closed: bool) -> tuple[Polygo
     keep_p, keep_l = [pts[0]], [lines[0]]
     for p, ln in zip(pts[1:], lines[1:], strict=True):
         if p == keep_p[-1]:
-            issues.append(
-                warning(
-                    "duplicate_point",
-                    f"重复界址点 {_survey_xy(*p)} 已忽略",
-                    f"duplicate consecutive point {_survey_xy(*p)} ignored",
-                    line=ln,
-                    parcel_no=parcel_no,
-                )
-            )
+            issues.append(warning("duplicate_point", f"重复界址点 {_survey_xy(*p)} 已忽略", f"duplicate consecutive point {_survey_xy(*p)} ignored",
+                                  line=ln, parcel_no=parcel_no))  # fmt: skip
             continue
         keep_p.append(p)
         keep_l.append(ln)
     pts, lines = keep_p, keep_l
     if len(set(pts[:-1])) < 3:
-        issues.append(
-            error(
-                "too_few_points",
-                f"第{ring.label}圈不足3个不同的界址点",
-                f"ring {ring.label} has fewer than 3 distinct points",
-                line=first_line,
-                parcel_no=parcel_no,
-            )
-        )
+        issues.append(error("too_few_points", f"第{ring.label}圈不足3个不同的界址点", f"ring {ring.label} has fewer than 3 distinct points",
+                            line=first_line, parcel_no=parcel_no))  # fmt: skip
         return None, issues
     # spikes: a vertex where the boundary goes out and comes straight back
     changed = True
@@ -114,30 +114,16 @@ def clean_ring(ring: Ring, parcel_no: str, must_be_closed: bool) -> tuple[Polygo
                 continue
             angle = math.acos(max(-1.0, min(1.0, (ax * bx + ay * by) / (na * nb))))
             if angle < SPIKE_RADIANS:
-                issues.append(
-                    warning(
-                        "spike",
-                        f"界址点 {_survey_xy(*pts[i])} 形成尖刺，已去除",
-                        f"point {_survey_xy(*pts[i])} forms a spike and was removed",
-                        line=lines[i],
-                        parcel_no=parcel_no,
-                    )
-                )
+                issues.append(warning("spike", f"界址点 {_survey_xy(*pts[i])} 形成尖刺，已去除", f"point {_survey_xy(*pts[i])} forms a spike and was removed",
+                                      line=lines[i], parcel_no=parcel_no))  # fmt: skip
                 del pts[i], lines[i]
                 if pts[i - 1] == pts[i]:  # the spike went out and came back to the same point
                     del pts[i], lines[i]
                 changed = True
                 break
     if len(set(pts[:-1])) < 3:
-        issues.append(
-            error(
-                "too_few_points",
-                f"第{ring.label}圈不足3个不同的界址点",
-                f"ring {ring.label} has fewer than 3 distinct points",
-                line=first_line,
-                parcel_no=parcel_no,
-            )
-        )
+        issues.append(error("too_few_points", f"第{ring.label}圈不足3个不同的界址点", f"ring {ring.label} has fewer than 3 distinct points",
+                            line=first_line, parcel_no=parcel_no))  # fmt: skip
         return None, issues
     crossing = first_crossing(pts)
     if crossing is not None:
@@ -145,28 +131,18 @@ def clean_ring(ring: Ring, parcel_no: str, must_be_closed: bool) -> tuple[Polygo
         where = _survey_xy(cx, cy)
         seg_i = _segment_label(lines, i, len(pts) - 1)
         seg_j = _segment_label(lines, j, len(pts) - 1)
-        issues.append(
-            error(
-                "self_intersection",
-                f"第{ring.label}圈自相交：边{seg_i}与边{seg_j}相交于 {where}",
-                f"ring {ring.label} intersects itself: edge {seg_i} crosses edge {seg_j} at {where}",
-                line=lines[i] if lines[i] is not None else first_line,
-                parcel_no=parcel_no,
-            )
-        )
+        issues.append(error(
+            "self_intersection",
+            f"第{ring.label}圈自相交：边{seg_i}与边{seg_j}相交于 {where}",
+            f"ring {ring.label} intersects itself: edge {seg_i} crosses edge {seg_j} at {where}",
+            line=lines[i] if lines[i] is not None else first_line, parcel_no=parcel_no,
+        ))  # fmt: skip
         return None, issues
     poly = Polygon(pts)
     compactness = 4 * math.pi * poly.area / poly.length**2 if poly.length else 0.0
     if poly.area < SLIVER_M2 or compactness < SLIVER_COMPACTNESS:
-        issues.append(
-            error(
-                "sliver",
-                f"第{ring.label}圈面积为零或为细长碎片（{poly.area:.4f} 平方米）",
-                f"ring {ring.label} has (almost) no area ({poly.area:.4f} m²): a sliver",
-                line=first_line,
-                parcel_no=parcel_no,
-            )
-        )
+        issues.append(error("sliver", f"第{ring.label}圈面积为零或为细长碎片（{poly.area:.4f} 平方米）",
+                            f"ring {ring.label} has (almost) no area ({poly.area:.4f} m²): a sliver", line=first_line, parcel_no=parcel_no))  # fmt: skip
         return None, issues
     return poly, issues
 
@@ -224,16 +200,12 @@ def check_points(
         half = zone_width / 2 + ZONE_MARGIN_DEG
         for (lon, _lat), (e, n), ln in zip(coords.tolist(), points, lines, strict=True):
             if abs(lon - cm) > half:
-                return [
-                    error(
-                        "outside_zone",
-                        f"界址点 {_survey_xy(e, n)}（{lon:.4f}°E）不在所述{zone_width}度带第{stated_zone}带（中央经线{cm}°）内，请检查带号和坐标",
-                        f"point {_survey_xy(e, n)} ({lon:.4f}°E) lies outside the stated {zone_width}° zone {stated_zone} (CM {cm}°): check the zone and the coordinates",
-                        line=ln,
-                        field="Y",
-                        parcel_no=parcel_no,
-                    )
-                ]
+                return [error(
+                    "outside_zone",
+                    f"界址点 {_survey_xy(e, n)}（{lon:.4f}°E）不在所述{zone_width}度带第{stated_zone}带（中央经线{cm}°）内，请检查带号和坐标",
+                    f"point {_survey_xy(e, n)} ({lon:.4f}°E) lies outside the stated {zone_width}° zone {stated_zone} (CM {cm}°): check the zone and the coordinates",
+                    line=ln, field="Y", parcel_no=parcel_no,
+                )]  # fmt: skip
     for (lon, lat), (e, n), ln in zip(coords.tolist(), points, lines, strict=True):
         if not extent.contains(lon, lat):
             return [_outside(lon, lat, ln, parcel_no, f"界址点 {_survey_xy(e, n)} ", f"point {_survey_xy(e, n)} ")]
@@ -244,12 +216,10 @@ def _outside(
     lon: float, lat: float, line: int | None, parcel_no: str | None, what_zh: str = "坐标", what_en: str = "coordinate"
 ) -> BoundaryIssue:
     return error(
-        "outside_county",
-        f"{what_zh}({lon:.6f}°E, {lat:.6f}°N) 不在本县范围内，请检查坐标系、带号或X/Y顺序",
+        "outside_county", f"{what_zh}({lon:.6f}°E, {lat:.6f}°N) 不在本县范围内，请检查坐标系、带号或X/Y顺序",
         f"{what_en}({lon:.6f}°E, {lat:.6f}°N) lies outside the county: check the CRS, zone or X/Y order",
-        line=line,
-        parcel_no=parcel_no,
-    )
+        line=line, parcel_no=parcel_no,
+    )  # fmt: skip
 
 
 def assemble(
@@ -266,15 +236,8 @@ def assemble(
             if polys[j].contains(polys[i]):
                 containers.append(j)
             elif polys[j].intersects(polys[i]) and not polys[j].touches(polys[i]):
-                return None, [
-                    error(
-                        "rings_overlap",
-                        "两个圈部分重叠，既不是洞也不是独立部分",
-                        "two rings partly overlap: neither a hole nor a separate part",
-                        line=line,
-                        parcel_no=parcel_no,
-                    )
-                ]
+                return None, [error("rings_overlap", "两个圈部分重叠，既不是洞也不是独立部分",
+                                    "two rings partly overlap: neither a hole nor a separate part", line=line, parcel_no=parcel_no)]  # fmt: skip
         depth[i] = len(containers)
         if containers:
             parent[i] = min(containers, key=lambda j: polys[j].area)

@@ -11,13 +11,15 @@ from shapely.geometry.polygon import orient
 
 from gis.boundary.coords import SurveyPoint, frame_for
 from gis.boundary.geometry import Ring, check_points, clean_ring, finish
-from gis.boundary.model import Boundary, BoundaryError, BoundaryIssue, CountyExtent, error
+from gis.boundary.model import Boundary, BoundaryError, BoundaryIssue, CountyExtent, error, validation_rules, warning
 from gis.boundary.txt import decode, field_text, normalise
 from gis.catalog import STORAGE_SRID
 from gis.crs import CRSError, epsg_3deg, transformer, zone_3deg
 
+EXCLUSION_WORDS = tuple(validation_rules()["mining_exclusion_words"])
 
-def _dms(token: str) -> float:
+
+def unpack_dms(token: str) -> float:
     """Unpack `ddd.mmss[ss]` (113.1212 = 113°12′12″) to decimal degrees."""
     try:
         d = Decimal(token)
@@ -153,7 +155,7 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
     if abs(first_x) < 400:  # packed degrees-minutes-seconds, longitude first
         # rings are checked in metres: project them to the 3° zone of the first corner
         try:
-            gk_zone = zone_3deg(_dms(raw_rings[0][0][0][1]))
+            gk_zone = zone_3deg(unpack_dms(raw_rings[0][0][0][1]))
             src: int | str = epsg_3deg(gk_zone)
         except (ValueError, InvalidOperation, CRSError) as exc:
             raise BoundaryError(
@@ -162,7 +164,7 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
         to_gk = transformer(STORAGE_SRID, src)
         for pts, _, _, _, flag in raw_rings:
             try:
-                lonlat = [(_dms(x), _dms(y)) for _, x, y in pts]
+                lonlat = [(unpack_dms(x), unpack_dms(y)) for _, x, y in pts]
             except (ValueError, InvalidOperation) as exc:
                 raise BoundaryError(
                     [error("bad_dms", f"度分秒坐标格式错误：{exc}", f"malformed packed DMS coordinate: {exc}")]
@@ -189,13 +191,16 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
             raise BoundaryError([*issues, *located])
     included: list[Polygon] = []
     excluded: list[Polygon] = []
-    for ring in rings:
+    cleaned: list[tuple[int, Polygon]] = []
+    for k, ring in enumerate(rings):
         poly, ring_issues = clean_ring(ring, raw_rings[0][3] or "矿区", must_be_closed=False)
         issues += ring_issues
         if poly is not None:
             (included if ring.flag == 1 else excluded).append(poly)
+            cleaned.append((k, poly))
     if any(i.severity == "error" for i in issues):
         raise BoundaryError(issues)
+    issues += _doubtful_rings(rings, [remark for _, _, _, remark, _ in raw_rings], cleaned)
     if not included:
         raise BoundaryError([*issues, error("no_included_ring", "没有标志为1的圈", "no ring is flagged 1 (included)")])
     area = shapely.union_all(included)
@@ -226,6 +231,42 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
         ],
     }
     return Boundary([parcel], "mining", crs_label, parcel.zone, header, [])
+
+
+def _doubtful_rings(rings: list[Ring], remarks: list[str], cleaned: list[tuple[int, Polygon]]) -> list[BoundaryIssue]:
+    """Warn about an included ring whose 备注 says it is cut out, and about an included ring crossing another ring."""
+    issues: list[BoundaryIssue] = []
+    for k, (ring, remark) in enumerate(zip(rings, remarks, strict=True)):
+        word = next((w for w in EXCLUSION_WORDS if w in remark), None)
+        if ring.flag == 1 and word is not None:
+            issues.append(
+                warning(
+                    "included_ring_remark_excludes",
+                    f"第{k + 1}圈标志为1（包含），但备注“{remark}”含“{word}”：若为扣除范围，标志应为-1，请核实",
+                    f"ring {k + 1} is flagged 1 (included) but its remark {remark!r} says {word} (cut out): "
+                    "if it is a cut-out, its flag should be -1 — please verify",
+                    field=f"ring {k + 1}",
+                )
+            )
+    polys = [p for _, p in cleaned]
+    left, right = shapely.STRtree(polys).query(polys, predicate="intersects")
+    for i, j in sorted(zip(left.tolist(), right.tolist(), strict=True)):
+        (a, pa), (b, pb) = cleaned[i], cleaned[j]
+        if i >= j or 1 not in (rings[a].flag, rings[b].flag) or pa.touches(pb):
+            continue
+        if pa.contains(pb) or pb.contains(pa):
+            continue  # a cut-out inside its ring, or a ring inside another: what the flags are for
+        overlap = pa.intersection(pb).area
+        issues.append(
+            warning(
+                "rings_cross",
+                f"第{a + 1}圈与第{b + 1}圈相交（重叠 {overlap:.2f} 平方米），既不包含也不相离：面积按标志合并与扣除计算，请核实",
+                f"ring {a + 1} crosses ring {b + 1} ({overlap:.2f} m² in common), neither inside nor apart: "
+                "the area is their union less the cut-outs — please verify",
+                field=f"ring {a + 1}",
+            )
+        )
+    return issues
 
 
 def _pack_dms(v: float) -> str:

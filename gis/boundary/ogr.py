@@ -12,7 +12,16 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 
 from gis.boundary.geometry import check_points, finish
-from gis.boundary.model import Boundary, BoundaryError, BoundaryIssue, BoundaryParcel, CountyExtent, error, warning
+from gis.boundary.model import (
+    Boundary,
+    BoundaryError,
+    BoundaryIssue,
+    BoundaryParcel,
+    CountyExtent,
+    error,
+    validation_rules,
+    warning,
+)
 from gis.catalog import STORAGE_SRID
 from gis.crs import epsg_3deg, zone_of_epsg
 from gis.vector import VectorFileError, read_vector
@@ -20,6 +29,7 @@ from gis.vector import VectorFileError, read_vector
 NO_FIELDS = ("parcel_no", "dkbh", "地块编号", "zddm", "宗地代码", "bh", "id")
 NAME_FIELDS = ("name", "dkmc", "地块名称", "mc", "名称")
 CODE_FIELDS = ("dlbm", "地类编码", "landuse_code")
+SKIP_NON_POLYGONS_IN = frozenset(validation_rules()["skip_non_polygons_in"])
 
 
 def _guess_crs(geoms: list[Any], zone: int | None) -> int | None:
@@ -140,6 +150,8 @@ def _from_features(
     stated = gk if gk is not None else (zone_of_epsg(src) if isinstance(src, int) else None)  # (width, zone, prefixed)
     parcels: list[BoundaryParcel] = []
     errors: list[BoundaryIssue] = []
+    # a KML from Google Earth often carries a path or pins beside the parcel: take the polygons, warn about the rest
+    skip_others = fmt in SKIP_NON_POLYGONS_IN and any(isinstance(g, Polygon | MultiPolygon) for g in geoms)
     for i, (geom, row) in enumerate(zip(geoms, rows, strict=True)):
         feature_no = _pick(row, NO_FIELDS) or str(i + 1)
         if geom is None or geom.is_empty:
@@ -150,6 +162,17 @@ def _from_features(
                     f"feature {i + 1} has no geometry",
                     field=f"feature {i + 1}",
                     parcel_no=feature_no,
+                )
+            )
+            continue
+        if skip_others and not isinstance(geom, Polygon | MultiPolygon):
+            label = _pick(row, (*NAME_FIELDS, *NO_FIELDS)) or str(i + 1)
+            issues.append(
+                warning(
+                    "non_polygon_skipped",
+                    f"第{i + 1}个要素“{label}”是{geom.geom_type}（不是面），已忽略，只取文件中的面",
+                    f"feature {i + 1} ({label}) is a {geom.geom_type}, not a polygon: skipped, the file's polygons taken",
+                    field=f"feature {i + 1}",
                 )
             )
             continue

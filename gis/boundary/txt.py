@@ -12,7 +12,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
 from gis.boundary.coords import ProjectedFrame, SurveyPoint, frame_for
-from gis.boundary.geometry import Ring, as_multipolygon, assemble, check_points, clean_ring, finish
+from gis.boundary.geometry import as_multipolygon, finish
 from gis.boundary.model import (
     Boundary,
     BoundaryError,
@@ -23,6 +23,7 @@ from gis.boundary.model import (
     validation_rules,
     warning,
 )
+from gis.boundary.survey import Corner, group_rings, survey_geometry
 from gis.catalog import STORAGE_SRID
 from gis.crs import epsg_3deg, reproject
 
@@ -107,10 +108,8 @@ def datum_crs(datum: str, frame: ProjectedFrame, params: list[float]) -> str:
     """
     cm = 3 * frame.zone if frame.zone_width == 3 else 6 * frame.zone - 3
     towgs = ",".join(f"{v:g}" for v in params)
-    return (
-        f"+proj=tmerc +lat_0=0 +lon_0={cm} +k=1 +x_0={frame.zone * 1_000_000 + 500_000} +y_0=0 "
-        f"{_ELLIPSOIDS[datum]} +towgs84={towgs} +units=m +no_defs +type=crs"
-    )
+    return (f"+proj=tmerc +lat_0=0 +lon_0={cm} +k=1 +x_0={frame.zone * 1_000_000 + 500_000} +y_0=0 "
+            f"{_ELLIPSOIDS[datum]} +towgs84={towgs} +units=m +no_defs +type=crs")  # fmt: skip
 
 
 def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None = None) -> Boundary:
@@ -230,17 +229,11 @@ def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None =
         params = _seven_parameters(attrs)
         label = "1980西安坐标系" if datum == "xian80" else "1954北京坐标系"
         if params is None:
-            raise BoundaryError(
-                [
-                    *issues,
-                    error(
-                        "datum_needs_parameters",
-                        f"坐标系为{label}，须在“转换参数”中给出七参数才能转换到2000国家大地坐标系",
-                        f"the file uses {label}; seven transformation parameters (转换参数) are needed to convert it to CGCS2000",
-                        field="坐标系",
-                    ),
-                ]
-            )
+            raise BoundaryError([*issues, error(
+                "datum_needs_parameters", f"坐标系为{label}，须在“转换参数”中给出七参数才能转换到2000国家大地坐标系",
+                f"the file uses {label}; seven transformation parameters (转换参数) are needed to convert it to CGCS2000",
+                field="坐标系",
+            )])  # fmt: skip
         src = datum_crs(datum, frame, params)
         issues.append(
             warning(
@@ -271,42 +264,10 @@ def _parcel(
     p: _Parcel, frame: ProjectedFrame, src: int | str, extent: CountyExtent | None
 ) -> tuple[BoundaryParcel | None, list[BoundaryIssue]]:
     parcel_no = _field(p.fields, 2) or f"#{p.line}"
-    issues: list[BoundaryIssue] = []
-    rings: list[Ring] = []
-    for _, label, pt in p.points:
-        en = frame.en(pt)
-        current = rings[-1] if rings else None
-        # a new ring starts with a new 圈号, or after the current ring closed on its first point
-        if (
-            current is None
-            or current.label != label
-            or (len(current.points) >= 4 and current.points[-1] == current.points[0])
-        ):
-            rings.append(Ring([], [], label))
-            current = rings[-1]
-        current.points.append(en)
-        current.lines.append(pt.line)
-    located = check_points(
-        [en for r in rings for en in r.points],
-        [ln for r in rings for ln in r.lines],
-        src,
-        extent,
-        frame.zone,
-        frame.zone_width,
-        parcel_no,
+    rings = group_rings(Corner(no, label, frame.en(pt), pt.line) for no, label, pt in p.points)
+    geom, issues = survey_geometry(
+        rings, src, extent, frame.zone, frame.zone_width, parcel_no, p.line, must_be_closed=True
     )
-    if located:
-        return None, located
-    polys = []
-    for ring in rings:
-        poly, ring_issues = clean_ring(ring, parcel_no, must_be_closed=True)
-        issues += ring_issues
-        if poly is not None:
-            polys.append(poly)
-    if any(i.severity == "error" for i in issues):
-        return None, issues
-    geom, assemble_issues = assemble(polys, parcel_no, p.line)
-    issues += assemble_issues
     if geom is None:
         return None, issues
     if isinstance(src, str):
@@ -316,59 +277,50 @@ def _parcel(
     declared_area = _float(_field(p.fields, 1))
     declared_points = _int(_field(p.fields, 0))
     if _field(p.fields, 4) and _field(p.fields, 4) not in ("面", "polygon"):
-        issues.append(
-            warning(
-                "not_polygon_attribute",
-                f"图形属性为“{_field(p.fields, 4)}”，按面处理",
-                f"graphic type {_field(p.fields, 4)!r} read as a polygon",
-                line=p.line,
-                parcel_no=parcel_no,
-            )
-        )
+        issues.append(warning("not_polygon_attribute", f"图形属性为“{_field(p.fields, 4)}”，按面处理", f"graphic type {_field(p.fields, 4)!r} read as a polygon",
+                              line=p.line, parcel_no=parcel_no))  # fmt: skip
     parcel, finish_issues = finish(
-        geom,
-        src,
-        parcel_no,
-        _field(p.fields, 3),
-        extent=extent,
-        line=p.line,
-        declared_area_ha=declared_area,
-        declared_points=declared_points,
-        landuse_code=_field(p.fields, 7) or None,
-        use=_field(p.fields, 6) or None,
+        geom, src, parcel_no, _field(p.fields, 3), extent=extent, line=p.line,
+        declared_area_ha=declared_area, declared_points=declared_points,
+        landuse_code=_field(p.fields, 7) or None, use=_field(p.fields, 6) or None,
         attributes={"图幅号": _field(p.fields, 5), "extra": p.fields[8:]},
-    )
+    )  # fmt: skip
     issues += finish_issues
     if parcel is None:
         return None, issues
     if (
         declared_area is not None
         and declared_area > 0
-        and abs(parcel.area_ha - declared_area) > AREA_TOLERANCE * declared_area
+        and abs(parcel.area_m2 - declared_area) <= AREA_TOLERANCE * parcel.area_m2
     ):
         issues.append(
             warning(
-                "area_mismatch",
-                f"申报面积 {declared_area:.4f} 公顷与计算面积 {parcel.area_ha:.4f} 公顷相差超过1%",
-                f"declared area {declared_area:.4f} ha differs from the computed {parcel.area_ha:.4f} ha by more than 1 %",
+                "declared_area_in_m2",
+                f"申报面积 {declared_area:g} 恰为计算面积 {parcel.area_ha:.4f} 公顷的一万倍，似以平方米填写（应为公顷）",
+                f"the declared area {declared_area:g} is 10⁴ × the computed {parcel.area_ha:.4f} ha: it looks like m², not hectares",
                 line=p.line,
                 field="地块面积",
                 parcel_no=parcel_no,
             )
         )
+    elif (
+        declared_area is not None
+        and declared_area > 0
+        and abs(parcel.area_ha - declared_area) > AREA_TOLERANCE * declared_area
+    ):
+        issues.append(warning(
+            "area_mismatch", f"申报面积 {declared_area:.4f} 公顷与计算面积 {parcel.area_ha:.4f} 公顷相差超过1%",
+            f"declared area {declared_area:.4f} ha differs from the computed {parcel.area_ha:.4f} ha by more than 1 %",
+            line=p.line, field="地块面积", parcel_no=parcel_no,
+        ))  # fmt: skip
     distinct = sum(len(r.points) - (1 if len(r.points) > 1 and r.points[0] == r.points[-1] else 0) for r in rings)
     if declared_points is not None and declared_points not in (len(p.points), distinct):
         # files count either every point line (closing points included) or the distinct corners: accept both
-        issues.append(
-            warning(
-                "point_count_mismatch",
-                f"申报界址点数 {declared_points} 与实际 {len(p.points)}（不含闭合点 {distinct}）不符",
-                f"declared point count {declared_points} differs from the {len(p.points)} point lines ({distinct} without closing points)",
-                line=p.line,
-                field="界址点数",
-                parcel_no=parcel_no,
-            )
-        )
+        issues.append(warning(
+            "point_count_mismatch", f"申报界址点数 {declared_points} 与实际 {len(p.points)}（不含闭合点 {distinct}）不符",
+            f"declared point count {declared_points} differs from the {len(p.points)} point lines ({distinct} without closing points)",
+            line=p.line, field="界址点数", parcel_no=parcel_no,
+        ))  # fmt: skip
     parcel.warnings = [i for i in issues if i.severity == "warning"]
     return parcel, issues
 
@@ -392,19 +344,10 @@ def write_txt(boundary: Boundary, encoding: str = "gbk", unit: str = "土地窗�
     on = on or date.today()
     zone = boundary.parcels[0].zone if boundary.parcels else boundary.zone
     lines = [
-        "[属性描述]",
-        "格式版本号=1.01",
-        f"数据产生单位={unit}",
-        f"数据产生日期={on.year}-{on.month}-{on.day}",
-        "坐标系=2000国家大地坐标系",
-        "几度分带=3",
-        "投影类型=高斯克吕格",
-        "计量单位=米",
-        f"带号={zone}",
-        "精度=0.001",
-        "转换参数=,,,,,,",
-        "[地块坐标]",
-    ]
+        "[属性描述]", "格式版本号=1.01", f"数据产生单位={unit}", f"数据产生日期={on.year}-{on.month}-{on.day}",
+        "坐标系=2000国家大地坐标系", "几度分带=3", "投影类型=高斯克吕格", "计量单位=米", f"带号={zone}", "精度=0.001",
+        "转换参数=,,,,,,", "[地块坐标]",
+    ]  # fmt: skip
     for p in boundary.parcels:
         point_lines = []
         n = 0

@@ -85,6 +85,16 @@ add("52_geojson_sliver.geojson", '{"type":"Feature","properties":{},"geometry":{
 add("53_kml_point.kml", '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>p</name><Point><coordinates>114.3,29.8</coordinates></Point></Placemark></Document></kml>', "not_polygon")
 add("54_random_bytes.zip", bytes(range(7, 250, 3)) * 5, "unreadable")
 
+# point tables (CSV, XLSX): the row is the line
+TABLE = "点号,X,Y\n" + "\n".join(f"{s.split(',')[0]},{s.split(',')[2]},{s.split(',')[3]}" for s in SQ[:4]) + "\n"
+add("55_table_no_header.csv", "名称,面积\n张三,150\n", "no_header", 1)
+add("56_table_letter_o_in_y.csv", TABLE.replace("38523692.500", "38523692.5OO", 1), "bad_number", 4)
+add("57_table_missing_x.csv", TABLE.replace("3306165.750", "", 1), "missing_value", 3)
+add("58_table_bowtie.csv", TABLE.replace("J2,3306165.750,38523680.500", "J2,3306165.750,38523692.500").replace(
+    "J3,3306165.750,38523692.500", "J3,3306165.750,38523680.500"), "self_intersection", 2)
+add("59_xlsx_not_a_workbook.xlsx", b"PK\x03\x04 not a workbook", "unreadable")
+add("60_old_excel.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "xls_not_supported")
+
 lines = ["# expected error code (and line, for TXT) of every malformed boundary file", ""]
 for name, (code, line) in sorted(cases.items()):
     lines.append(f'["{name}"]')
