@@ -54,7 +54,6 @@ class KindRules:
     """The working-day budgets of one kind of application."""
 
     kind: str
-    label: str
     statutory: Decimal
     promised: Decimal
     green_channel_promised: Decimal | None = None
@@ -121,7 +120,6 @@ def parse_rules(raw: dict[str, Any], where: str = "deadlines.toml") -> DeadlineR
         green = spec.get("green_channel_promised")
         kinds[name] = KindRules(
             kind=name,
-            label=str(spec.get("label", name)),
             statutory=_days(spec["statutory"], f"{where} [{name}].statutory"),
             promised=_days(spec["promised"], f"{where} [{name}].promised"),
             green_channel_promised=None if green is None else _days(green, f"{where} [{name}].green_channel_promised"),

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
+from gis.check.rules import KINDS
 from service.core.personal import valid_credit_code, valid_phone, valid_resident_id
 
-Kind = Literal["homestead", "requisition", "mining"]
+
+def _known_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"未知申请类型 unknown kind {kind!r}; one of {', '.join(KINDS)}")
+    return kind
+
+
+Kind = Annotated[str, AfterValidator(_known_kind), WithJsonSchema({"type": "string", "enum": list(KINDS)})]
 MAX_VERSION = 2**31 - 1  # a case's version is an integer column: larger numbers are refused here, not by PostgreSQL
 
 
