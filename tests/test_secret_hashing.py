@@ -4,7 +4,6 @@ Hashes made before (argon2-cffi's defaults, argon2 query codes) keep working; an
 the next successful login.
 """
 
-import time
 
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
@@ -35,10 +34,8 @@ def test_password_hash_is_argon2id_at_owasp_cost():
     assert verify_secret(h, "a-password-123") and not verify_secret(h, "a-password-124")
     old = PasswordHasher().hash("a-password-123")  # argon2-cffi's defaults (64 MiB, t=3, p=4): still verifies
     assert verify_secret(old, "a-password-123") and needs_rehash(old) and not needs_rehash(h)
-    started = time.perf_counter()
-    for _ in range(5):
-        hash_secret("a-password-123")
-    assert (time.perf_counter() - started) / 5 < 0.1  # ~20 ms on this machine; the default took ~180 ms
+    # the cost is in the parameters above (~20 ms of one core here, against ~180 ms of two for the defaults);
+    # the time itself is measured by bench/load.py, not asserted: a loaded CI machine is slower
 
 
 def test_query_codes_are_random_and_keyed():
