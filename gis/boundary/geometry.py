@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
-from shapely.geometry import LinearRing, MultiPolygon, Polygon
+from shapely.geometry import LinearRing, LineString, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from gis.boundary.model import (
@@ -23,6 +24,7 @@ from gis.boundary.model import (
 )
 from gis.catalog import STORAGE_SRID
 from gis.crs import ellipsoidal_area_m2, epsg_3deg, m2_to_ha, m2_to_mu, reproject, zone_3deg
+from gis.limits import UploadLimits, upload_limits
 
 _RULES = validation_rules()
 SPIKE_RADIANS = float(_RULES["spike_radians"])
@@ -62,6 +64,9 @@ def clean_ring(ring: Ring, parcel_no: str, must_be_closed: bool) -> tuple[Polygo
             error("empty_ring", f"第{ring.label}圈没有界址点", f"ring {ring.label} has no points", parcel_no=parcel_no)
         ]
     closed = len(pts) > 1 and pts[0] == pts[-1]
+    cap = upload_limits().ring_points
+    if len(pts) - closed > cap:  # the first point past the cap names the line
+        return None, [too_many_ring_points(len(pts) - closed, ring.label, upload_limits(), lines[cap], parcel_no)]
     gap = math.dist(pts[0], pts[-1])
     if not closed and len(pts) > 3 and gap <= CLOSURE_GAP_M:
         # the last point was meant to repeat the first; rounding left a gap of millimetres: snap it shut
@@ -103,24 +108,14 @@ def clean_ring(ring: Ring, parcel_no: str, must_be_closed: bool) -> tuple[Polygo
                             line=first_line, parcel_no=parcel_no))  # fmt: skip
         return None, issues
     # spikes: a vertex where the boundary goes out and comes straight back
-    changed = True
-    while changed and len(pts) > 4:
-        changed = False
-        for i in range(1, len(pts) - 1):
-            ax, ay = pts[i - 1][0] - pts[i][0], pts[i - 1][1] - pts[i][1]
-            bx, by = pts[i + 1][0] - pts[i][0], pts[i + 1][1] - pts[i][1]
-            na, nb = math.hypot(ax, ay), math.hypot(bx, by)
-            if na == 0 or nb == 0:
-                continue
-            angle = math.acos(max(-1.0, min(1.0, (ax * bx + ay * by) / (na * nb))))
-            if angle < SPIKE_RADIANS:
-                issues.append(warning("spike", f"界址点 {_survey_xy(*pts[i])} 形成尖刺，已去除", f"point {_survey_xy(*pts[i])} forms a spike and was removed",
-                                      line=lines[i], parcel_no=parcel_no))  # fmt: skip
-                del pts[i], lines[i]
-                if pts[i - 1] == pts[i]:  # the spike went out and came back to the same point
-                    del pts[i], lines[i]
-                changed = True
-                break
+    if len(pts) > 4 and _has_spike(pts):
+        pts, lines, spikes = _remove_spikes(pts, lines)
+        for p, ln in spikes:
+            zh, en = (
+                f"界址点 {_survey_xy(*p)} 形成尖刺，已去除",
+                f"point {_survey_xy(*p)} forms a spike and was removed",
+            )
+            issues.append(warning("spike", zh, en, line=ln, parcel_no=parcel_no))
     if len(set(pts[:-1])) < 3:
         issues.append(error("too_few_points", f"第{ring.label}圈不足3个不同的界址点", f"ring {ring.label} has fewer than 3 distinct points",
                             line=first_line, parcel_no=parcel_no))  # fmt: skip
@@ -147,6 +142,133 @@ def clean_ring(ring: Ring, parcel_no: str, must_be_closed: bool) -> tuple[Polygo
     return poly, issues
 
 
+def too_many_points(limits: UploadLimits, line: int | None = None, field: str | None = None) -> BoundaryIssue:
+    """Return the error of a file with more points than the limit (the line or feature where the count passes it)."""
+    return error(
+        "too_many_points",
+        f"文件的界址点超过上限 {limits.points} 个",
+        f"the file has more than the limit of {limits.points} points",
+        line=line,
+        field=field,
+    )
+
+
+def too_many_lines(limits: UploadLimits) -> BoundaryIssue:
+    """Return the error of a text file with more lines than the limit."""
+    return error("too_many_lines", f"文件超过 {limits.lines} 行", f"the file has more than {limits.lines} lines")
+
+
+def too_many_parcels(limits: UploadLimits, line: int | None = None) -> BoundaryIssue:
+    """Return the error of a file with more parcels (features) than the limit."""
+    return error(
+        "too_many_parcels",
+        f"文件的地块（要素）超过上限 {limits.features} 个",
+        f"the file holds more than the limit of {limits.features} parcels (features)",
+        line=line,
+    )
+
+
+def too_many_rings(
+    count: int, limits: UploadLimits, line: int | None, parcel_no: str | None, field: str | None = None
+) -> BoundaryIssue:
+    """Return the error of a parcel with more rings than the limit."""
+    return error(
+        "too_many_rings",
+        f"地块有 {count} 个圈，超过每地块上限 {limits.parcel_rings} 个",
+        f"the parcel has {count} rings, more than the limit of {limits.parcel_rings} per parcel",
+        line=line,
+        field=field,
+        parcel_no=parcel_no,
+    )
+
+
+def too_many_ring_points(
+    count: int, label: str, limits: UploadLimits, line: int | None, parcel_no: str | None, field: str | None = None
+) -> BoundaryIssue:
+    """Return the error of a ring with more points than the limit."""
+    return error(
+        "too_many_ring_points",
+        f"第{label}圈有 {count} 个界址点，超过每圈上限 {limits.ring_points} 个",
+        f"ring {label} has {count} points, more than the limit of {limits.ring_points} per ring",
+        line=line,
+        field=field,
+        parcel_no=parcel_no,
+    )
+
+
+def check_sizes(
+    geoms: Sequence[BaseGeometry | None], parcel_nos: Sequence[str], limits: UploadLimits
+) -> list[BoundaryIssue]:
+    """Refuse features with more points or rings than the limits, counted in one vectorised pass before any check."""
+    arr = np.asarray([g if g is not None else Polygon() for g in geoms], dtype=object)
+    points = shapely.get_num_coordinates(arr)
+    if int(points.sum()) > limits.points:
+        k = int(np.searchsorted(np.cumsum(points), limits.points, side="right"))
+        return [too_many_points(limits, field=f"feature {k + 1}")]
+    parts, owner = shapely.get_parts(arr, return_index=True)
+    polygon = shapely.get_type_id(parts) == int(shapely.GeometryType.POLYGON)
+    parts, owner = parts[polygon], owner[polygon]
+    rings_of = np.bincount(owner, weights=1 + shapely.get_num_interior_rings(parts), minlength=len(arr))
+    for k in np.flatnonzero(rings_of > limits.parcel_rings)[:1].tolist():
+        return [too_many_rings(int(rings_of[k]), limits, None, parcel_nos[k], field=f"feature {k + 1}")]
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_owner = owner[ring_part]
+    corners = shapely.get_num_coordinates(rings) - 1  # the closing point repeats the first
+    for r in np.flatnonzero(corners > limits.ring_points)[:1].tolist():
+        k = int(ring_owner[r])
+        label = str(r - int(np.argmax(ring_owner == k)) + 1)  # rings numbered through the feature
+        return [too_many_ring_points(int(corners[r]), label, limits, None, parcel_nos[k], field=f"feature {k + 1}")]
+    return []
+
+
+def _spike_angle(a: tuple[float, float], m: tuple[float, float], b: tuple[float, float]) -> float | None:
+    """Return the angle at m between its edges to a and b (radians), None when an edge has no length."""
+    ax, ay = a[0] - m[0], a[1] - m[1]
+    bx, by = b[0] - m[0], b[1] - m[1]
+    na, nb = math.hypot(ax, ay), math.hypot(bx, by)
+    if na == 0 or nb == 0:
+        return None
+    return math.acos(max(-1.0, min(1.0, (ax * bx + ay * by) / (na * nb))))
+
+
+def _has_spike(pts: list[tuple[float, float]]) -> bool:
+    """Return whether any vertex between the first and the closing one may be a spike (one vectorised pass)."""
+    xy = np.asarray(pts, dtype=float)
+    a, b = xy[:-2] - xy[1:-1], xy[2:] - xy[1:-1]
+    na, nb = np.hypot(a[:, 0], a[:, 1]), np.hypot(b[:, 0], b[:, 1])
+    ok = (na > 0) & (nb > 0)
+    cos = np.einsum("ij,ij->i", a[ok], b[ok]) / (na[ok] * nb[ok])
+    # a little wider than the rule: the exact pass below decides, with the same arithmetic as always
+    return bool((np.arccos(np.clip(cos, -1.0, 1.0)) < SPIKE_RADIANS * 1.01).any())
+
+
+def _remove_spikes(
+    pts: list[tuple[float, float]], lines: list[int | None]
+) -> tuple[list[tuple[float, float]], list[int | None], list[tuple[tuple[float, float], int | None]]]:
+    """Remove spikes first to last as they appear, a removal re-examining the vertex before it; one pass, linear.
+
+    A ring keeps at least four points (three corners and the closing one); the first point is never removed.
+    """
+    out_p, out_l = [pts[0]], [lines[0]]
+    removed: list[tuple[tuple[float, float], int | None]] = []
+    n = len(pts)
+    for i in range(1, n):
+        p = pts[i]
+        keep = True
+        while len(out_p) >= 2 and len(out_p) + n - i > 4:
+            angle = _spike_angle(out_p[-2], out_p[-1], p)
+            if angle is None or angle >= SPIKE_RADIANS:
+                break
+            removed.append((out_p.pop(), out_l.pop()))
+            if out_p[-1] == p:  # the spike went out and came back to the same point
+                keep = False
+                break
+        if keep:
+            out_p.append(p)
+            out_l.append(lines[i])
+    return out_p, out_l, removed
+
+
 def _segment_label(lines: list[int | None], i: int, n_edges: int) -> str:
     """Name edge i of a closed ring by its source lines (TXT) or its corner numbers."""
     a, b = lines[i], lines[i + 1]
@@ -156,28 +278,37 @@ def _segment_label(lines: list[int | None], i: int, n_edges: int) -> str:
 
 
 def first_crossing(pts: list[tuple[float, float]]) -> tuple[int, int, tuple[float, float]] | None:
-    """Return (edge i, edge j, crossing point) of the first two edges of a closed ring that cross or overlap."""
+    """Return (edge i, edge j, crossing point) of a closed ring's first crossing, None when the ring is simple.
+
+    Edge j is the first edge, walking the ring, that crosses, touches or overlaps an edge drawn before it (edge i, the
+    first such). Found by halving: GEOS tells in near-linear time whether the open line through the first k edges is
+    simple, so a ring of thousands of points, every edge crossing others, takes milliseconds.
+    """
     if LinearRing(pts).is_simple:
         return None
     n = len(pts) - 1
-    edges = shapely.linestrings([[pts[k], pts[k + 1]] for k in range(n)])
-    tree = shapely.STRtree(edges)
-    left, right = tree.query(edges, predicate="intersects")
-    best: tuple[int, int, tuple[float, float]] | None = None
-    for i, j in zip(left.tolist(), right.tolist(), strict=True):
-        if j <= i:
-            continue
+    lo, hi = 1, n - 1  # the line of edges 0..hi is not simple (hi = n - 1: the closed ring); 0..0 is one segment
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if LineString(pts[: mid + 2]).is_simple:
+            lo = mid + 1
+        else:
+            hi = mid
+    j = hi
+    xy = np.asarray(pts, dtype=float)
+    edges = np.asarray(shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)), dtype=object)
+    for i in np.flatnonzero(shapely.intersects(edges[:j], edges[j])).tolist():
         hit = shapely.intersection(edges[i], edges[j])
-        adjacent = j == i + 1 or (i == 0 and j == n - 1)
+        adjacent = i == j - 1 or (i == 0 and j == n - 1)
         if adjacent and hit.geom_type == "Point":
             continue  # neighbouring edges share their vertex
-        if best is None or (i, j) < best[:2]:
-            c = shapely.get_coordinates(hit)[0]
-            best = (i, j, (float(c[0]), float(c[1])))
-    if best is None:  # not simple but no pair found (should not happen): point GEOS's reason
-        m = _REASON_POINT.search(shapely.is_valid_reason(Polygon(pts)))
-        return (0, 0, (float(m.group(1)), float(m.group(2))) if m else pts[0])
-    return best
+        c = shapely.get_coordinates(hit)[0]
+        return i, j, (float(c[0]), float(c[1]))
+    # not simple but no pair found (should not happen): the edges through the point GEOS names
+    m = _REASON_POINT.search(shapely.is_valid_reason(Polygon(pts)))
+    where = (float(m.group(1)), float(m.group(2))) if m else pts[0]
+    through = np.flatnonzero(shapely.dwithin(edges, shapely.Point(where), 1e-6)).tolist()
+    return (through[0], through[-1], where) if through else (0, 0, where)
 
 
 def check_points(
@@ -227,21 +358,31 @@ def assemble(
 ) -> tuple[MultiPolygon | None, list[BoundaryIssue]]:
     """Decide by geometry which rings are holes (inside another ring) and which are separate parts."""
     order = sorted(range(len(polys)), key=lambda i: -polys[i].area)
-    placed: list[int] = []
-    depth: dict[int, int] = {}
+    rank = np.empty(len(polys), dtype=np.int64)
+    rank[order] = np.arange(len(polys))
+    rings = np.asarray(polys, dtype=object)
+    shapely.prepare(rings)
+    # only rings that meet matter: each pair once, the larger (placed first) as the container
+    bigger, smaller = shapely.STRtree(rings).query(rings, predicate="intersects")
+    pair = rank[bigger] < rank[smaller]
+    bigger, smaller = bigger[pair], smaller[pair]
+    inside = shapely.contains(rings[bigger], rings[smaller])
+    if (~inside & ~shapely.touches(rings[bigger], rings[smaller])).any():
+        return None, [
+            error(
+                "rings_overlap",
+                "两个圈部分重叠，既不是洞也不是独立部分",
+                "two rings partly overlap: neither a hole nor a separate part",
+                line=line,
+                parcel_no=parcel_no,
+            )
+        ]
+    depth: dict[int, int] = dict.fromkeys(range(len(polys)), 0)
     parent: dict[int, int] = {}
-    for i in order:
-        containers = []
-        for j in placed:
-            if polys[j].contains(polys[i]):
-                containers.append(j)
-            elif polys[j].intersects(polys[i]) and not polys[j].touches(polys[i]):
-                return None, [error("rings_overlap", "两个圈部分重叠，既不是洞也不是独立部分",
-                                    "two rings partly overlap: neither a hole nor a separate part", line=line, parcel_no=parcel_no)]  # fmt: skip
-        depth[i] = len(containers)
-        if containers:
-            parent[i] = min(containers, key=lambda j: polys[j].area)
-        placed.append(i)
+    for j, i in sorted(zip(bigger[inside].tolist(), smaller[inside].tolist(), strict=True), key=lambda ji: rank[ji[0]]):
+        depth[i] += 1
+        if i not in parent or polys[j].area < polys[parent[i]].area:
+            parent[i] = j
     shells = [i for i in order if depth[i] % 2 == 0]
     parts = []
     for s in shells:

@@ -10,11 +10,21 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
 from gis.boundary.coords import SurveyPoint, frame_for
-from gis.boundary.geometry import Ring, check_points, clean_ring, finish
+from gis.boundary.geometry import (
+    Ring,
+    check_points,
+    clean_ring,
+    finish,
+    too_many_lines,
+    too_many_points,
+    too_many_ring_points,
+    too_many_rings,
+)
 from gis.boundary.model import Boundary, BoundaryError, BoundaryIssue, CountyExtent, error, validation_rules, warning
 from gis.boundary.txt import decode, field_text, normalise
 from gis.catalog import STORAGE_SRID
 from gis.crs import CRSError, epsg_3deg, transformer, zone_3deg
+from gis.limits import upload_limits
 
 EXCLUSION_WORDS = tuple(validation_rules()["mining_exclusion_words"])
 
@@ -36,11 +46,39 @@ def unpack_dms(token: str) -> float:
     return sign * (int(whole) + minutes / 60 + float(seconds) / 3600)
 
 
+def join_lines(text: str) -> str:
+    """Join a corner string's lines with commas: a line break separates items like a comma, and a comma at the end of
+    a line (or the start of the next) is not an extra, empty item; several line breaks in a row are one.
+
+    Line by line, in linear time (the regular expression this replaces backtracked cubically on a run of blanks).
+    """
+    lines = re.split(r"\r\n|\n|\r", text.strip())
+    last = len(lines) - 1
+    items = []
+    for k, line in enumerate(lines):
+        if not line and 0 < k < last:
+            continue  # an empty line between two breaks: the breaks are one
+        item = line.strip(" \t")
+        if k > 0 and item.startswith(","):
+            item = item[1:]
+        if k < last and item.endswith(","):
+            item = item[:-1]
+        items.append(item)
+    return ",".join(items)
+
+
 def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | None = None) -> Boundary:
     """Read a corner string: `圈数, {点数, (点号,X,Y)×点数, 标高上, 标高下, 备注, 标志}×圈数`."""
     text, _ = decode(data)
-    # a line break separates items like a comma (and a comma at a line's end is not an extra, empty item)
-    text = re.sub(r"[ \t]*,?[ \t]*(?:\r?\n|\r)+[ \t]*,?", ",", text.strip())
+    limits = upload_limits()
+    # a corner string of R rings and P points has 3P + 5R + 1 items at most, each on a line at most: more is refused
+    # before it is split
+    items = 3 * limits.points + 5 * limits.parcel_rings
+    if max(text.count("\n"), text.count("\r")) > items:
+        raise BoundaryError([too_many_lines(limits)])
+    text = join_lines(text)
+    if text.count(",") + text.count("，") > items:
+        raise BoundaryError([too_many_points(limits)])
     tokens = [t.strip() for t in normalise(text).split(",")]
     while tokens and tokens[-1] == "":
         tokens.pop()
@@ -99,6 +137,9 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
                 )
             ]
         )
+    if n_rings > limits.parcel_rings:
+        raise BoundaryError([too_many_rings(n_rings, limits, None, None, field="item 1")])
+    n_points = 0
     raw_rings: list[tuple[list[tuple[str, str, str]], float, float, str, int]] = []
     for _ in range(n_rings):
         n_pts = int(number("point count", "点数", integer=True))
@@ -113,6 +154,13 @@ def read_mining(data: bytes, zone: int | None = None, extent: CountyExtent | Non
                     )
                 ]
             )
+        if n_pts > limits.ring_points:
+            raise BoundaryError(
+                [too_many_ring_points(n_pts, str(len(raw_rings) + 1), limits, None, None, field=f"item {pos}")]
+            )
+        n_points += n_pts
+        if n_points > limits.points:
+            raise BoundaryError([too_many_points(limits, field=f"item {pos}")])
         pts = [(take("point id", "点号"), take("X", "X坐标"), take("Y", "Y坐标")) for _ in range(n_pts)]
         top, bottom = number("top elevation", "标高上"), number("bottom elevation", "标高下")
         remark = take("remark", "备注")

@@ -11,7 +11,7 @@ import pyproj
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 
-from gis.boundary.geometry import check_points, finish
+from gis.boundary.geometry import check_points, check_sizes, finish, too_many_parcels
 from gis.boundary.model import (
     Boundary,
     BoundaryError,
@@ -24,7 +24,8 @@ from gis.boundary.model import (
 )
 from gis.catalog import STORAGE_SRID
 from gis.crs import epsg_3deg, zone_of_epsg
-from gis.vector import VectorFileError, read_vector
+from gis.limits import upload_limits
+from gis.vector import VectorFileError, json_nesting, read_vector, too_deep
 
 NO_FIELDS = ("parcel_no", "dkbh", "地块编号", "zddm", "宗地代码", "bh", "id")
 NAME_FIELDS = ("name", "dkmc", "地块名称", "mc", "名称")
@@ -90,6 +91,9 @@ def _from_features(
     issues: list[BoundaryIssue] = []
     if not geoms:
         raise BoundaryError([error("no_parcels", "文件中没有要素", "the file holds no features")])
+    oversized = check_sizes(geoms, [_pick(row, NO_FIELDS) or str(i + 1) for i, row in enumerate(rows)], upload_limits())
+    if oversized:
+        raise BoundaryError(oversized)
     src: int | str
     if crs is not None:
         src, label = crs, f"EPSG:{crs}"
@@ -249,8 +253,22 @@ def read_vector_boundary(path: Path, fmt: str, extent: CountyExtent | None = Non
         gdf = read_vector(path)
     except VectorFileError as exc:
         zh, _, en = str(exc).partition(" / ")
-        raise BoundaryError([error("unreadable", zh, en or zh)]) from exc
+        raise BoundaryError([error(exc.code, zh, en or zh)]) from exc
     return from_frame(gdf, fmt, extent, zone=zone)
+
+
+def _nesting(obj: Any, limit: int) -> int:
+    """Return how deeply lists and dicts nest in `obj`, looking no deeper than just past `limit` (no recursion)."""
+    deepest = 0
+    stack = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        deepest = max(deepest, depth)
+        if depth > limit:
+            break
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list | tuple))
+    return deepest if isinstance(obj, dict | list | tuple) else 0
 
 
 def read_drawn(geojson: dict[str, Any] | str, extent: CountyExtent | None = None) -> Boundary:
@@ -263,7 +281,19 @@ def read_drawn(geojson: dict[str, Any] | str, extent: CountyExtent | None = None
         raise BoundaryError([error("bad_geojson", f"GeoJSON 结构错误：{exc}", f"malformed GeoJSON: {exc}")]) from exc
 
 
+def refuse_deep(geojson: dict[str, Any] | str) -> None:
+    """Refuse GeoJSON nested deeper than the limit, measured before anything (parser, walk, pickle) recurses into it."""
+    limit = upload_limits().json_depth
+    depth = json_nesting(geojson.encode("utf-8", "replace")) if isinstance(geojson, str) else _nesting(geojson, limit)
+    if depth > limit:
+        exc = too_deep("GeoJSON", limit)
+        zh, _, en = str(exc).partition(" / ")
+        raise BoundaryError([error(exc.code, zh, en)])
+
+
 def _read_drawn(geojson: dict[str, Any] | str, extent: CountyExtent | None) -> Boundary:
+    limits = upload_limits()
+    refuse_deep(geojson)  # a browser's polygon nests 4 to 8 deep, a hostile one 100 000
     try:
         obj = json.loads(geojson) if isinstance(geojson, str) else geojson
     except json.JSONDecodeError as exc:
@@ -278,6 +308,8 @@ def _read_drawn(geojson: dict[str, Any] | str, extent: CountyExtent | None) -> B
         features = [obj]
     else:
         features = [{"type": "Feature", "properties": {}, "geometry": obj}]
+    if len(features) > limits.features:
+        raise BoundaryError([too_many_parcels(limits)])
     geoms, props = [], []
     for i, f in enumerate(features):
         try:

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from shapely.geometry import MultiPolygon
 
-from gis.boundary.geometry import Ring, assemble, check_points, clean_ring
+from gis.boundary.geometry import Ring, assemble, check_points, clean_ring, too_many_rings
 from gis.boundary.model import BoundaryIssue, CountyExtent
+from gis.limits import upload_limits
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ def survey_geometry(
     must_be_closed: bool,
 ) -> tuple[MultiPolygon | None, list[BoundaryIssue]]:
     """Check the corners lie in their zone and the county, clean every ring and assemble holes and parts."""
+    limits = upload_limits()
+    if len(rings) > limits.parcel_rings:  # the first ring past the cap names the line
+        return None, [too_many_rings(len(rings), limits, rings[limits.parcel_rings].lines[0], parcel_no)]
     points = [en for r in rings for en in r.points]
     located = check_points(
         points, [ln for r in rings for ln in r.lines], src, extent, stated_zone, zone_width, parcel_no

@@ -12,7 +12,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
 from gis.boundary.coords import ProjectedFrame, SurveyPoint, frame_for
-from gis.boundary.geometry import as_multipolygon, finish
+from gis.boundary.geometry import as_multipolygon, finish, too_many_lines, too_many_parcels, too_many_points
 from gis.boundary.model import (
     Boundary,
     BoundaryError,
@@ -26,6 +26,7 @@ from gis.boundary.model import (
 from gis.boundary.survey import Corner, group_rings, survey_geometry
 from gis.catalog import STORAGE_SRID
 from gis.crs import epsg_3deg, reproject
+from gis.limits import upload_limits
 
 ATTRIBUTES = "属性描述"
 COORDINATES = "地块坐标"
@@ -115,12 +116,22 @@ def datum_crs(datum: str, frame: ProjectedFrame, params: list[float]) -> str:
 def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None = None) -> Boundary:
     """Read a 界址点坐标交换格式 file; raise BoundaryError listing every error with its line."""
     text, encoding = decode(data)
+    limits = upload_limits()
+    if max(text.count("\n"), text.count("\r")) >= limits.lines:
+        raise BoundaryError([too_many_lines(limits)])
     issues: list[BoundaryIssue] = []
     header: dict[str, Any] = {"_encoding": encoding}
     sections: dict[str, dict[str, str]] = {}
     section: str | None = None
     parcels: list[_Parcel] = []
+    n_points = n_header = 0
     for lineno, raw in enumerate(text.splitlines(), start=1):
+        if len(issues) >= limits.errors:
+            break  # enough to go on with: a file of garbage is not listed line by line
+        if len(raw) > limits.line_chars:
+            zh, en = f"该行超过 {limits.line_chars} 个字符", f"the line is longer than {limits.line_chars} characters"
+            issues.append(error("line_too_long", zh, en, line=lineno))
+            break
         line = normalise(raw)
         if not line:
             continue
@@ -140,12 +151,20 @@ def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None =
             )
             break
         if section != COORDINATES:
+            n_header += 1
+            if n_header > limits.header_lines:
+                zh, en = f"文件头超过 {limits.header_lines} 行", f"the header has more than {limits.header_lines} lines"
+                issues.append(error("too_many_header_lines", zh, en, line=lineno))
+                break
             if "=" in line:
                 key, value = (s.strip() for s in line.split("=", 1))
                 sections[section][HEADER_ALIASES.get(key, key)] = value
             continue
         fields = [f.strip() for f in line.split(",")]
         if fields[-1] == "@" or line.endswith("@"):
+            if len(parcels) == limits.features:
+                issues.append(too_many_parcels(limits, lineno))
+                break
             parcels.append(_Parcel([f for f in fields if f != "@"], lineno))
             continue
         if len(fields) < 4:
@@ -176,6 +195,10 @@ def read_txt(data: bytes, zone: int | None = None, extent: CountyExtent | None =
                     )
                 )
             continue
+        n_points += 1
+        if n_points > limits.points:
+            issues.append(too_many_points(limits, lineno))
+            break
         parcels[-1].points.append(
             (fields[0], fields[1] or "1", SurveyPoint(float(fields[2]), float(fields[3]), lineno))
         )
