@@ -5,7 +5,8 @@ backstop for the ways nobody foresaw. A small pool of parser processes (`parse_w
 and reused: each is a fresh interpreter (`python -m gis.boundary.bounded`, never a fork of a threaded server) that
 imports the readers, says it is ready, then parses one request at a time from its socket. A parse that overruns its
 time is killed with its process, and a new process is started in its place at once. Each process may grow its address
-space by `parse_memory_mb` at most. The command line keeps the ordinary `read_boundary_bytes`.
+space by `parse_memory_mb` at most, and exits when the server that started it is gone. The command line keeps the
+ordinary `read_boundary_bytes`.
 """
 
 from __future__ import annotations
@@ -228,38 +229,34 @@ def _limit_memory(extra_mb: int) -> None:
             return
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when the server that started it dies (a hostile parse must not outlive it)."""
-    import ctypes
-    import signal
-
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+def _exit_with_server(server: int) -> None:
+    """Exit when the server that started this process is gone (reparented), even in the middle of a parse."""
+    while os.getppid() == server:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _serve(fd: int) -> None:
     """Run as a parser process: import the readers, say so, then parse each request and send back the answer."""
-    _die_with_parent()
+    threading.Thread(target=_exit_with_server, args=(os.getppid(),), daemon=True).start()
     from gis.boundary import read_boundary_bytes, read_drawn
 
     conn = Connection(fd)
     _limit_memory(upload_limits().parse_memory_mb)
-    conn.send(_READY)
-    while True:
-        try:
+    try:
+        conn.send(_READY)
+        while True:
             kind, args = conn.recv()
-        except (EOFError, OSError):
-            return
-        answer: tuple[str, Any]
-        try:
-            answer = ("ok", read_boundary_bytes(*args) if kind == "bytes" else read_drawn(*args))
-        except BoundaryError as exc:
-            answer = ("refused", exc.issues)
-        except Exception as exc:  # noqa: BLE001 - the readers catch what a file can cause; this is a last resort
-            answer = ("failed", f"{type(exc).__name__}: {exc}")
-        conn.send(answer)
+            answer: tuple[str, Any]
+            try:
+                answer = ("ok", read_boundary_bytes(*args) if kind == "bytes" else read_drawn(*args))
+            except BoundaryError as exc:
+                answer = ("refused", exc.issues)
+            except Exception as exc:  # noqa: BLE001 - the readers catch what a file can cause; this is a last resort
+                answer = ("failed", f"{type(exc).__name__}: {exc}")
+            conn.send(answer)
+    except (EOFError, OSError):
+        return  # the server closed its end: nothing more to do
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import PurePath
 from typing import Any
 
 from gis.boundary.coords import SurveyPoint, frame_for
-from gis.boundary.geometry import finish
+from gis.boundary.geometry import finish, too_many_lines
 from gis.boundary.mining import unpack_dms
 from gis.boundary.model import (
     Boundary,
@@ -40,6 +40,7 @@ from gis.boundary.survey import Corner, group_rings, survey_geometry
 from gis.boundary.txt import decode, normalise
 from gis.catalog import STORAGE_SRID
 from gis.crs import CRSError, epsg_3deg, transformer, zone_3deg
+from gis.limits import upload_limits
 
 COORDINATE_ROLES = ("x", "y", "lon", "lat")
 _NUMBER = re.compile(r"^[-+]?\d+(\.\d*)?$")
@@ -121,7 +122,15 @@ def _bounded_rows(rows: Iterator[tuple[int, list[str]]]) -> list[tuple[int, list
 
 def _csv_rows(data: bytes) -> _Table:
     text, encoding = decode(data)
-    lines = [normalise(line) for line in text.splitlines()]
+    limits = upload_limits()
+    if max(text.count("\n"), text.count("\r")) >= limits.lines:  # blank lines too: each costs a step
+        raise BoundaryError([too_many_lines(limits)])
+    raw_lines = text.splitlines()
+    for number, line in enumerate(raw_lines, start=1):
+        if len(line) > limits.line_chars:
+            zh, en = f"该行超过 {limits.line_chars} 个字符", f"the line is longer than {limits.line_chars} characters"
+            raise BoundaryError([error("line_too_long", zh, en, line=number)])
+    lines = [normalise(line) for line in raw_lines]
     sample = "\n".join([line for line in lines if line][: int(table_rules()["limits"]["header_search_rows"])])
     delimiter = max((",", "\t", ";", "|"), key=sample.count)
     if sample.count(delimiter) == 0:
@@ -182,7 +191,10 @@ def _xlsx_rows(data: bytes) -> _Table:
         sheet.reset_dimensions()  # some writers state a wrong <dimension>: read every row there is
         rows = (
             (number, [_cell_text(v) for v in values])
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+            # a cell far to the right (column XFD) would pad every row to 16 384 cells: only the first columns are read
+            for number, values in enumerate(
+                sheet.iter_rows(values_only=True, max_col=int(limits["max_columns"])), start=1
+            )
         )
         return _Table(_bounded_rows(rows), "xlsx", {"sheet": sheet.title})
     finally:
