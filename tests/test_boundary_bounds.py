@@ -670,8 +670,9 @@ def test_a_parser_that_dies_mid_parse_is_reported_and_replaced():
     try:
         pool.start()
         (pid,) = parser_pids()
+        slow = slow_file()
         threading.Timer(0.3, os.kill, (pid, 9)).start()
-        err = refused(lambda: pool.parse("bytes", (slow_file(), "slow.txt", None, None), 30, 30), "parse_crashed", 5.0)
+        err = refused(lambda: pool.parse("bytes", (slow, "slow.txt", None, None), 30, 30), "parse_crashed", 5.0)
         assert err.issues[0].message_en.startswith("the file made the parser stop")
         small = (DATA / "homestead_bom_utf8.txt").read_bytes()
         assert pool.parse("bytes", (small, "ok.txt", None, None), 60, 60).parcels[0].parcel_no == "ZJ-2026-031"
@@ -683,18 +684,24 @@ def test_a_parser_that_dies_mid_parse_is_reported_and_replaced():
 
 def test_a_caller_finding_every_parser_busy_is_told_so():
     pool = ParserPool(1)
+    slow, small = slow_file(), (DATA / "homestead_bom_utf8.txt").read_bytes()
+    outcome: list[object] = []
     try:
         pool.start()
-        busy = threading.Thread(
-            target=lambda: pytest.raises(
-                BoundaryError, pool.parse, "bytes", (slow_file(), "s.txt", None, None), 1.0, 1.0
-            )
-        )
+
+        def hold() -> None:
+            try:
+                outcome.append(pool.parse("bytes", (slow, "slow.txt", None, None), 5.0, 5.0))
+            except BoundaryError as exc:
+                outcome.append(exc)
+
+        busy = threading.Thread(target=hold)
         busy.start()
-        time.sleep(0.2)
-        small = (DATA / "homestead_bom_utf8.txt").read_bytes()
+        time.sleep(0.3)
+        assert not outcome  # still parsing (the file takes a second or two)
         err = refused(lambda: pool.parse("bytes", (small, "ok.txt", None, None), 5.0, 0.1), "parse_busy", 1.0)
         assert "0.1 s" in err.issues[0].message_en
         busy.join()
+        assert outcome
     finally:
         pool.stop()
