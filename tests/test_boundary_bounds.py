@@ -280,9 +280,8 @@ def test_a_zip_inside_a_zip_is_refused_not_followed(shapefile):
 
 
 def test_a_zipped_geojson_bomb_is_refused():
-    refused(
-        lambda: read_boundary_bytes(zip_of([bomb("parcels.geojson", 1024 * MiB)]), "geojson.zip"), "zip_too_large", 1.0
-    )
+    data = zip_of([bomb("parcels.geojson", 1024 * MiB)])
+    refused(lambda: read_boundary_bytes(data, "geojson.zip"), "zip_too_large", 1.0)
 
 
 def test_unused_members_are_never_unpacked(shapefile):
@@ -399,14 +398,15 @@ def test_caps_on_parcels_rings_and_points_name_the_cap_and_the_line():
         f"5,,P{k},x,面,,,,@\n" + "\n".join(txt([square]).decode().splitlines()[HEAD_LINES + 1 :]) + "\n"
         for k in range(LIMITS.features + 1)
     )
-    err = refused(lambda: read_txt((HEAD + parcels).encode()), "too_many_parcels", 2.0)
+    data = (HEAD + parcels).encode()
+    err = refused(lambda: read_txt(data), "too_many_parcels", 2.0)
     assert (
         err.issues[-1].line == HEAD_LINES + 1 + 6 * LIMITS.features
         and str(LIMITS.features) in err.issues[-1].message_en
     )
 
-    ring = circle(LIMITS.ring_points + 1)
-    err = refused(lambda: read_txt(txt([ring], "BIG")), "too_many_ring_points", 1.0)
+    data = txt([circle(LIMITS.ring_points + 1)], "BIG")
+    err = refused(lambda: read_txt(data), "too_many_ring_points", 1.0)
     issue = err.issues[0]
     assert (issue.line, issue.parcel_no) == (HEAD_LINES + 2 + LIMITS.ring_points, "BIG")
     assert f"{LIMITS.ring_points + 1} points" in issue.message_en and str(LIMITS.ring_points) in issue.message_zh
@@ -415,24 +415,28 @@ def test_caps_on_parcels_rings_and_points_name_the_cap_and_the_line():
         [(38523000.0 + 3 * k, 3306000.0), (38523001.0 + 3 * k, 3306000.0), (38523001.0 + 3 * k, 3306001.0)]
         for k in range(LIMITS.parcel_rings + 1)
     ]
-    err = refused(lambda: read_txt(txt(holes, "RINGS")), "too_many_rings", 1.0)
+    data = txt(holes, "RINGS")
+    err = refused(lambda: read_txt(data), "too_many_rings", 1.0)
     assert (err.issues[0].line, err.issues[0].parcel_no) == (HEAD_LINES + 2 + 4 * LIMITS.parcel_rings, "RINGS")
 
     many = [
         circle(LIMITS.ring_points - 1, e0=38523000.0 + 1000 * k) for k in range(LIMITS.points // LIMITS.ring_points + 1)
     ]
-    err = refused(lambda: read_txt(txt(many)), "too_many_points", 3.0)
+    data = txt(many)
+    err = refused(lambda: read_txt(data), "too_many_points", 2.0)
     assert err.issues[-1].line == HEAD_LINES + 2 + LIMITS.points and str(LIMITS.points) in err.issues[-1].message_en
 
 
 def test_caps_apply_to_geojson_drawn_polygons_and_corner_strings():
     big = feature_collection([[circle(50)], [circle(LIMITS.ring_points + 1, e0=38524000.0)]])
-    err = refused(lambda: read_boundary_bytes(json.dumps(big).encode(), "big.geojson"), "too_many_ring_points", 2.0)
+    data = json.dumps(big).encode()
+    err = refused(lambda: read_boundary_bytes(data, "big.geojson"), "too_many_ring_points", 2.0)
     assert (err.issues[0].field, err.issues[0].parcel_no) == ("feature 2", "F2")
     refused(lambda: read_drawn(big), "too_many_ring_points", 2.0)
     many = feature_collection([[circle(4, r=5, e0=38523000.0 + 20 * k)] for k in range(LIMITS.features + 1)])
     refused(lambda: read_drawn(many), "too_many_parcels", 1.0)
-    refused(lambda: read_boundary_bytes(json.dumps(many).encode(), "many.geojson"), "too_many_parcels", 2.0)
+    data = json.dumps(many).encode()
+    refused(lambda: read_boundary_bytes(data, "many.geojson"), "too_many_parcels", 2.0)
     refused(lambda: read_mining(b"501,3,1,3306000,38523000"), "too_many_rings", 0.5)
     refused(lambda: read_mining(f"1,{LIMITS.ring_points + 1},1,3306000,38523000".encode()), "too_many_ring_points", 0.5)
     refused(
@@ -447,21 +451,22 @@ def test_text_files_are_bounded_in_lines_line_length_and_header():
         "too_many_lines",
         0.5,
     )
-    refused(lambda: read_txt(("[属性描述]\n" + "k=v\n" * 5_000_000).encode()), "too_many_lines", 0.5)
+    data = ("[属性描述]\n" + "k=v\n" * 5_000_000).encode()
+    refused(lambda: read_txt(data), "too_many_lines", 1.0)
     header = ("[属性描述]\n" + "".join(f"键{k}=值\n" for k in range(LIMITS.header_lines + 1))).encode()
     assert refused(lambda: read_txt(header), "too_many_header_lines", 0.5).issues[0].line == LIMITS.header_lines + 2
     long_line = (HEAD + "5,,P,x,面,,,,@\nJ1,1," + "," * 20_000_000).encode()
     before = peak_rss_mb()
-    assert refused(lambda: read_txt(long_line), "line_too_long", 0.5).issues[0].line == HEAD_LINES + 2
+    assert refused(lambda: read_txt(long_line), "line_too_long", 1.0).issues[0].line == HEAD_LINES + 2
     assert peak_rss_mb() < before + 100
-    refused(lambda: read_mining(b"1" + b"\n" * 20_000_000 + b"2"), "too_many_lines", 0.5)
+    refused(lambda: read_mining(b"1" + b"\n" * 20_000_000 + b"2"), "too_many_lines", 1.0)
 
 
 def test_point_tables_are_bounded_in_lines_line_length_and_columns():
     """Before: a 20 MB CSV of line breaks took 25 s; one 20 MB line 1.9 s and 450 MB; a 25 kB XLSX whose rows each
     hold one cell in column XFD (16 384 cells a row) 4.6 s and 760 MB."""
-    refused(lambda: read_boundary_bytes(b"X,Y\n" + b"\n" * 20_000_000, "blank.csv"), "too_many_lines", 0.5)
-    err = refused(lambda: read_boundary_bytes(b"X,Y\nJ1," + b"," * 20_000_000, "wide.csv"), "line_too_long", 0.5)
+    refused(lambda: read_boundary_bytes(b"X,Y\n" + b"\n" * 20_000_000, "blank.csv"), "too_many_lines", 1.0)
+    err = refused(lambda: read_boundary_bytes(b"X,Y\nJ1," + b"," * 20_000_000, "wide.csv"), "line_too_long", 1.0)
     assert err.issues[0].line == 2
     import openpyxl
 
@@ -630,9 +635,9 @@ def test_bounded_reading_costs_about_a_millisecond(parsers):
 
 
 def slow_file() -> bytes:
-    """A legitimate file at the caps that takes a second or two: 1000 parcels of 99 corners."""
+    """A legitimate file near the caps that takes a second or so: 500 parcels of 99 corners."""
     parcels = []
-    for k in range(LIMITS.features):
+    for k in range(500):
         body = txt([circle(99, r=50, e0=38523000.0 + (k % 40) * 200, n0=3306000.0 + (k // 40) * 200)], f"P{k}").decode()
         parcels.append(body.split("[地块坐标]\n", 1)[1])
     return (HEAD + "".join(parcels)).encode()

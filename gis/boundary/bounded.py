@@ -97,33 +97,39 @@ class ParserPool:
             )
             raise _refused("parse_busy", zh, en) from None
         answer = None
-        deadline = float("inf")  # until the parse starts, a failure is the process's, not the file's time
+        started = False
+        deadline = float("inf")
         try:
             if parser is None or not parser.alive():
                 parser = _Parser()
             parser.wait_ready()
+            started = True
             deadline = time.monotonic() + seconds
             parser.conn.send((kind, args))
             if parser.conn.poll(max(0.0, deadline - time.monotonic())):
                 answer = parser.conn.recv()
-        except (EOFError, OSError):  # the process died under the file (or never started)
+        except (EOFError, OSError):  # the process died under the file, or never started
             pass
         finally:
             if answer is None and parser is not None:
                 parser.stop()
-                parser = _replacement()
+                parser = _replacement() if started else None  # a replacement starts importing now
             self._idle.put(parser)
         if answer is None:
+            if not started:
+                zh, en = (
+                    "边界解析进程无法启动，请稍后再试",
+                    "the boundary parser could not be started: try again shortly",
+                )
+                raise _refused("parse_unavailable", zh, en)
             if time.monotonic() < deadline:
                 zh, en = (
                     "文件使解析进程异常退出，无法读取",
                     "the file made the parser stop unexpectedly: it cannot be read",
                 )
                 raise _refused("parse_crashed", zh, en)
-            zh, en = (
-                f"文件解析超过 {seconds:g} 秒上限，已中止",
-                f"parsing the file took longer than the limit of {seconds:g} s and was stopped",
-            )
+            zh = f"文件解析超过 {seconds:g} 秒上限，已中止"
+            en = f"parsing the file took longer than the limit of {seconds:g} s and was stopped"
             raise _refused("parse_timeout", zh, en)
         status, value = answer
         if status == "ok":

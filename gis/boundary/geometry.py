@@ -329,18 +329,25 @@ def check_points(
     if stated_zone is not None:
         cm = stated_zone * 3 if zone_width == 3 else stated_zone * 6 - 3
         half = zone_width / 2 + ZONE_MARGIN_DEG
-        for (lon, _lat), (e, n), ln in zip(coords.tolist(), points, lines, strict=True):
-            if abs(lon - cm) > half:
-                return [error(
-                    "outside_zone",
-                    f"界址点 {_survey_xy(e, n)}（{lon:.4f}°E）不在所述{zone_width}度带第{stated_zone}带（中央经线{cm}°）内，请检查带号和坐标",
-                    f"point {_survey_xy(e, n)} ({lon:.4f}°E) lies outside the stated {zone_width}° zone {stated_zone} (CM {cm}°): check the zone and the coordinates",
-                    line=ln, field="Y", parcel_no=parcel_no,
-                )]  # fmt: skip
-    for (lon, lat), (e, n), ln in zip(coords.tolist(), points, lines, strict=True):
-        if not extent.contains(lon, lat):
-            return [_outside(lon, lat, ln, parcel_no, f"界址点 {_survey_xy(e, n)} ", f"point {_survey_xy(e, n)} ")]
+        for k in np.flatnonzero(np.abs(coords[:, 0] - cm) > half)[:1].tolist():
+            lon, (e, n), ln = float(coords[k, 0]), points[k], lines[k]
+            return [error(
+                "outside_zone",
+                f"界址点 {_survey_xy(e, n)}（{lon:.4f}°E）不在所述{zone_width}度带第{stated_zone}带（中央经线{cm}°）内，请检查带号和坐标",
+                f"point {_survey_xy(e, n)} ({lon:.4f}°E) lies outside the stated {zone_width}° zone {stated_zone} (CM {cm}°): check the zone and the coordinates",
+                line=ln, field="Y", parcel_no=parcel_no,
+            )]  # fmt: skip
+    for k in _outside_extent(coords, extent)[:1].tolist():
+        (lon, lat), (e, n), ln = coords[k].tolist(), points[k], lines[k]
+        return [_outside(lon, lat, ln, parcel_no, f"界址点 {_survey_xy(e, n)} ", f"point {_survey_xy(e, n)} ")]
     return []
+
+
+def _outside_extent(coords: np.ndarray, extent: CountyExtent) -> np.ndarray:
+    """Return the indexes of the lon/lat rows that lie outside the extent (NaN included), in order."""
+    lon, lat = coords[:, 0], coords[:, 1]
+    inside = (extent.lon_min <= lon) & (lon <= extent.lon_max) & (extent.lat_min <= lat) & (lat <= extent.lat_max)
+    return np.flatnonzero(~inside)
 
 
 def _outside(
@@ -404,9 +411,9 @@ def assemble(
 
 
 def _first_outside(geom: BaseGeometry, extent: CountyExtent) -> tuple[float, float] | None:
-    for x, y in shapely.get_coordinates(geom):
-        if not extent.contains(float(x), float(y)):
-            return float(x), float(y)
+    coords = shapely.get_coordinates(geom)
+    for k in _outside_extent(coords, extent)[:1].tolist():
+        return float(coords[k, 0]), float(coords[k, 1])
     return None
 
 

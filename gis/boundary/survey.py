@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from shapely.geometry import MultiPolygon
 
-from gis.boundary.geometry import Ring, assemble, check_points, clean_ring, too_many_rings
+from gis.boundary.geometry import Ring, assemble, check_points, clean_ring, too_many_ring_points, too_many_rings
 from gis.boundary.model import BoundaryIssue, CountyExtent
 from gis.limits import upload_limits
 
@@ -63,6 +63,10 @@ def survey_geometry(
     limits = upload_limits()
     if len(rings) > limits.parcel_rings:  # the first ring past the cap names the line
         return None, [too_many_rings(len(rings), limits, rings[limits.parcel_rings].lines[0], parcel_no)]
+    for ring in rings:  # before any point is projected; the first point past the cap names the line
+        corners = len(ring.points) - (len(ring.points) > 1 and ring.points[0] == ring.points[-1])
+        if corners > limits.ring_points:
+            return None, [too_many_ring_points(corners, ring.label, limits, ring.lines[limits.ring_points], parcel_no)]
     points = [en for r in rings for en in r.points]
     located = check_points(
         points, [ln for r in rings for ln in r.lines], src, extent, stated_zone, zone_width, parcel_no
