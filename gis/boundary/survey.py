@@ -25,27 +25,32 @@ class Corner:
     line: int | None
 
 
-def _closes(ring: Ring, ids: list[str]) -> bool:
-    """Return whether a ring has come back to its first corner: same coordinates, or the first 点号 again."""
+def _closes(ring: Ring, first_id: str, first_id_count: int, last_id: str) -> bool:
+    """Return whether a ring has come back to its first corner: same coordinates, or the first 点号 again.
+
+    `first_id_count` is how often the first 点号 has come in the ring so far (kept as the ring grows: constant time).
+    """
     if len(ring.points) < 4:
         return False
     if ring.points[-1] == ring.points[0]:
         return True
-    # the first 点号 repeated with coordinates a rounding away: closed (clean_ring decides whether the gap is allowed)
-    return bool(ids[0]) and ids[-1] == ids[0] and ids[0] not in ids[1:-1]
+    # the first 点号 repeated, only at the end, with coordinates a rounding away: closed (clean_ring decides whether
+    # the gap is allowed)
+    return bool(first_id) and last_id == first_id and first_id_count == 2
 
 
 def group_rings(corners: Iterable[Corner]) -> list[Ring]:
     """Group a parcel's corners into rings: a new ring starts at a new 圈号, or after the ring closed."""
     rings: list[Ring] = []
-    ids: list[list[str]] = []
+    first_id, first_id_count, last_id = "", 0, ""
     for c in corners:
-        if not rings or rings[-1].label != c.ring or _closes(rings[-1], ids[-1]):
+        if not rings or rings[-1].label != c.ring or _closes(rings[-1], first_id, first_id_count, last_id):
             rings.append(Ring([], [], c.ring))
-            ids.append([])
+            first_id, first_id_count = c.point_no, 0
         rings[-1].points.append(c.en)
         rings[-1].lines.append(c.line)
-        ids[-1].append(c.point_no)
+        first_id_count += c.point_no == first_id
+        last_id = c.point_no
     return rings
 
 
