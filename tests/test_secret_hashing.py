@@ -4,7 +4,6 @@ Hashes made before (argon2-cffi's defaults, argon2 query codes) keep working; an
 the next successful login.
 """
 
-
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from shapely.geometry import mapping
