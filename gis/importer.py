@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +34,9 @@ from pyproj import CRS
 from gis.catalog import STORAGE_SRID, LayerSpec, catalog, layer
 from gis.crs import transformer
 from gis.vector import VectorFileError, list_layers, resolve
+
+if TYPE_CHECKING:
+    from gis.boundary.model import CountyExtent
 
 Progress = Callable[[int, int], None]
 """Called with (features loaded so far, total features)."""
@@ -507,7 +510,7 @@ class ImportPlan:
     extent: tuple[float, float, float, float] | None
     """lon_min, lat_min, lon_max, lat_max of the features, EPSG:4490."""
     outside_county: list[str]
-    """Feature ids whose box centre lies outside the county extent (gis/data/county.toml)."""
+    """Feature ids whose box centre lies outside the county extent (the one given, else gis/data/county.toml)."""
 
     @property
     def refused(self) -> bool:
@@ -584,13 +587,16 @@ class ImportPlan:
         return out
 
 
-def plan_import(path: Path, layer_name: str, crs: int | None = None) -> ImportPlan:
-    """Report what importing `path` into a layer would do — mapping, CRS, counts, repairs, codes — without writing."""
+def plan_import(path: Path, layer_name: str, crs: int | None = None, extent: CountyExtent | None = None) -> ImportPlan:
+    """Report what importing `path` into a layer would do — mapping, CRS, counts, repairs, codes — without writing.
+
+    `extent` is the county's (the caller's county profile); features centred outside it are listed.
+    """
     src = read(path, layer_name, crs)
-    return plan_source(src)
+    return plan_source(src, extent)
 
 
-def plan_source(src: LayerSource) -> ImportPlan:
+def plan_source(src: LayerSource, extent: CountyExtent | None = None) -> ImportPlan:
     """Run every check of a load over a layer source (converting each batch as a load would) and write nothing."""
     from gis.boundary.model import county_extent
     from gis.landuse import classes, normalize_code
@@ -601,7 +607,7 @@ def plan_source(src: LayerSource) -> ImportPlan:
     conv = _Converter(src, report)
     code_column = next((c.name for c in src.spec.columns if c.landuse_code and c.name in conv.mapping), None)
     known = classes()
-    extent = county_extent()
+    extent = extent or county_extent()
     to_lonlat = transformer(src.epsg, STORAGE_SRID) if src.epsg != STORAGE_SRID else None
     types: dict[str, int] = {}
     suffixed: dict[str, int] = {}

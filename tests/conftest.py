@@ -148,7 +148,7 @@ def staff(conn, staff_hashes) -> dict[str, dict]:
 
 
 TEST_KEY = "test-secret-key-0123456789abcdef"
-"""The secret and filing key of the test apps (a test that needs another key makes its own settings)."""
+"""The secret key of the test apps (a test that needs another key makes its own settings)."""
 
 
 @pytest.fixture
@@ -156,7 +156,7 @@ def make_settings(db_url, tmp_path):
     """Return a function building the app's settings over the test database (keyword arguments override)."""
 
     def settings(**overrides) -> Settings:
-        values = {"database_url": db_url, "data_dir": tmp_path, "secret_key": TEST_KEY, "filing_key": TEST_KEY}
+        values = {"database_url": db_url, "data_dir": tmp_path, "secret_key": TEST_KEY}
         return Settings(_env_file=None, **{**values, **overrides})
 
     return settings

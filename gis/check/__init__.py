@@ -3,6 +3,7 @@
 from gis.check.engine import (
     CheckInputError,
     CheckRequest,
+    HomesteadCaps,
     PendingApplication,
     boundary_geometry,
     run_check,
@@ -15,6 +16,7 @@ __all__ = [
     "CheckInputError",
     "CheckReport",
     "CheckRequest",
+    "HomesteadCaps",
     "PendingApplication",
     "RuleError",
     "RuleResult",

@@ -70,7 +70,18 @@ class CheckRequest:
     pending: Sequence[PendingApplication] = field(default_factory=tuple)
     on_date: date | None = None
     province: str | None = None
-    """Selects the homestead area caps (homestead_caps.csv); a homestead check without one is refused."""
+    """Selects the homestead area caps (homestead_caps.csv); a homestead check without one or caps is refused."""
+    homestead_caps: HomesteadCaps | None = None
+    """The place's own homestead caps (a county profile's); they take the province's place."""
+
+
+@dataclass(frozen=True)
+class HomesteadCaps:
+    """A place's homestead area caps by land type (m²) and the rule they come from."""
+
+    cultivated_m2: float
+    other_m2: float
+    basis: str = ""
 
 
 def _layer_overlaps_sql(name: str, geometry: str | None = None) -> sql.Composable:
@@ -274,7 +285,11 @@ def _prepare(req: CheckRequest, rules: RuleSet) -> tuple[bytes, dict[str, Any], 
 
 
 def _require_province(req: CheckRequest, rules: RuleSet) -> None:
-    if req.province is None and any(r.predicate == "area_cap" for r in rules.for_kind(req.kind)):
+    if (
+        req.province is None
+        and req.homestead_caps is None
+        and any(r.predicate == "area_cap" for r in rules.for_kind(req.kind))
+    ):
         raise CheckInputError(
             "未指定省份，无法确定宅基地面积标准 / no province given: the homestead area cap is unknown"
         )
@@ -487,6 +502,7 @@ def _evaluate(
     label = layer(r.layer).label if r.predicate != "pending_conflict" else "ref"
     found: list[dict[str, Any]] = []
     status = "pass"
+    basis = r.basis
     overlap = 0.0
     values: dict[str, Any] = {"area_m2": area_m2}
     geometry: dict[str, Any] | None = None
@@ -544,7 +560,12 @@ def _evaluate(
     elif r.predicate == "area_cap":
         cultivated = categories.get("耕地", 0.0) > tol
         land_type = "cultivated" if cultivated else "other"
-        cap = homestead_caps().get((req.province or "", land_type))
+        own = req.homestead_caps
+        if own is not None:
+            cap: float | None = own.cultivated_m2 if cultivated else own.other_m2
+            basis = own.basis or basis
+        else:
+            cap = homestead_caps().get((req.province or "", land_type))
         values.update(
             cap_m2=cap or 0.0,
             land_type="使用耕地" if cultivated else "使用其他土地",
@@ -583,7 +604,7 @@ def _evaluate(
         overlap_mu=m2_to_mu(overlap),
         message=message,
         message_en=message_en,
-        basis=r.basis,
+        basis=basis,
         features=[FeatureHit(h["id"], float(h["m2"]), h["attrs"]) for h in found],
         geometry=geometry,
     )

@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from geoalchemy2.shape import from_shape
+from psycopg import AsyncConnection
 from shapely.geometry import MultiPolygon
 from sqlalchemy.orm import Session
 
-from gis.boundary import Boundary, BoundaryError, read_boundary_bytes, read_drawn
-from gis.catalog import STORAGE_SRID
+from gis.boundary import Boundary, BoundaryError, CountyExtent, read_boundary_bytes, read_drawn
+from gis.catalog import STORAGE_SRID, layer
 from gis.check import boundary_geometry
 from gis.crs import planar_area_m2
+from gis.tiles import extent_query
 from service.access import permissions
 from service.access.auth import Principal
 from service.cases.checking import run_case_check
@@ -21,6 +23,8 @@ from service.cases.records import bump, locked_case
 from service.core.audit import audit
 from service.core.errors import Conflict, InvalidInput
 from service.core.models import Case, CheckRun
+from service.core.profile import ExtentUnknown, extent_in_force
+from service.core.settings import Settings, session_settings
 
 EDITABLE_STATES = ("received", "awaiting_supplement")
 """States in which the application's paperwork (boundary, materials) may still change."""
@@ -32,6 +36,33 @@ class BoundaryInput:
 
     geometry: MultiPolygon
     source: dict[str, Any] = field(default_factory=dict)
+
+
+def _extent(settings: Settings, box: tuple[Any, ...] | None) -> CountyExtent:
+    try:
+        return extent_in_force(settings.profile, box)
+    except ExtentUnknown as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def county_extent(session: Session) -> CountyExtent:
+    """Return the extent applications must lie in: the profile's box, or the loaded townships' (profile [extent])."""
+    settings = session_settings(session)
+    box = None
+    if settings.profile.extent.source == "townships":
+        statement = extent_query(layer("townships")).as_string()
+        box = tuple(session.connection().exec_driver_sql(statement).one())[:4]
+    return _extent(settings, box)
+
+
+async def county_extent_async(settings: Settings, conn: AsyncConnection) -> CountyExtent:
+    """Return the extent in force as county_extent does, over an async connection (the hot-path routes)."""
+    box = None
+    if settings.profile.extent.source == "townships":
+        cur = await conn.execute(extent_query(layer("townships")))
+        row = await cur.fetchone()
+        box = tuple(row)[:4] if row else None
+    return _extent(settings, box)
 
 
 def _input(boundary: Boundary, filename: str | None) -> BoundaryInput:
@@ -59,20 +90,20 @@ def _invalid(exc: BoundaryError, filename: str) -> InvalidInput:
     )
 
 
-def boundary_from_upload(data: bytes, filename: str, max_bytes: int) -> BoundaryInput:
+def boundary_from_upload(data: bytes, filename: str, max_bytes: int, extent: CountyExtent) -> BoundaryInput:
     """Parse an uploaded boundary file, refusing oversized uploads (an empty one is the parser's `empty_file`)."""
     if len(data) > max_bytes:
         raise InvalidInput(f"{filename}: 文件超过 {max_bytes // 1024 // 1024} MB / the file is larger than allowed")
     try:
-        return _input(read_boundary_bytes(data, filename), filename)
+        return _input(read_boundary_bytes(data, filename, extent=extent), filename)
     except BoundaryError as exc:
         raise _invalid(exc, filename) from exc
 
 
-def boundary_from_geojson(geojson: dict[str, Any]) -> BoundaryInput:
+def boundary_from_geojson(geojson: dict[str, Any], extent: CountyExtent) -> BoundaryInput:
     """Parse a polygon drawn on the map (GeoJSON, lon/lat)."""
     try:
-        return _input(read_drawn(geojson), None)
+        return _input(read_drawn(geojson, extent), None)
     except BoundaryError as exc:
         raise _invalid(exc, "drawn") from exc
 

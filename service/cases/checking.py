@@ -41,7 +41,7 @@ def check_request(
     lodged_at: datetime | None = None,
     pending: Sequence[PendingApplication] = (),
 ) -> CheckRequest:
-    """Return what the check engine needs for an application of this installation (its province's caps)."""
+    """Return what the check engine needs for an application of this installation (its profile's caps)."""
     return CheckRequest(
         kind=kind,
         geometry=geometry,
@@ -51,6 +51,7 @@ def check_request(
         lodged_at=lodged_at,
         pending=pending,
         province=settings.province,
+        homestead_caps=settings.profile.caps(),
     )
 
 

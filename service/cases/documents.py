@@ -23,6 +23,8 @@ from service.clocks import case_clocks as clocks
 from service.core.audit import audit
 from service.core.errors import Conflict, InvalidInput
 from service.core.models import AuditEntry, Case, User
+from service.core.profile import CountyProfile
+from service.core.settings import session_settings
 from service.core.tables import read_table
 
 DOCUMENTS = {
@@ -70,9 +72,32 @@ def _year(case: Case) -> int:
     return case.received_at.astimezone(clocks.LOCAL_TZ).year
 
 
+def _profile(session: Session) -> CountyProfile:
+    return session_settings(session).profile
+
+
+def _display_name(session: Session, user_id: int | None) -> str:
+    user = session.get(User, user_id) if user_id else None
+    return (user.display_name or user.username) if user else ""
+
+
+def signature(session: Session, document: str, clerk_id: int | None, date: str) -> dict[str, Any]:
+    """Return how a document is signed: the profile's bureau, and for window documents the window and the clerk."""
+    offices = _profile(session).offices
+    how = texts()["signatures"][document]
+    window = bool(how.get("window", False))
+    return {
+        "office": offices.bureau,
+        "window": offices.window if window else None,
+        "clerk": _display_name(session, clerk_id) if window else None,
+        "seal": bool(how.get("seal", False)),
+        "date": date,
+    }
+
+
 def _facts(session: Session, case: Case) -> dict[str, Any]:
     kind = texts()["kinds"][case.kind]
-    clerk = session.get(User, case.received_by) if case.received_by else None
+    offices = _profile(session).offices
     return {
         "case_no": case.case_no,
         "kind": case.kind,
@@ -85,9 +110,10 @@ def _facts(session: Session, case: Case) -> dict[str, Any]:
         "area_ha": m2_to_ha(case.area_m2) if case.area_m2 is not None else None,
         "received_at": _local_time(case.received_at),
         "received_date": _local(case.received_at),
-        "clerk": (clerk.display_name or clerk.username) if clerk else "",
-        "issuer": texts()["issuer"],
-        "window": texts()["window"],
+        "clerk": _display_name(session, case.received_by),
+        "issuer": offices.bureau,
+        "window": offices.window,
+        "county": _profile(session).name,
         "basis": kind["basis"],
     }
 
@@ -101,7 +127,13 @@ def notice(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
     issued = require_latest_notice(session, case)
     audit(session, actor.actor, "notice.view", case.id, None, {"notice_id": issued.id})
     content = issued.content
-    return {"n": content, "issued": content.get("issued_at", "")[:10], "kind_title": kind_title(case.kind)}
+    issued_on = _local(datetime.fromisoformat(content["issued_at"])) if content.get("issued_at") else ""
+    return {
+        "n": content,
+        "issued": content.get("issued_at", "")[:10],
+        "kind_title": kind_title(case.kind),
+        "sign": signature(session, "notice", issued.created_by, issued_on),
+    }
 
 
 def receipt(session: Session, actor: Principal, case: Case, query_code: str | None = None) -> dict[str, Any]:
@@ -116,6 +148,7 @@ def receipt(session: Session, actor: Principal, case: Case, query_code: str | No
     _viewed(session, actor, case, "receipt")
     return {
         **_facts(session, case),
+        "sign": signature(session, "receipt", case.received_by, _local(case.received_at)),
         "query_code": query_code,
         "received": [m.name for m in case.materials if m.received],
         "missing": [m.name for m in case.materials if m.required and not m.received],
@@ -149,6 +182,7 @@ def check_report(session: Session, actor: Principal, case: Case) -> dict[str, An
         **_facts(session, case),
         "check_id": run.id,
         "checked_at": _local_time(run.created_at),
+        "sign": signature(session, "check_report", None, _local(run.created_at)),
         "trigger": run.trigger,
         "report": report,
         "blocking": [r for r in report["rules"] if r["status"] == "block"],
@@ -186,19 +220,22 @@ def decision(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
     name, entry = found
     outcome = texts()["outcomes"][name]
     run = latest_check(session, case)
+    profile = _profile(session)
+    decided = _local(case.decided_at or entry.at)
     _viewed(session, actor, case, "decision")
     return {
         **_facts(session, case),
+        "sign": signature(session, "decision", None, decided),
         "outcome": name,
         "title": outcome["title"],
         "title_en": outcome["title_en"],
         "outcome_basis": outcome["basis"],
-        "number": texts()["decision_number"].format(year=_year(case), seq=_seq(case)),
-        "decided_date": _local(case.decided_at or entry.at),
+        "number": profile.documents.decision_number.format(year=_year(case), seq=_seq(case)),
+        "decided_date": decided,
         "reason": entry.detail,
         "approve_text": texts()["kinds"][case.kind]["approve"],
-        "reconsideration": texts()["reconsideration"],
-        "reconsideration_en": texts()["reconsideration_en"],
+        "reconsideration": profile.reconsideration(),
+        "reconsideration_en": profile.reconsideration("en"),
         "blocking": [r for r in run.report["rules"] if r["status"] == "block"] if run else [],
         "approval_level": run.report.get("approval_level") if run else None,
     }
@@ -228,11 +265,13 @@ def certificate(session: Session, actor: Principal, case: Case) -> dict[str, Any
     run = latest_check(session, case)
     landuse = run.report.get("landuse", []) if run else []
     homestead = run.report.get("homestead") if run else None
+    approved = _local(case.decided_at or found[1].at)
     _viewed(session, actor, case, "certificate")
     return {
         **_facts(session, case),
-        "number": texts()["certificate_number"].format(year=_year(case), seq=_seq(case)),
-        "approved_date": _local(case.decided_at or found[1].at),
+        "sign": signature(session, "certificate", None, approved),
+        "number": _profile(session).documents.certificate_number.format(year=_year(case), seq=_seq(case)),
+        "approved_date": approved,
         "points": points,
         "zone": zone,
         "landuse": landuse,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from gis.boundary import BoundaryError
 from gis.boundary.export import EXPORT_FORMATS, export_boundary, stored_boundary
 from service.access.auth import Principal
+from service.cases.boundaries import county_extent
 from service.core.audit import audit
 from service.core.errors import Conflict, InvalidInput
 from service.core.models import Case
@@ -47,7 +48,9 @@ def export_case_boundary(session: Session, actor: Principal, case: Case, fmt: st
     geometry = to_shape(case.geom)
     assert isinstance(geometry, MultiPolygon)
     try:
-        boundary = stored_boundary(geometry, case.case_no, parcel_name(case), case.depth_top, case.depth_bottom)
+        boundary = stored_boundary(
+            geometry, case.case_no, parcel_name(case), case.depth_top, case.depth_bottom, county_extent(session)
+        )
     except BoundaryError as exc:  # the county extent changed since the case was taken in
         raise Conflict(f"案件 {case.case_no} 的用地范围无法导出：{exc}", issues=[str(i) for i in exc.issues]) from exc
     props = {"case_no": case.case_no, "kind": case.kind}

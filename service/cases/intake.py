@@ -20,6 +20,7 @@ from service.clocks import case_clocks as clocks
 from service.core.audit import audit, snapshot
 from service.core.errors import Conflict, InvalidInput
 from service.core.models import Case, CaseMaterial
+from service.core.settings import session_settings
 
 
 @dataclass
@@ -64,7 +65,7 @@ def _next_number(session: Session, kind: str, year: int) -> str:
         ),
         {"kind": kind, "year": year},
     ).scalar_one()
-    return workflow().case_number(kind, year, int(seq))
+    return workflow().case_number(kind, year, int(seq), session_settings(session).profile.case_prefix)
 
 
 def _existing(session: Session, key: str | None) -> Case | None:

@@ -120,9 +120,9 @@ class Workflow:
             raise WorkflowError(f"未知申请类型 unknown kind {kind!r}; known: {', '.join(self.kinds)}")
         return self.kinds[kind]
 
-    def case_number(self, kind: str, year: int, seq: int) -> str:
-        """Format a case number like XA-2026-ZJ-000123."""
-        return self.number_pattern.format(year=year, code=self.number_codes[kind], seq=seq)
+    def case_number(self, kind: str, year: int, seq: int, prefix: str) -> str:
+        """Format a case number like XA-2026-ZJ-000123 (the prefix is the county profile's)."""
+        return self.number_pattern.format(prefix=prefix, year=year, code=self.number_codes[kind], seq=seq)
 
 
 def _transition(kind: str, t: dict[str, Any], states: dict[str, State]) -> Transition:

@@ -6,14 +6,16 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from service.access.auth import demo_passwords_in_use, is_loopback
 from service.cli import boundary, checks, database, layers, reports
 from service.cli.calendar import calendar_app
 from service.cli.common import fail, orm_session, running_database_url
 from service.cli.filing import filing_app
+from service.cli.profile import init, profile_app
 from service.cli.users import user_app
-from service.core.settings import get_settings
+from service.core.settings import get_settings, settings_errors
 
 app = typer.Typer(
     help="土地窗口 Land Window — 县级自然资源窗口系统 / county land-resources service window.\n\n"
@@ -22,7 +24,20 @@ app = typer.Typer(
     rich_markup_mode="rich",
     add_completion=False,
 )
+
+
+@app.callback()
+def start() -> None:
+    """Validate the settings and the county profile once, before any command: an error names the key and stops."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        fail(settings_errors(exc))
+
+
 app.add_typer(database.db_app, name="db")
+app.add_typer(profile_app, name="profile")
+app.command("init")(init)
 app.command("migrate")(database.migrate_cmd)
 app.command("backup")(database.backup)
 app.command("restore")(database.restore)

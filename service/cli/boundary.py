@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from gis.boundary import BoundaryError, read_boundary, to_geojson, write_mining, write_txt
+from service.cli.common import county_extent
 
 OUTPUT_FORMATS = ("geojson", "txt", "mining", "mining-dms")
 EXIT_PARSED = 0
@@ -20,8 +21,9 @@ def boundary(
     path: Annotated[
         Path,
         typer.Argument(
-            help="用地范围文件（界址点TXT、矿业权拐点串、GeoJSON、Shapefile压缩包、GeoPackage、KML）/ "
-            "boundary file (界址点 TXT, mining corner string, GeoJSON, zipped Shapefile, GeoPackage, KML)",
+            help="用地范围文件（界址点TXT、矿业权拐点串、坐标点表CSV/XLSX、GeoJSON、Shapefile压缩包、GeoPackage、KML）/ "
+            "boundary file (界址点 TXT, mining corner string, CSV/XLSX point table: 点号,X,Y or lon/lat columns, "
+            "one parcel or a 地块 column; GeoJSON, zipped Shapefile, GeoPackage, KML)",
             show_default=False,
         ),
     ],
@@ -47,7 +49,7 @@ def boundary(
         typer.echo(f"未知输出格式 / unknown output format {to!r}: {' | '.join(OUTPUT_FORMATS)}", err=True)
         raise typer.Exit(EXIT_INVALID)
     try:
-        parsed = read_boundary(path, zone=zone)
+        parsed = read_boundary(path, zone=zone, extent=county_extent())
     except BoundaryError as exc:
         typer.echo(f"{path.name}: 用地范围文件有误 / the boundary file has errors", err=True)
         for issue in exc.issues:

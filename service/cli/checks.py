@@ -14,7 +14,16 @@ from gis.boundary import BoundaryError, read_boundary
 from gis.check import CheckInputError, boundary_geometry, run_check
 from gis.check.rules import RuleError
 from service.cases.checking import check_request, recheck_open_cases
-from service.cli.common import actor, err, fail, operator_command, operator_session, out, running_database_url
+from service.cli.common import (
+    actor,
+    county_extent,
+    err,
+    fail,
+    operator_command,
+    operator_session,
+    out,
+    running_database_url,
+)
 from service.core.settings import get_settings
 
 
@@ -36,7 +45,10 @@ STATUS_STYLE = {"pass": "green", "warn": "yellow", "block": "bold red"}
 
 def check_cmd(
     path: Annotated[
-        Path, typer.Argument(help="用地范围文件 / boundary file (TXT, corner string, GeoJSON, SHP zip, GPKG, KML)")
+        Path,
+        typer.Argument(
+            help="用地范围文件 / boundary file (TXT, corner string, CSV/XLSX point table, GeoJSON, SHP zip, GPKG, KML)"
+        ),
     ],
     kind: Annotated[str, typer.Option("--kind", help="homestead | requisition | mining")],
     household: Annotated[str | None, typer.Option("--household", help="户号 / household id (homestead)")] = None,
@@ -46,7 +58,7 @@ def check_cmd(
 ) -> None:
     """一张图核查 / Check a boundary against the one map (exit 0 pass/warn, 3 block, 2 bad input)."""
     try:
-        boundary = read_boundary(path)
+        boundary = read_boundary(path, extent=county_extent())
     except BoundaryError as exc:
         err.print(f"[bold red]{path.name}: 用地范围文件有误 / the boundary file has errors[/]")
         for issue in exc.issues:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from gis.boundary import CountyExtent
 from service.access import permissions
 from service.access.auth import Principal, operator
 from service.core.cluster import ClusterError, EmbeddedCluster
@@ -56,6 +57,18 @@ def running_database_url() -> str:
         fail(str(exc))
 
 
+def database_if_running() -> str | None:
+    """Return the database URL in force when the database can be reached without starting anything, else None."""
+    settings = get_settings()
+    try:
+        url = database_url(settings)
+        if settings.embedded and not EmbeddedCluster.from_settings(settings).running():
+            return None
+    except ClusterError:
+        return None
+    return url
+
+
 def orm_session() -> Session:
     """Return an ORM session on the database in force (one connection)."""
     engine = make_engine(running_database_url(), pool_size=1)
@@ -90,6 +103,21 @@ def operator_command(action: str) -> Callable[[F], F]:
         return run  # type: ignore[return-value]
 
     return mark
+
+
+def county_extent() -> CountyExtent:
+    """Return the extent in force: the profile's box, or the loaded townships' (then the database must be running)."""
+    from service.cases.boundaries import county_extent as extent_of  # the case modules load only when needed
+
+    settings = get_settings()
+    box = settings.profile.extent.box
+    if settings.profile.extent.source == "profile" and box is not None:
+        return box
+    with orm_session() as session:
+        try:
+            return extent_of(session)
+        except DomainError as exc:
+            fail(exc.message)
 
 
 def actor() -> Principal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -9,10 +10,22 @@ import psycopg
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
+from gis.boundary import CountyExtent
 from gis.catalog import CatalogError, catalog
-from gis.importer import ImportResult, LayerImportError, layer_versions, load, read
-from service.cli.common import err, fail, operator_command, out, running_database_url
+from gis.importer import ImportResult, LayerImportError, layer_versions, load, plan_import, read
+from service.cli.common import (
+    database_if_running,
+    err,
+    fail,
+    operator_command,
+    orm_session,
+    out,
+    running_database_url,
+)
+from service.core.errors import DomainError
+from service.core.settings import get_settings
 
 SAMPLE_COUNTY = Path(__file__).resolve().parents[2] / "sample_parcels" / "county.gpkg"
 
@@ -32,28 +45,71 @@ def _print_result(r: ImportResult) -> None:
                 out.print(f"  feature {fid}: {why}", highlight=False)
 
 
-def _import(conn: psycopg.Connection, layer_name: str, path: Path, crs: int | None, replace: bool) -> ImportResult:
+def import_layer(conn: psycopg.Connection, layer_name: str, path: Path, crs: int | None, replace: bool) -> ImportResult:
+    """Load a file into a layer in one transaction with a progress bar; print what was loaded."""
     source = read(path, layer_name, crs)
     columns = (TextColumn(f"[bold]{layer_name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err) as bar:
         task = bar.add_task("load", total=source.total)
-        return load(
+        result = load(
             conn, source, replace=replace, progress=lambda done, total: bar.update(task, completed=done, total=total)
         )
+    _print_result(result)
+    return result
+
+
+def _plan_extent() -> CountyExtent | None:
+    """The county extent a dry run lists features outside of (None: unknown yet, before the townships are loaded)."""
+    from service.cases.boundaries import county_extent  # the case modules load only when needed
+
+    profile = get_settings().profile
+    if profile.extent.source == "profile" or database_if_running() is None:
+        return profile.extent.box
+    try:
+        with orm_session() as session:
+            return county_extent(session)
+    except (DomainError, SQLAlchemyError):
+        return profile.extent.box
 
 
 @operator_command("layers.manage")
 def import_cmd(
     layer_name: Annotated[str, typer.Argument(metavar="LAYER", help="图层 / layer: " + ", ".join(catalog()))],
-    path: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile (.shp/.zip), GeoJSON or FlatGeobuf")],
+    path: Annotated[
+        Path, typer.Argument(help="GeoPackage, FileGDB (.gdb), Shapefile (.shp/.zip), GeoJSON or FlatGeobuf")
+    ],
     crs: Annotated[int | None, typer.Option("--crs", help="源坐标系EPSG / source EPSG when the file has none")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="替换整个图层 / replace the whole layer")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="试运行：报告字段对应、坐标系、数量、无效几何及修复，不写入 / report the field mapping, CRS, counts, "
+            "invalid geometries and repairs without writing (exit 2 when the import would be refused)",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="试运行结果输出为JSON / print the dry run as JSON")] = False,
 ) -> None:
     """导入图层 / Import a layer file in one transaction (a failed import leaves the previous version)."""
+    if as_json and not dry_run:
+        fail("--json 只用于 --dry-run / --json goes with --dry-run")
+    if dry_run:
+        try:
+            plan = plan_import(path, layer_name, crs, _plan_extent())
+        except (LayerImportError, CatalogError) as exc:
+            fail(str(exc))
+        if as_json:
+            print(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            for line in plan.lines():
+                out.print(line, highlight=False, markup=False)
+        if plan.refused:
+            raise typer.Exit(2)
+        return
     url = running_database_url()
     try:
         with psycopg.connect(url) as conn:
-            _print_result(_import(conn, layer_name, path, crs, replace))
+            import_layer(conn, layer_name, path, crs, replace)
     except (LayerImportError, CatalogError) as exc:
         fail(str(exc))
 
@@ -73,7 +129,7 @@ def load_sample(
                 out.print("layers already loaded; sample county not loaded again")
                 return
             for name in catalog():
-                _print_result(_import(conn, name, path, None, True))
+                import_layer(conn, name, path, None, True)
     except (LayerImportError, CatalogError) as exc:
         fail(str(exc))
 

@@ -295,6 +295,10 @@ class FilingPackage(Base):
     agrees: Mapped[bool | None] = mapped_column(Boolean)
     disagreements: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=True)
+    layers: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    """Who signed each layer of the package (outermost first) and each passing level's opinion."""
+    forwarded_from: Mapped[int | None] = mapped_column(ForeignKey("filing_packages.id"), index=True)
+    """For a package this instance passed on upward: the received package it wraps."""
     receipt: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     receipt_seq: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     reason: Mapped[str | None] = mapped_column(Text)

@@ -6,9 +6,11 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
+
+from service.core.profile import CountyProfile, load_profile
 
 
 class Settings(BaseSettings):
@@ -39,7 +41,15 @@ class Settings(BaseSettings):
         default=None, description="Signs sessions and tokens; generated into the data folder when unset."
     )
     token_minutes: int = Field(default=480, ge=5, description="Lifetime of a login (one working day).")
-    province: str = "湖北"
+
+    county_profile: Path | None = Field(
+        default=None,
+        description="The county profile (TOML): name, codes, extent, offices, document numbers, filing level; "
+        "unset: the shipped Xian'an profile.",
+    )
+    province: str = Field(
+        default="湖北", description="Overrides the profile's province (selects the homestead caps); normally unset."
+    )
 
     hsts_max_age: int = Field(
         default=0,
@@ -62,26 +72,79 @@ class Settings(BaseSettings):
     tile_max_age: int = Field(default=3600, ge=0)
     tile_cache_mb: int = Field(default=256, ge=0, description="rendered tiles kept in memory (0: none)")
 
-    filing_key: str | None = Field(
+    filing_key_file: Path | None = Field(
         default=None,
-        min_length=16,
-        description="Shared HMAC-SHA256 key that signs upward filing packages and receipts.",
+        description="This instance's Ed25519 private key (PEM) that signs filing packages and receipts; "
+        "default <data dir>/filing/ed25519.pem (landwindow filing keygen).",
+    )
+    filing_registry: Path | None = Field(
+        default=None,
+        description="The filing chain's key registry (TOML): every instance's name, level and public key; "
+        "default <data dir>/filing/registry.toml.",
     )
     instance_level: Literal["county", "city", "province", "ministry"] = Field(
         default="county",
-        description="This installation's level in the filing chain county → city → province → ministry.",
+        description="Overrides the profile's [instance] level in the filing chain; normally unset.",
     )
-    instance_name: str = Field(default="Land Window", min_length=1, description="This installation's name on packages.")
+    instance_name: str = Field(
+        default="Land Window", min_length=1, description="Overrides the profile's [instance] name; normally unset."
+    )
+    _profile: CountyProfile = PrivateAttr()
+    _overrides: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("database_url")
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:
         return v or None
 
+    @model_validator(mode="after")
+    def _county(self) -> Settings:
+        # the profile is validated here, once: a wrong key stops start-up with a message naming it
+        profile = load_profile(self.county_profile)
+        self._profile = profile
+        given = set(self.model_fields_set)
+        envs = {
+            "province": "LANDWINDOW_PROVINCE",
+            "instance_level": "LANDWINDOW_INSTANCE_LEVEL",
+            "instance_name": "LANDWINDOW_INSTANCE_NAME",
+        }
+        self._overrides = {env: str(getattr(self, f)) for f, env in envs.items() if f in given}
+        if "province" not in given:
+            self.province = profile.province
+        if "instance_level" not in given:
+            self.instance_level = profile.instance.level
+        if "instance_name" not in given:
+            self.instance_name = profile.instance_name
+        return self
+
+    @property
+    def profile(self) -> CountyProfile:
+        """Return the county profile in force."""
+        return self._profile
+
+    def overrides(self) -> dict[str, str]:
+        """Return the settings given in the environment (or arguments) that replace a profile value."""
+        return dict(self._overrides)
+
+    @property
+    def filing_dir(self) -> Path:
+        """Return where this instance keeps its filing key and registry by default."""
+        return Path(self.data_dir).expanduser() / "filing"
+
     @property
     def embedded(self) -> bool:
         """Return whether this installation runs its own embedded PostGIS cluster."""
         return self.database_url is None
+
+
+def settings_errors(exc: ValidationError) -> str:
+    """Return why the settings (or the county profile they load) are refused, one line per wrong key."""
+    lines = ["配置有误，系统未启动 / the configuration has errors; nothing was started:"]
+    for e in exc.errors():
+        message = str(e["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(p) for p in e["loc"])
+        lines.append(f"  LANDWINDOW_{where.upper()}: {message}" if where else message)
+    return "\n".join(lines)
 
 
 @cache

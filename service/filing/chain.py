@@ -1,6 +1,9 @@
 """Upward filing (逐级报批): export a case as a signed package, receive one from the level below with our own
-check, decide on it (预审签收 / 受理 / 退回) and return a signed receipt that updates the sender's package.
+check, decide on it (预审签收 / 受理 / 退回 / 转报上级) and return a signed receipt that updates the sender's package.
 
+County → city → province → ministry: an instance passing a package on wraps it, byte for byte, with its own opinion
+and signature (one layer per level, each signed with its instance's Ed25519 key from the key registry). A receipt
+from above is passed down to the sender of the package that was forwarded, so every level learns the decision.
 Every step is one transaction of the caller's session; a refused package or receipt writes nothing.
 """
 
@@ -13,19 +16,21 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import mapping
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gis.boundary import BoundaryError, read_drawn, read_txt, write_txt
+from gis.boundary import BoundaryError, CountyExtent, read_drawn, read_txt, write_txt
 from gis.catalog import STORAGE_SRID
 from gis.check import CheckInputError, boundary_geometry, run_check
 from gis.crs import m2_to_mu
 from service.access import permissions
 from service.access.auth import Principal
 from service.cases import records
+from service.cases.boundaries import county_extent
 from service.cases.checking import check_request, latest_check
 from service.cases.workflow import workflow
 from service.clocks import case_clocks as clocks
@@ -35,10 +40,13 @@ from service.core.models import Case, CheckRun, FilingPackage
 from service.core.personal import mask_phone
 from service.core.settings import Settings, session_settings
 from service.core.tables import read_table
+from service.filing.keys import KeyRegistry, key_id_of, load_private_key, load_registry
 from service.filing.package import (
+    INNER,
+    VerifiedPackage,
     build_package,
     build_receipt,
-    open_package,
+    open_layers,
     open_receipt,
     pretty_json,
     refused,
@@ -49,6 +57,7 @@ BOUNDARY_FILE = "boundary.txt"
 CHECK_FILE = "check_report.json"
 MATERIALS_FILE = "materials.json"
 CASE_FILE = "case.json"
+OPINION_FILE = "opinion.json"
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ class Decision:
     to: str
     roles: tuple[str, ...]
     reason_required: bool = False
+    forward: bool = False
+    """The package goes on to the level above, wrapped with this level's opinion (the reason)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,7 @@ def rules() -> FilingRules:
             d["to"],
             tuple(d["roles"]),
             bool(d.get("reason_required", False)),
+            bool(d.get("forward", False)),
         )
         for d in raw["decisions"]
     }
@@ -124,21 +136,44 @@ def rules() -> FilingRules:
 
 @dataclass(frozen=True)
 class Instance:
-    """This installation in the filing chain: its name, its level and the shared signing key."""
+    """This installation in the filing chain: its name, its level, its own signing key and the chain's registry."""
 
     name: str
     level: str
-    key: bytes
+    key: Ed25519PrivateKey
+    registry: KeyRegistry
+
+    @property
+    def key_id(self) -> str:
+        """Return the id of this instance's public key."""
+        return key_id_of(self.key.public_key())
+
+    def sign(self, data: bytes) -> bytes:
+        """Return this instance's Ed25519 signature of `data`."""
+        return self.key.sign(data)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Instance:
-        """Return this instance from the settings; refuse when no filing key is configured."""
-        if not settings.filing_key:
+        """Return this instance from its key file and the registry; refuse when either is missing or disagrees."""
+        key_file = settings.filing_key_file or settings.filing_dir / "ed25519.pem"
+        registry_file = settings.filing_registry or settings.filing_dir / "registry.toml"
+        instance = cls(
+            settings.instance_name, settings.instance_level, load_private_key(key_file), load_registry(registry_file)
+        )
+        own = instance.registry.get(instance.key_id)
+        if own is None:
             raise Conflict(
-                "未配置报批签名密钥 / no filing key configured: set LANDWINDOW_FILING_KEY (the same on every "
-                "instance of the filing chain)"
+                f"本系统的签名公钥（{instance.key_id}）未登记在 {registry_file} / this instance's key "
+                f"{instance.key_id} is not in the key registry {registry_file}: add the entry printed by "
+                "`landwindow filing keygen` (or `filing key`) on every instance of the chain"
             )
-        return cls(settings.instance_name, settings.instance_level, settings.filing_key.encode("utf-8"))
+        if (own.name, own.level) != (instance.name, instance.level):
+            raise Conflict(
+                f"密钥登记表把本系统的公钥登记为 {own.name}（{own.level}），而本系统为 {instance.name}（{instance.level}）/ "
+                f"the registry lists this instance's key as {own.name} ({own.level}), but this instance is "
+                f"{instance.name} ({instance.level}): correct the registry or the profile's [instance]"
+            )
+        return instance
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -192,14 +227,14 @@ def _case_data(case: Case) -> dict[str, Any]:
     }
 
 
-def _boundary_txt(case: Case, unit: str, at: datetime) -> bytes:
+def _boundary_txt(case: Case, unit: str, at: datetime, extent: CountyExtent) -> bytes:
     feature = {
         "type": "Feature",
         "properties": {"parcel_no": case.case_no, "name": case.project_name or case.applicant_name},
         "geometry": mapping(to_shape(case.geom)),
     }
     try:
-        boundary = read_drawn(feature)
+        boundary = read_drawn(feature, extent)
     except BoundaryError as exc:
         raise Conflict(f"案件用地范围无法写成界址点文件 / the case boundary cannot be written as a TXT: {exc}") from exc
     return write_txt(boundary, encoding="gbk", unit=unit, on=at.astimezone(clocks.LOCAL_TZ).date())
@@ -276,7 +311,7 @@ def export_case(
         for m in case.materials
     ]
     files = [
-        (BOUNDARY_FILE, _boundary_txt(case, instance.name, at)),
+        (BOUNDARY_FILE, _boundary_txt(case, instance.name, at, county_extent(session))),
         (CHECK_FILE, pretty_json(check)),
         (MATERIALS_FILE, pretty_json(materials)),
         (CASE_FILE, pretty_json(_case_data(case))),
@@ -295,7 +330,8 @@ def export_case(
             "area_m2": case.area_m2,
         },
     }
-    data = build_package(manifest, files, instance.key)
+    data = build_package(manifest, files, instance)
+    layers = open_layers(data, instance.registry, r.levels)
     pkg = FilingPackage(
         package_id=package_id,
         direction="sent",
@@ -306,7 +342,8 @@ def export_case(
         sender_level=instance.level,
         receiver_level=target,
         status="sent",
-        manifest=open_package(data, instance.key).manifest,
+        manifest=layers[0].manifest,
+        layers=_layer_views(layers),
         archive=data,
         archive_sha256=sha256(data),
         sender_verdict=run.verdict,
@@ -387,15 +424,33 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) else None
 
 
+def _layer_views(layers: list[VerifiedPackage]) -> list[dict[str, Any]]:
+    """Return who wrote each layer of a package (outermost first), with each passing level's opinion."""
+    out = []
+    for pkg in layers:
+        m = pkg.manifest
+        view: dict[str, Any] = {
+            "package_id": m.get("package_id"),
+            "created_at": m.get("created_at"),
+            "signer": pkg.signer.label(),
+            "receiver_level": (m.get("receiver") or {}).get("level"),
+        }
+        if OPINION_FILE in pkg.files:
+            view["opinion"] = pkg.json(OPINION_FILE)
+        out.append(view)
+    return out
+
+
 def receive_package(
     session: Session, actor: Principal, instance: Instance, data: bytes, at: datetime | None = None
 ) -> FilingPackage:
-    """Verify a package from the level below, re-run its check on our own map and store it all in one transaction."""
+    """Verify a package (every layer) from a level below, re-run its check on our own map, store all in one go."""
     r = rules()
     permissions.require(actor, "filing.receive")
     at = at or records.now()
-    pkg = open_package(data, instance.key)
-    m = pkg.manifest
+    layers = open_layers(data, instance.registry, r.levels)
+    outer, origin = layers[0], layers[-1]
+    m = outer.manifest
     try:
         package_id, sender, receiver_level, case_info = (
             str(m["package_id"]),
@@ -428,11 +483,13 @@ def receive_package(
     )
     if existing is not None:
         raise Conflict(f"报批包 {package_id} 已接收 / package {package_id} was received already", package_id=package_id)
-    case_data = pkg.json(CASE_FILE)
-    sender_check = pkg.json(CHECK_FILE)
-    pkg.json(MATERIALS_FILE)
+    case_data = origin.json(CASE_FILE)
+    sender_check = origin.json(CHECK_FILE)
+    origin.json(MATERIALS_FILE)
+    for layer in layers[:-1]:
+        layer.json(OPINION_FILE)
     try:
-        boundary = read_txt(pkg.files[BOUNDARY_FILE])
+        boundary = read_txt(origin.files[BOUNDARY_FILE], extent=county_extent(session))
     except BoundaryError as exc:
         raise refused(
             f"界址点文件无法解析：{exc}", f"the boundary TXT does not parse: {exc}", "boundary", BOUNDARY_FILE
@@ -452,6 +509,7 @@ def receive_package(
     except CheckInputError as exc:
         raise refused(f"无法核查：{exc}", f"the boundary cannot be checked: {exc}", "boundary", BOUNDARY_FILE) from exc
     ours = report.to_dict()
+    # where our map differs from the check of the county that took the application in
     disagreements = compare_reports(sender_check.get("report") or {}, ours)
     run = CheckRun(
         case_id=None,
@@ -476,6 +534,7 @@ def receive_package(
         receiver_name=instance.name,
         status="pending",
         manifest=m,
+        layers=_layer_views(layers),
         archive=data,
         archive_sha256=sha256(data),
         sender_verdict=sender_check.get("verdict"),
@@ -506,6 +565,7 @@ def receive_package(
             "case_no": case_no,
             "sender": sender_name,
             "sender_level": sender_level,
+            "signers": [layer.signer.key_id for layer in layers],
             "check_id": run.id,
             "verdict": run.verdict,
             "agrees": not disagreements,
@@ -538,6 +598,118 @@ def get_package(session: Session, package_id: str) -> FilingPackage:
     raise NotFound(f"报批包 {package_id} 不存在 / package {package_id} not found")
 
 
+def _receiver_check(session: Session, pkg: FilingPackage) -> dict[str, Any]:
+    run = session.get(CheckRun, pkg.check_run_id) if pkg.check_run_id else None
+    return {
+        "verdict": run.verdict if run else None,
+        "approval_level": ((run.report.get("approval_level") or {}).get("level") if run else None),
+        "agrees": pkg.agrees,
+        "disagreements": pkg.disagreements,
+    }
+
+
+def _forward(
+    session: Session, actor: Principal, instance: Instance, received: FilingPackage, opinion: str, at: datetime
+) -> FilingPackage:
+    """Wrap a received package with this level's opinion and signature, addressed to the level above; record it."""
+    r = rules()
+    target = r.above(instance.level)
+    if target is None:
+        raise Conflict(
+            f"本系统为{r.level_titles[instance.level]}，没有更高层级可转报 / this instance is {instance.level}: "
+            "there is no level above to pass the package on to"
+        )
+    run = session.get(CheckRun, received.check_run_id) if received.check_run_id else None
+    inner_id = received.package_id
+    opinion_doc = {
+        "instance": {"name": instance.name, "level": instance.level},
+        "opinion": opinion,
+        "by": actor.username,
+        "at": at.isoformat(),
+        "received_package_id": inner_id,
+        "status_before": received.status,
+        "check": {
+            **_receiver_check(session, received),
+            "layer_versions": run.layer_versions if run else {},
+            "report": run.report if run else None,
+        },
+    }
+    package_id = str(uuid.uuid4())
+    manifest = {
+        "package_id": package_id,
+        "created_at": at.isoformat(),
+        "sender": {"name": instance.name, "level": instance.level},
+        "receiver": {"level": target},
+        "case": received.manifest["case"],
+        "inner": {"package_id": inner_id, "sender": received.manifest["sender"]},
+    }
+    data = build_package(manifest, [(INNER, received.archive), (OPINION_FILE, pretty_json(opinion_doc))], instance)
+    layers = open_layers(data, instance.registry, r.levels)
+    sent = FilingPackage(
+        package_id=package_id,
+        direction="sent",
+        case_id=None,
+        case_no=received.case_no,
+        kind=received.kind,
+        sender_name=instance.name,
+        sender_level=instance.level,
+        receiver_level=target,
+        status="sent",
+        manifest=layers[0].manifest,
+        layers=_layer_views(layers),
+        archive=data,
+        archive_sha256=sha256(data),
+        sender_verdict=received.sender_verdict,
+        sender_approval_level=received.sender_approval_level,
+        check_run_id=received.check_run_id,
+        agrees=received.agrees,
+        disagreements=received.disagreements,
+        geom=received.geom,
+        forwarded_from=received.id,
+        created_by=actor.user_id,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(sent)
+    session.flush()
+    audit(
+        session,
+        actor.actor,
+        "filing.forward",
+        None,
+        None,
+        {"package_id": package_id, "inner_package_id": inner_id, "to_level": target, "sha256": sent.archive_sha256},
+        detail=opinion,
+    )
+    return sent
+
+
+def _issue_receipt(
+    session: Session, instance: Instance, pkg: FilingPackage, decision: str, status: str, **facts: Any
+) -> dict[str, Any]:
+    """Sign the next receipt of a received package for its sender and keep it on the package."""
+    r = rules()
+    pkg.receipt_seq += 1
+    payload = {
+        "package_id": pkg.package_id,
+        "case_no": pkg.case_no,
+        "sender_name": pkg.sender_name,
+        "sender_level": pkg.sender_level,
+        "receiver_name": instance.name,
+        "receiver_level": instance.level,
+        "decision": decision,
+        "status": status,
+        "status_title": r.statuses[status],
+        "sequence": pkg.receipt_seq,
+        "receiver_check": _receiver_check(session, pkg),
+        "upstream": [],
+        **facts,
+    }
+    receipt = build_receipt(payload, instance)
+    pkg.receipt = receipt
+    return receipt
+
+
 def decide(
     session: Session,
     actor: Principal,
@@ -547,7 +719,7 @@ def decide(
     reason: str | None = None,
     at: datetime | None = None,
 ) -> tuple[FilingPackage, dict[str, Any]]:
-    """Pre-sign, receive or return a received package; return it and the signed receipt for the sender."""
+    """Pre-sign, receive, return or pass on a received package; return it and the signed receipt for the sender."""
     r = rules()
     d = r.decisions.get(decision)
     if d is None:
@@ -557,38 +729,23 @@ def decide(
     pkg = _package(session, package_id, "received", lock=True)
     if pkg.status not in d.from_statuses:
         raise Conflict(
-            f"报批包状态为“{r.statuses[pkg.status]}”，不能{d.title} / a package that is {pkg.status!r} cannot be "
-            f"{d.title_en}ed (allowed from: {', '.join(d.from_statuses)})"
+            f"报批包状态为“{r.statuses[pkg.status]}”，不能{d.title} / a package that is {pkg.status!r} cannot take "
+            f"{d.title_en!r} (allowed from: {', '.join(d.from_statuses)})"
         )
     reason = (reason or "").strip() or None
     if d.reason_required and not reason:
         raise InvalidInput(f"“{d.title}”必须说明理由 / {d.title_en!r} needs a reason")
     before = {"status": pkg.status}
+    forwarded = _forward(session, actor, instance, pkg, reason or "", at) if d.forward else None
     pkg.status, pkg.reason, pkg.decided_by, pkg.decided_at, pkg.updated_at = d.to, reason, actor.user_id, at, at
-    pkg.receipt_seq += 1
-    run = session.get(CheckRun, pkg.check_run_id) if pkg.check_run_id else None
-    payload = {
-        "package_id": pkg.package_id,
-        "case_no": pkg.case_no,
-        "sender_name": pkg.sender_name,
-        "sender_level": pkg.sender_level,
-        "receiver_name": instance.name,
-        "receiver_level": instance.level,
-        "decision": d.name,
-        "status": d.to,
-        "status_title": r.statuses[d.to],
+    facts: dict[str, Any] = {
         "reason": reason,
         "decided_at": at.isoformat(),
-        "sequence": pkg.receipt_seq,
-        "receiver_check": {
-            "verdict": run.verdict if run else None,
-            "approval_level": ((run.report.get("approval_level") or {}).get("level") if run else None),
-            "agrees": pkg.agrees,
-            "disagreements": pkg.disagreements,
-        },
+        "decided_by": {"name": instance.name, "level": instance.level},
     }
-    receipt = build_receipt(payload, instance.key)
-    pkg.receipt = receipt
+    if forwarded is not None:
+        facts["forwarded"] = {"package_id": forwarded.package_id, "to_level": forwarded.receiver_level}
+    receipt = _issue_receipt(session, instance, pkg, d.name, d.to, **facts)
     session.flush()
     audit(
         session,
@@ -605,10 +762,10 @@ def decide(
 def import_receipt(
     session: Session, actor: Principal, instance: Instance, data: bytes | dict[str, Any]
 ) -> FilingPackage:
-    """Verify the higher level's receipt and update the sent package's status shown on the case."""
+    """Verify the higher level's receipt, update the sent package and pass the decision down to our own sender."""
     r = rules()
     permissions.require(actor, "filing.export")
-    p = open_receipt(data, instance.key)
+    p = open_receipt(data, instance.registry)
     try:
         package_id, status, seq, level = str(p["package_id"]), p["status"], int(p["sequence"]), p["receiver_level"]
     except (KeyError, TypeError, ValueError) as exc:
@@ -616,10 +773,15 @@ def import_receipt(
     if status not in r.statuses:
         raise InvalidInput(f"回执状态 {status!r} 未知 / unknown status {status!r} in the receipt", failed="format")
     pkg = _package(session, package_id, "sent", lock=True)
-    if level != pkg.receiver_level or p.get("sender_name") != pkg.sender_name:
+    if (
+        level != pkg.receiver_level
+        or p.get("sender_name") != pkg.sender_name
+        or (pkg.receiver_name is not None and p.get("receiver_name") != pkg.receiver_name)
+    ):
         raise InvalidInput(
-            f"回执与上报的报批包不符：报送至 {pkg.receiver_level}，回执来自 {level} / the receipt does not "
-            f"match the package sent: it went to {pkg.receiver_level!r}, the receipt is from {level!r}",
+            f"回执与上报的报批包不符：报送至 {pkg.receiver_name or pkg.receiver_level}，回执来自 "
+            f"{p.get('receiver_name')}（{level}）/ the receipt does not match the package sent: it went to "
+            f"{pkg.receiver_name or pkg.receiver_level!r}, the receipt is from {p.get('receiver_name')!r} ({level!r})",
             failed="level",
         )
     if seq <= pkg.receipt_seq:
@@ -628,8 +790,8 @@ def import_receipt(
             f"older than the current one (sequence {seq}, current {pkg.receipt_seq})"
         )
     before = {"status": pkg.status, "sequence": pkg.receipt_seq}
-    pkg.status, pkg.receipt_seq = status, seq
-    pkg.receipt = data if isinstance(data, dict) else json.loads(data)  # parsed once already by open_receipt
+    doc = data if isinstance(data, dict) else json.loads(data)  # parsed once already by open_receipt
+    pkg.status, pkg.receipt_seq, pkg.receipt = status, seq, doc
     pkg.receiver_name = p.get("receiver_name")
     pkg.reason = p.get("reason")
     pkg.decided_at = datetime.fromisoformat(p["decided_at"]) if p.get("decided_at") else None
@@ -644,7 +806,50 @@ def import_receipt(
         {"package_id": pkg.package_id, "status": status, "sequence": seq, "receiver": pkg.receiver_name},
         detail=pkg.reason,
     )
+    if pkg.forwarded_from is not None:
+        _pass_down(session, actor, instance, pkg, p, doc)
     return pkg
+
+
+def _pass_down(
+    session: Session,
+    actor: Principal,
+    instance: Instance,
+    sent: FilingPackage,
+    payload: dict[str, Any],
+    doc: dict[str, Any],
+) -> None:
+    """Give the sender of a package we passed on a receipt carrying the higher level's decision (and its receipt)."""
+    received = session.get(FilingPackage, sent.forwarded_from, with_for_update=True)
+    if received is None:
+        return
+    received.updated_at = records.now()
+    _issue_receipt(
+        session,
+        instance,
+        received,
+        payload.get("decision") or "",
+        payload["status"],
+        reason=payload.get("reason"),
+        decided_at=payload.get("decided_at"),
+        decided_by=payload.get("decided_by"),
+        upstream=[doc],
+    )
+    session.flush()
+    audit(
+        session,
+        actor.actor,
+        "filing.pass_down",
+        None,
+        None,
+        {
+            "package_id": received.package_id,
+            "status": payload["status"],
+            "sequence": received.receipt_seq,
+            "decided_by": payload.get("decided_by"),
+        },
+        detail=payload.get("reason"),
+    )
 
 
 # --- views --------------------------------------------------------------------------------------------------------
@@ -677,8 +882,18 @@ def package_view(session: Session, pkg: FilingPackage, full: bool = False) -> di
         "agrees": pkg.agrees,
         "disagreements": pkg.disagreements,
         "receiver_check": receipt.get("receiver_check") if receipt and pkg.direction == "sent" else None,
+        "decided_by": receipt.get("decided_by") if receipt else None,
         "files": pkg.manifest.get("files", []),
+        "layers": pkg.layers,
+        "forwarded_from": None,
+        "forwarded_to": None,
     }
+    if pkg.forwarded_from is not None:
+        inner = session.get(FilingPackage, pkg.forwarded_from)
+        out["forwarded_from"] = inner.package_id if inner else None
+    elif pkg.direction == "received":
+        onward = session.scalar(select(FilingPackage.package_id).where(FilingPackage.forwarded_from == pkg.id))
+        out["forwarded_to"] = onward
     if pkg.direction == "received" and pkg.check_run_id:
         run = session.get(CheckRun, pkg.check_run_id)
         if run is not None:
@@ -692,7 +907,9 @@ def package_view(session: Session, pkg: FilingPackage, full: bool = False) -> di
                 out["check"]["report"] = run.report
         allowed = [d for d in r.decisions.values() if pkg.status in d.from_statuses]
         out["allowed_decisions"] = [
-            {"name": d.name, "title": d.title, "reason_required": d.reason_required} for d in allowed
+            {"name": d.name, "title": d.title, "title_en": d.title_en, "reason_required": d.reason_required}
+            for d in allowed
+            if not d.forward or r.above(pkg.receiver_level) is not None
         ]
     return out
 

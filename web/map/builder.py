@@ -21,7 +21,6 @@ from folium.elements import JSCSSMixin
 from folium.plugins import Draw, MeasureControl, VectorGridProtobuf
 from jinja2 import Template
 
-from gis.boundary import county_extent
 from web.map.landuse_style import STYLE_KINDS, UNKNOWN_FILL, landuse_colors, layer_style
 
 __all__ = [
@@ -38,6 +37,8 @@ __all__ = [
 
 DEFAULT_TILE_URL = "/tiles/{layer}/{z}/{x}/{y}.pbf"
 MAX_ZOOM = 22
+CHINA = (73.0, 18.0, 136.0, 54.0)
+"""(lon_min, lat_min, lon_max, lat_max) of mainland China: the view of a map with nothing to frame and no home."""
 
 # folium's asset keys → our files under <static>/vendor (see web/static/vendor/VERSIONS.txt)
 VENDORED: dict[str, str] = {
@@ -243,11 +244,6 @@ def bounds_of(*geojson: Any) -> tuple[float, float, float, float] | None:
     return _bbox(*geojson)
 
 
-def _default_bounds() -> tuple[float, float, float, float]:
-    e = county_extent()
-    return e.lon_min, e.lat_min, e.lon_max, e.lat_max
-
-
 # Shared page helpers, defined once in <head> (nothing here runs before Leaflet has loaded).
 _HEAD_JS = """<script>
 window.LW = window.LW || {};
@@ -335,6 +331,7 @@ def build_map(
     lang: str = "zh",
     renderer: str = "canvas",
     overlays: Sequence[folium.Layer] = (),
+    home: tuple[float, float, float, float] | None = None,
 ) -> OfflineMap:
     """Build the one map; every JS/CSS link points at `static_url`, so the page needs no other host.
 
@@ -343,13 +340,14 @@ def build_map(
     is given) adds leaflet-draw; the drawn polygon goes to the element with id `draw_field` as GeoJSON.
     `renderer` draws vector tiles on "canvas" (thousands of parcels stay fast) or as "svg" paths. `overlays` are
     further folium layers (e.g. the planner's conversions), added above the conflicts and listed in the layer control.
+    `home` is the view when there is nothing to frame (the county profile's extent); without it, all of China.
     """
     zh = lang == "zh"
     grids_spec = [_as_layer(lyr) for lyr in layers]
     if center is not None and not (-90 <= center[1] <= 90 and -180 <= center[0] <= 180):
         raise ValueError(f"center must be (lon, lat), got {center}")
     if center is None and bounds is None:
-        bounds = _bbox(boundary, conflicts) or _default_bounds()
+        bounds = _bbox(boundary, conflicts) or home or CHINA
     if center is None:
         assert bounds is not None
         location = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]

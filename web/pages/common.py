@@ -9,7 +9,6 @@ from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-from gis.boundary import county_extent
 from gis.catalog import catalog
 from service.access.auth import Principal
 from service.core.settings import Settings
@@ -47,6 +46,7 @@ def page(
         "user": user,
         "csrf": csrf_token(request),
         "static_url": settings.static_url,
+        "profile": settings.profile,
         **context,
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
@@ -71,13 +71,18 @@ def map_layers(lang: str) -> list[MapLayer]:
     ]
 
 
-async def county_bounds(conn: Any) -> tuple[float, float, float, float]:
-    """Return the loaded county's extent (townships), or the configured extent when nothing is loaded."""
+async def county_bounds(conn: Any, settings: Settings) -> tuple[float, float, float, float] | None:
+    """Return the loaded county's extent (townships), else the profile's box (None when it gives none)."""
     cur = await conn.execute(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM townships) s"
     )
     row = await cur.fetchone()
     if row and row[0] is not None:
         return float(row[0]), float(row[1]), float(row[2]), float(row[3])
-    e = county_extent()
-    return e.lon_min, e.lat_min, e.lon_max, e.lat_max
+    return home_bounds(settings)
+
+
+def home_bounds(settings: Settings) -> tuple[float, float, float, float] | None:
+    """Return the profile's box as (lon_min, lat_min, lon_max, lat_max): where a map starts with nothing to frame."""
+    e = settings.profile.extent.box
+    return (e.lon_min, e.lat_min, e.lon_max, e.lat_max) if e else None

@@ -11,9 +11,10 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shapely.geometry import mapping
 
+from gis.boundary import CountyExtent
 from gis.check.rules import KINDS
 from service.access.auth import Principal
-from service.cases.boundaries import BoundaryInput, boundary_from_geojson, boundary_from_upload
+from service.cases.boundaries import BoundaryInput, boundary_from_geojson, boundary_from_upload, county_extent
 from service.cases.checking import preview_check
 from service.cases.intake import Intake, create_case
 from service.cases.workflow import workflow
@@ -50,12 +51,12 @@ def intake(
     return _form(request, user, settings)
 
 
-def _boundary(data: bytes, chosen: bool, name: str, drawn: str, max_bytes: int) -> BoundaryInput:
+def _boundary(data: bytes, chosen: bool, name: str, drawn: str, max_bytes: int, extent: CountyExtent) -> BoundaryInput:
     if data or chosen:  # a chosen empty file is refused as empty, not as missing
-        return boundary_from_upload(data, name or "boundary.txt", max_bytes)
+        return boundary_from_upload(data, name or "boundary.txt", max_bytes, extent)
     if drawn:
         try:
-            return boundary_from_geojson(json.loads(drawn))
+            return boundary_from_geojson(json.loads(drawn), extent)
         except ValueError as exc:
             raise InvalidInput(f"绘制的范围无法解析 / the drawn boundary does not parse: {exc}") from exc
     raise InvalidInput("请上传用地范围文件或在地图上绘制 / upload a boundary file or draw it on the map")
@@ -109,7 +110,7 @@ def intake_post(
             raise InvalidInput(
                 "保留的用地范围文件已损坏，请重新上传 / the kept boundary file is damaged: upload it again"
             )
-        boundary = _boundary(data, chosen, name, boundary_geojson, settings.max_upload_bytes)
+        boundary = _boundary(data, chosen, name, boundary_geojson, settings.max_upload_bytes, county_extent(session))
         if action == "create":
             return _take_in(request, session, user, values, boundary)
         report = preview_check(session, kind, boundary.geometry, household_id or None).to_dict()

@@ -8,7 +8,7 @@ from fastapi import Request
 
 from web.i18n import lang_of
 from web.map.builder import build_map, render_parts
-from web.pages.common import basemap_of, map_layers
+from web.pages.common import basemap_of, home_bounds, map_layers
 
 
 def conflicts_of(report: dict[str, Any]) -> dict[str, Any]:
@@ -42,5 +42,6 @@ def case_map(
         conflicts=conflicts_of(report) if report else None,
         draw_field="boundary_geojson" if draw else None,
         lang=lang,
+        home=home_bounds(settings),
     )
     return render_parts(m)

@@ -33,7 +33,7 @@ async def one_map(request: Request, conn: ConnDep, settings: SettingsDep) -> Res
     layers = map_layers(lang)
     m = build_map(
         layers,
-        bounds=await county_bounds(conn),
+        bounds=await county_bounds(conn, settings),
         static_url=settings.static_url,
         basemap=basemap_of(settings),
         lang=lang,

@@ -14,7 +14,7 @@ from service.http.deps import SessionDep, SettingsDep
 from service.http.limits import query_code_attempt
 from web.i18n import lang_of
 from web.map.builder import build_map, render_parts
-from web.pages.common import basemap_of, map_layers, page
+from web.pages.common import basemap_of, home_bounds, map_layers, page
 from web.session import CsrfDep
 
 router = APIRouter(include_in_schema=False)
@@ -38,6 +38,7 @@ def _show(
         boundary=view["boundary"],
         measure=False,
         lang=lang_of(request),
+        home=home_bounds(settings),
     )
     return page(
         request,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 
 from service.access.auth import Principal
-from service.cases.boundaries import boundary_from_geojson, boundary_from_upload, set_boundary
+from service.cases.boundaries import boundary_from_geojson, boundary_from_upload, county_extent, set_boundary
 from service.cases.checking import latest_check
 from service.cases.intake import Intake, create_case, set_materials
 from service.cases.notices import one_time_notice, require_latest_notice
@@ -39,7 +39,7 @@ def create(
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> dict[str, Any]:
     """Create a case; with a boundary, its one-map check runs in the same transaction."""
-    boundary = boundary_from_geojson(body.boundary) if body.boundary is not None else None
+    boundary = boundary_from_geojson(body.boundary, county_extent(session)) if body.boundary is not None else None
     intake = Intake(**body.model_dump(exclude={"boundary"}), idempotency_key=idempotency_key)
     result = create_case(session, principal, intake, boundary)
     if not result.created:
@@ -81,7 +81,9 @@ def upload_boundary(
 ) -> dict[str, Any]:
     """Parse the uploaded boundary file, set it on the case and return the stored check report."""
     data = file.file.read(settings.max_upload_bytes + 1)  # a sync route: FastAPI runs it in the thread pool
-    boundary = boundary_from_upload(data, file.filename or "boundary", settings.max_upload_bytes)
+    boundary = boundary_from_upload(
+        data, file.filename or "boundary", settings.max_upload_bytes, county_extent(session)
+    )
     run = set_boundary(session, principal, case.id, version, boundary)
     return {"check_id": run.id, "verdict": run.verdict, "report": run.report, "version": case.version}
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from gis.check import CheckInputError, run_check_async
 from gis.check.rules import KINDS
 from service.access.auth import Principal
-from service.cases.boundaries import boundary_from_geojson, boundary_from_upload
+from service.cases.boundaries import boundary_from_geojson, boundary_from_upload, county_extent_async
 from service.cases.checking import check_request, recheck_open_cases
 from service.core.errors import InvalidInput
 from service.http.deps import ConnDep, PoolDep, SessionDep, SettingsDep, permission
@@ -39,15 +39,16 @@ async def check(
         raise InvalidInput(f"未知申请类型 unknown kind {kind!r}; one of {', '.join(KINDS)}")
     if (file is None) == (geojson is None):
         raise InvalidInput("请上传一个用地范围文件或提供绘制的范围（二选一）/ give exactly one of file or geojson")
+    extent = await county_extent_async(settings, conn)
     if file is not None:
         data = await file.read(settings.max_upload_bytes + 1)
-        boundary = boundary_from_upload(data, file.filename or "boundary", settings.max_upload_bytes)
+        boundary = boundary_from_upload(data, file.filename or "boundary", settings.max_upload_bytes, extent)
     else:
         try:
             parsed = json.loads(geojson or "")
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"GeoJSON 无法解析 / the GeoJSON does not parse: {exc}") from exc
-        boundary = boundary_from_geojson(parsed)
+        boundary = boundary_from_geojson(parsed, extent)
     req = check_request(
         settings, kind, boundary.geometry, household_id=household_id, depth_top=depth_top, depth_bottom=depth_bottom
     )
