@@ -30,6 +30,7 @@ from service.clocks.calendar import LOCAL_TZ
 from service.core.settings import Settings
 from service.reports.statistics import Month
 from tests.support.api import Api
+from tests.support.filing import XIANAN, members, write_chain
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app
 
@@ -230,7 +231,22 @@ MATRIX = [
     ),
     ("GET", "/planner", PAGE, _only(STATS, 200)),
     ("GET", "/planner/audit", PAGE, _only(STATS, 200)),
+    # --- upward filing pages (the same permissions as the API; no package has the id asked for)
+    ("GET", "/filings", PAGE, EVERY_STAFF),
+    ("POST", "/filings/received", {PAGE: "zip"}, _only(("clerk", "leader", "admin"), 422)),
+    ("POST", "/filings/receipts", {PAGE: "receipt_file"}, _only(FILING_EXPORT, 422)),
+    ("GET", "/filings/{package_id}", PAGE, dict.fromkeys(STAFF, 404)),
+    (
+        "POST",
+        "/filings/{package_id}/decide",
+        {PAGE: {"decision": "presign"}},
+        _only(("clerk", "rev_own", "rev_other", "leader", "admin"), 404),
+    ),
 ]
+PAGE_FILES = {
+    "zip": {"file": ("x.zip", b"not a zip", "application/zip")},
+    "receipt_file": {"file": ("r.json", b"{}", "application/json")},
+}
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +265,10 @@ def expired_token():
 @pytest.fixture
 def world(make_settings, db_url, conn, staff, load_layer, tmp_path, expired_token):
     load_one_map(load_layer)
-    app = create_app(make_settings(secret_key=KEY, filing_key=KEY))
+    registry_file, keys = write_chain(
+        tmp_path / "filing", members((XIANAN, "county"), ("咸宁市自然资源和规划局", "city"))
+    )
+    app = create_app(make_settings(secret_key=KEY, filing_key_file=keys[XIANAN], filing_registry=registry_file))
     with TestClient(app) as client:
         api = Api(client, staff)
         drawn = {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(40, 240, 52, 252)))}
@@ -381,9 +400,14 @@ def _request(world, method, path, how, who):
         if cookie:
             client.cookies.set("lw_session", cookie)
         client.cookies.set("lw_csrf", CSRF)
-        data = None if how == PAGE else {**_page_form(world, how[PAGE], fill), "csrf_token": CSRF}
+        spec = None if how == PAGE else how[PAGE]
+        files = PAGE_FILES.get(spec) if isinstance(spec, str) else None
+        if files is not None:
+            data = {"csrf_token": CSRF}
+        else:
+            data = None if spec is None else {**_page_form(world, spec, fill), "csrf_token": CSRF}
         try:
-            return client.request(method, url, data=data, follow_redirects=False)
+            return client.request(method, url, data=data, files=files, follow_redirects=False)
         finally:
             client.cookies.clear()
     kw: dict = {"headers": dict(_headers(world, who))}

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from gis.boundary import county_extent
 from service.access.auth import Principal
 from service.cases.boundaries import boundary_from_geojson
 from service.cases.intake import Intake, create_case
@@ -44,7 +45,7 @@ def _take_in(db_url: str, n: int) -> None:
                     materials_received=["application_form", "id_card"],
                     idempotency_key=f"backup-{i}",
                 ),
-                boundary_from_geojson(feature),
+                boundary_from_geojson(feature, county_extent()),
             )
         session.commit()
     engine.dispose()

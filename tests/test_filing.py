@@ -1,4 +1,5 @@
-"""Upward filing between two Land Window instances, each with its own migrated PostGIS database and its own map."""
+"""Upward filing between Land Window instances, each with its own migrated PostGIS database, its own map and its own
+Ed25519 key listed in the chain's key registry: county → city → province → ministry and the receipts back down."""
 
 from __future__ import annotations
 
@@ -24,14 +25,20 @@ from service.core.cluster import SUPERUSER
 from service.core.db import make_engine
 from service.core.errors import InvalidInput
 from service.core.models import User
+from service.core.profile import load_profile
 from service.core.settings import get_settings
 from service.filing.chain import Instance, export_case, receive_package
 from service.filing.package import receipt_bytes
+from tests.support.filing import XIANAN, Member, instance, members, write_chain
 from tests.support.onemap import b, load_one_map, lonlat
 
-KEY = "filing-key-shared-by-the-chain-0123456789"
-COUNTY = Instance("咸安区自然资源局", "county", KEY.encode())
-CITY = Instance("咸宁市自然资源和规划局", "city", KEY.encode())
+CHAIN = members(
+    (XIANAN, "county"), ("咸宁市自然资源和规划局", "city"), ("湖北省自然资源厅", "province"), ("自然资源部", "ministry")
+)
+COUNTY_M, CITY_M, PROVINCE_M, MINISTRY_M = CHAIN
+OUTSIDER_M = members(("冒充的县级单位", "county"))[0]  # a key nobody registered
+COUNTY = instance(COUNTY_M, CHAIN)
+CITY = instance(CITY_M, CHAIN)
 REQUISITION_MATERIALS = [
     "project_approval",
     "planning_permit",
@@ -43,10 +50,9 @@ REQUISITION_MATERIALS = [
 runner = CliRunner()
 
 
-@pytest.fixture
-def city_db_url(pg_cluster) -> Iterator[str]:
-    """A second, separately migrated database: the city's instance (cloned from the migrated template like db_url)."""
-    name = f"lw_city_{uuid.uuid4().hex[:10]}"
+def clone(pg_cluster, prefix: str) -> Iterator[str]:
+    """A separately migrated database: another instance (cloned from the migrated template like db_url)."""
+    name = f"lw_{prefix}_{uuid.uuid4().hex[:10]}"
     with DatabaseJanitor(
         user=SUPERUSER,
         host="127.0.0.1",
@@ -56,6 +62,12 @@ def city_db_url(pg_cluster) -> Iterator[str]:
         password=pg_cluster.password(),
     ):
         yield pg_cluster.url(name)
+
+
+@pytest.fixture
+def city_db_url(pg_cluster) -> Iterator[str]:
+    """The city's database."""
+    yield from clone(pg_cluster, "city")
 
 
 def loader(conn: psycopg.Connection):
@@ -91,7 +103,7 @@ def county(db_url, conn, staff, load_layer) -> str:
             materials_received=REQUISITION_MATERIALS,
         )
         drawn = {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(100, 0, 150, 100)))}
-        case = create_case(s, clerk, intake, boundary_from_geojson(drawn)).case
+        case = create_case(s, clerk, intake, boundary_from_geojson(drawn, load_profile().extent.box)).case
         # the lifecycle up to the leader's submission upward is test_cases_api's; here the case starts there
         case.status = "submitted_higher"
         s.commit()
@@ -121,11 +133,13 @@ def counts(url: str) -> dict[str, int]:
         return {t: c.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
 
 
-def as_instance(monkeypatch, url: str, inst: Instance) -> None:
+def as_instance(monkeypatch, tmp_path, url: str, member: Member) -> None:
+    registry_file, keys = write_chain(tmp_path / "chain", CHAIN)
     monkeypatch.setenv("LANDWINDOW_DATABASE_URL", url)
-    monkeypatch.setenv("LANDWINDOW_FILING_KEY", inst.key.decode())
-    monkeypatch.setenv("LANDWINDOW_INSTANCE_LEVEL", inst.level)
-    monkeypatch.setenv("LANDWINDOW_INSTANCE_NAME", inst.name)
+    monkeypatch.setenv("LANDWINDOW_FILING_KEY_FILE", str(keys[member.name]))
+    monkeypatch.setenv("LANDWINDOW_FILING_REGISTRY", str(registry_file))
+    monkeypatch.setenv("LANDWINDOW_INSTANCE_LEVEL", member.level)
+    monkeypatch.setenv("LANDWINDOW_INSTANCE_NAME", member.name)
     get_settings.cache_clear()
 
 
@@ -156,7 +170,7 @@ def receive(url: str, data: bytes, inst: Instance = CITY):
 
 def test_package_round_trip_between_two_databases(county, city, monkeypatch, tmp_path):
     no = case_no(county)
-    as_instance(monkeypatch, county, COUNTY)
+    as_instance(monkeypatch, tmp_path, county, COUNTY_M)
     pkg_path = tmp_path / "package.zip"
     r = runner.invoke(cli, ["filing", "export", no, "--out", str(pkg_path)])
     assert r.exit_code == 0, r.output
@@ -187,7 +201,7 @@ def test_package_round_trip_between_two_databases(county, city, monkeypatch, tmp
     r = runner.invoke(cli, ["filing", "export", no, "--out", str(tmp_path / "again.zip")])
     assert r.exit_code == 2 and "已上报" in r.output
 
-    as_instance(monkeypatch, city, CITY)
+    as_instance(monkeypatch, tmp_path, city, CITY_M)
     r = runner.invoke(cli, ["filing", "receive", str(pkg_path)])
     assert r.exit_code == 0, r.output
     package_id = manifest["package_id"]
@@ -233,7 +247,7 @@ def test_package_round_trip_between_two_databases(county, city, monkeypatch, tmp
     r = runner.invoke(cli, ["filing", "list"])
     assert r.exit_code == 0 and package_id in r.stdout and "received" in r.stdout
 
-    as_instance(monkeypatch, county, COUNTY)
+    as_instance(monkeypatch, tmp_path, county, COUNTY_M)
     r = runner.invoke(cli, ["filing", "receipt", str(r1)])
     assert r.exit_code == 0, r.output
     with psycopg.connect(county) as c:
@@ -260,6 +274,17 @@ def test_package_round_trip_between_two_databases(county, city, monkeypatch, tmp
     r2.write_text(json.dumps(doc))
     r = runner.invoke(cli, ["filing", "receipt", str(r2)])
     assert r.exit_code == 2 and "signature" in r.output
+
+
+def resign(data: bytes, signer, **manifest) -> bytes:
+    """The same package, its manifest (changed by `manifest`) signed again by `signer`, whoever that is."""
+    from service.filing.package import build_package
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        original = json.loads(zf.read("manifest.json"))
+        files = [(f["name"], zf.read(f["name"])) for f in original["files"]]
+    kept = {k: v for k, v in original.items() if k not in ("files", "format", "format_version")}
+    return build_package({**kept, **manifest}, files, signer)
 
 
 def flip(data: bytes, i: int) -> bytes:
@@ -304,14 +329,21 @@ def test_tampered_truncated_wrongly_signed_or_wrong_level_packages_write_nothing
             "missing_file",
             "unexpected_file",
             "manifest",
+            "unknown_key",  # a flipped key id names a key nobody registered
+            "signer",  # a flipped sender name or level is not the key's instance
         ), i
     for n in (0, 1, 100, len(data) // 2, len(data) - 22, len(data) - 1):
         e = refused(data[:n])
         assert e.details["failed"] == "zip", n
     assert "truncated" in refused(data[:-1]).message
     assert refused(data + b"\0").details["failed"] == "zip"
-    e = refused(export(county, Instance(COUNTY.name, "county", b"another-key-0123456789abcdef")))
-    assert e.details["failed"] == "signature" and "another filing key" in e.message
+    # signed by a key nobody registered, in the county's own name: refused, naming the key
+    outsider = Instance(COUNTY.name, "county", OUTSIDER_M.key, COUNTY.registry)
+    e = refused(resign(data, outsider))
+    assert e.details["failed"] == "unknown_key" and outsider.key_id in e.message
+    # signed by the city's registered key while claiming to be the county: the signer is named
+    e = refused(resign(data, CITY))
+    assert e.details["failed"] == "signer" and CITY.name in e.message
     e = refused(export(county, to_level="province"))
     assert e.details["failed"] == "level" and "'province'" in e.message
     assert counts(city) == before
@@ -336,12 +368,18 @@ def apis(county, city, staff, staff_hashes, tmp_path):
                 "INSERT INTO users (username, display_name, role, department, password_hash) VALUES (%s, %s, %s, %s, %s)",
                 (u["username"], u.get("display_name", ""), u["role"], u.get("department"), staff_hashes[u["password"]]),
             )
-    common = {"_env_file": None, "secret_key": "f" * 32, "filing_key": KEY}
+    registry_file, keys = write_chain(tmp_path / "chain", CHAIN)
+    common = {"_env_file": None, "secret_key": "f" * 32, "filing_registry": registry_file}
     county_settings = Settings(
-        **common, database_url=county, data_dir=tmp_path / "county", instance_level="county", instance_name=COUNTY.name
+        **common, database_url=county, data_dir=tmp_path / "county", filing_key_file=keys[XIANAN]
     )
     city_settings = Settings(
-        **common, database_url=city, data_dir=tmp_path / "city", instance_level="city", instance_name=CITY.name
+        **common,
+        database_url=city,
+        data_dir=tmp_path / "city",
+        instance_level="city",
+        instance_name=CITY.name,
+        filing_key_file=keys[CITY.name],
     )
     with TestClient(create_app(county_settings)) as c1, TestClient(create_app(city_settings)) as c2:
         yield Api(c1, staff), Api(c2, staff)
@@ -398,13 +436,32 @@ def test_api_export_receive_return_and_receipt_on_the_case(apis, county, city):
     assert r.status_code == 200 and r.headers["x-filing-package-id"] != package_id
 
 
-def test_no_filing_key_is_a_clear_refusal_and_equal_reports_agree():
+def test_missing_or_unregistered_keys_are_clear_refusals_and_equal_reports_agree(tmp_path):
     from service.core.errors import Conflict
     from service.core.settings import Settings
     from service.filing.chain import compare_reports
+    from service.filing.keys import generate_key
 
-    with pytest.raises(Conflict, match="LANDWINDOW_FILING_KEY"):
-        Instance.from_settings(Settings(_env_file=None))
+    bare = Settings(_env_file=None, data_dir=tmp_path)
+    with pytest.raises(Conflict, match="landwindow filing keygen"):
+        Instance.from_settings(bare)
+    generate_key(tmp_path / "filing" / "ed25519.pem")
+    with pytest.raises(Conflict, match="LANDWINDOW_FILING_REGISTRY"):
+        Instance.from_settings(bare)
+    registry_file, keys = write_chain(tmp_path / "chain", CHAIN)
+    with pytest.raises(Conflict, match="is not in the key registry"):
+        Instance.from_settings(Settings(_env_file=None, data_dir=tmp_path, filing_registry=registry_file))
+    # the county's key, but this instance says it is the city: the registry disagrees and says how
+    wrong = Settings(_env_file=None, filing_key_file=keys[XIANAN], filing_registry=registry_file, instance_level="city")
+    with pytest.raises(Conflict, match=r"registry lists this instance's key as .* \(county\)"):
+        Instance.from_settings(wrong)
+    ok = Instance.from_settings(Settings(_env_file=None, filing_key_file=keys[XIANAN], filing_registry=registry_file))
+    assert (ok.name, ok.level, ok.key_id) == (XIANAN, "county", COUNTY.key_id)
+    (tmp_path / "broken.toml").write_text('[[instances]]\nname = "x县"\nlevel = "town"\npublic_key = "abc"\n')
+    with pytest.raises(Conflict, match=r"instances\.0\.level.*instances\.0\.public_key"):
+        Instance.from_settings(
+            Settings(_env_file=None, filing_key_file=keys[XIANAN], filing_registry=tmp_path / "broken.toml")
+        )
     report = {
         "verdict": "warn",
         "area_m2": 5000.0,
@@ -421,27 +478,42 @@ def test_no_filing_key_is_a_clear_refusal_and_equal_reports_agree():
 def test_every_single_byte_change_and_every_truncation_is_refused():
     from service.filing.package import build_package, build_receipt, open_package, open_receipt, receipt_bytes
 
-    key = KEY.encode()
     files = [
         ("boundary.txt", "[地块坐标]\r\nJ1,1,3303000.000,38530100.000\r\n".encode("gb18030") * 20),
         ("case.json", '{"applicant_name": "咸安区人民政府"}\n'.encode() * 30),
     ]
-    data = build_package({"package_id": "p-1", "receiver": {"level": "city"}}, files, key)
-    assert open_package(data, key).files == dict(files)
+    manifest = {"package_id": "p-1", "sender": {"name": COUNTY.name, "level": "county"}, "receiver": {"level": "city"}}
+    data = build_package(manifest, files, COUNTY)
+    assert open_package(data, COUNTY.registry).files == dict(files)
+    assert open_package(data, COUNTY.registry).signer.key_id == COUNTY.key_id
     for i in range(len(data)):
         for mask in (0x01, 0x80, 0xFF):
             with pytest.raises(InvalidInput):
-                open_package(data[:i] + bytes([data[i] ^ mask]) + data[i + 1 :], key)
+                open_package(data[:i] + bytes([data[i] ^ mask]) + data[i + 1 :], COUNTY.registry)
     for n in range(len(data)):
         with pytest.raises(InvalidInput):
-            open_package(data[:n], key)
-    receipt = receipt_bytes(
-        build_receipt({"package_id": "p-1", "status": "returned", "sequence": 1, "reason": "退回"}, key)
-    )
-    assert open_receipt(receipt, key)["status"] == "returned"
+            open_package(data[:n], COUNTY.registry)
+    payload = {
+        "package_id": "p-1",
+        "status": "returned",
+        "sequence": 1,
+        "reason": "退回",
+        "receiver_name": CITY.name,
+        "receiver_level": "city",
+    }
+    receipt = receipt_bytes(build_receipt(payload, CITY))
+    assert open_receipt(receipt, CITY.registry)["status"] == "returned"
     for i in range(len(receipt)):
         with pytest.raises(InvalidInput):
-            open_receipt(receipt[:i] + bytes([receipt[i] ^ 0x01]) + receipt[i + 1 :], key)
+            open_receipt(receipt[:i] + bytes([receipt[i] ^ 0x01]) + receipt[i + 1 :], CITY.registry)
     for n in range(len(receipt) - 1):  # cutting only the trailing newline leaves the same JSON
         with pytest.raises(InvalidInput):
-            open_receipt(receipt[:n], key)
+            open_receipt(receipt[:n], CITY.registry)
+    # a receipt in the city's name signed by the county's key, and one signed by a key nobody registered
+    with pytest.raises(InvalidInput, match="registered to") as exc:
+        open_receipt(receipt_bytes(build_receipt(payload, COUNTY)), CITY.registry)
+    assert exc.value.details["failed"] == "signer"
+    outsider = Instance(CITY.name, "city", OUTSIDER_M.key, CITY.registry)
+    with pytest.raises(InvalidInput, match="not in the key registry") as exc:
+        open_receipt(receipt_bytes(build_receipt(payload, outsider)), CITY.registry)
+    assert exc.value.details["failed"] == "unknown_key"

@@ -883,6 +883,7 @@ def package_view(session: Session, pkg: FilingPackage, full: bool = False) -> di
         "disagreements": pkg.disagreements,
         "receiver_check": receipt.get("receiver_check") if receipt and pkg.direction == "sent" else None,
         "decided_by": receipt.get("decided_by") if receipt else None,
+        "receipt": receipt,
         "files": pkg.manifest.get("files", []),
         "layers": pkg.layers,
         "forwarded_from": None,
@@ -911,6 +912,8 @@ def package_view(session: Session, pkg: FilingPackage, full: bool = False) -> di
             for d in allowed
             if not d.forward or r.above(pkg.receiver_level) is not None
         ]
+    if full and pkg.geom is not None:
+        out["boundary"] = mapping(to_shape(pkg.geom))
     return out
 
 

@@ -142,8 +142,10 @@ def _member(data: bytes, info: zipfile.ZipInfo) -> bytes:
     return data[start:end]
 
 
-def _verify(registry: KeyRegistry, raw: bytes | dict[str, Any], context: bytes, data: bytes, what: str) -> RegisteredInstance:
-    """Check a signature document over `data`; return the registered instance whose key made it."""
+def _verify(
+    registry: KeyRegistry, raw: bytes | dict[str, Any], context: bytes, data: bytes, what: str, signed: tuple[str, str]
+) -> RegisteredInstance:
+    """Check a signature document over `data` (`signed`: what it signs, 中文 and English); return who made it."""
     try:
         sig = json.loads(raw) if isinstance(raw, bytes) else raw
         alg, key_id, value = sig["alg"], sig["key_id"], sig["value"]
@@ -169,8 +171,9 @@ def _verify(registry: KeyRegistry, raw: bytes | dict[str, Any], context: bytes, 
         )
     if not signer.verifies(signature, context + data):
         raise refused(
-            f"签名不符：内容被改动，或并非由 {signer.name} 签名",
-            f"the signature does not match: the content was altered, or {signer.name} did not sign it",
+            f"{signed[0]}签名不符：{signed[0]}被改动，或并非由 {signer.name} 签名",
+            f"the signature of the {signed[1]} does not match: the {signed[1]} was altered, or {signer.name} "
+            "did not sign it",
             "signature",
             what,
         )
@@ -198,7 +201,7 @@ def open_package(data: bytes, registry: KeyRegistry) -> VerifiedPackage:
                 raise refused("缺少此文件", "this file is missing", "missing_file", required)
         manifest_bytes = _member(data, by_name[MANIFEST])
         signature_bytes = _member(data, by_name[SIGNATURE])
-        signer = _verify(registry, signature_bytes, _MANIFEST_CONTEXT, manifest_bytes, SIGNATURE)
+        signer = _verify(registry, signature_bytes, _MANIFEST_CONTEXT, manifest_bytes, SIGNATURE, ("清单", "manifest"))
         try:
             manifest = json.loads(manifest_bytes)
             listed = [(str(f["name"]), str(f["sha256"])) for f in manifest["files"]]
@@ -356,7 +359,7 @@ def open_receipt(data: bytes | dict[str, Any], registry: KeyRegistry, depth: int
     except ValueError as exc:
         raise bad("回执内容无法规范化", f"the receipt cannot be canonicalised: {exc}", "format") from exc
     try:
-        signer = _verify(registry, sig, _RECEIPT_CONTEXT, signed, "receipt")
+        signer = _verify(registry, sig, _RECEIPT_CONTEXT, signed, "receipt", ("回执", "receipt"))
     except InvalidInput as exc:
         raise InvalidInput(
             exc.message.replace("报批包被拒收", "回执被拒绝").replace("package refused", "receipt refused"),

@@ -36,9 +36,10 @@ class LiveApi:
 
     def clean_homestead(self, applicant: str = "张秀兰") -> dict[str, Any]:
         """Take in the sample county's clean homestead (passes the check) with every material."""
+        from gis.boundary import county_extent
         from service.cases.boundaries import boundary_from_upload
 
-        geom = boundary_from_upload(CLEAN_TXT.read_bytes(), CLEAN_TXT.name, 10 * 1024 * 1024).geometry
+        geom = boundary_from_upload(CLEAN_TXT.read_bytes(), CLEAN_TXT.name, 10 * 1024 * 1024, county_extent()).geometry
         return self.post(
             "/api/v1/cases",
             json={
