@@ -672,15 +672,6 @@ def _forward(
     )
     session.add(sent)
     session.flush()
-    audit(
-        session,
-        actor.actor,
-        "filing.forward",
-        None,
-        None,
-        {"package_id": package_id, "inner_package_id": inner_id, "to_level": target, "sha256": sent.archive_sha256},
-        detail=opinion,
-    )
     return sent
 
 
@@ -747,15 +738,19 @@ def decide(
         facts["forwarded"] = {"package_id": forwarded.package_id, "to_level": forwarded.receiver_level}
     receipt = _issue_receipt(session, instance, pkg, d.name, d.to, **facts)
     session.flush()
-    audit(
-        session,
-        actor.actor,
-        f"filing.{d.name}",
-        None,
-        before,
-        {"package_id": pkg.package_id, "case_no": pkg.case_no, "status": d.to, "sequence": pkg.receipt_seq},
-        detail=reason,
-    )
+    after: dict[str, Any] = {
+        "package_id": pkg.package_id,
+        "case_no": pkg.case_no,
+        "status": d.to,
+        "sequence": pkg.receipt_seq,
+    }
+    if forwarded is not None:
+        after["forwarded"] = {
+            "package_id": forwarded.package_id,
+            "to_level": forwarded.receiver_level,
+            "sha256": forwarded.archive_sha256,
+        }
+    audit(session, actor.actor, f"filing.{d.name}", None, before, after, detail=reason)
     return pkg, receipt
 
 
