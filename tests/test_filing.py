@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -517,3 +518,76 @@ def test_every_single_byte_change_and_every_truncation_is_refused():
     with pytest.raises(InvalidInput, match="not in the key registry") as exc:
         open_receipt(receipt_bytes(build_receipt(payload, outsider)), CITY.registry)
     assert exc.value.details["failed"] == "unknown_key"
+
+
+def test_filing_pages_inbox_package_decide_and_receipts(apis, county, city):
+    from tests.test_web_english import chinese_chrome
+    from tests.test_web_review import csrf, login
+
+    county_api, city_api = apis
+    with psycopg.connect(county) as c:
+        case_id = c.execute("SELECT id FROM cases").fetchone()[0]
+    data = county_api.post(f"/api/v1/cases/{case_id}/filing", as_="leader").content
+    web = city_api.client
+    login(web, "leader", "leader-demo-2026")
+    inbox = web.get("/filings")
+    assert inbox.status_code == 200 and 'id="receive-form"' in inbox.text and CITY.name in inbox.text
+    token = csrf(inbox.text)
+    start, end = member_span(data, "case.json")
+    r = web.post(
+        "/filings/received",
+        data={"csrf_token": token},
+        files={"file": ("p.zip", flip(data, start + 5), "application/zip")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 422 and 'id="filing-error"' in r.text and "case.json" in r.text
+    assert "data-package=" not in r.text  # nothing received
+    r = web.post(
+        "/filings/received",
+        data={"csrf_token": token},
+        files={"file": ("p.zip", data, "application/zip")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    url = r.headers["location"]
+    package_id = url.rsplit("/", 1)[1]
+    page = web.get(url).text
+    assert COUNTY.key_id in page and XIANAN in page  # who signed the county's layer
+    assert 'data-item="rule:RQ-BF"' in page and 'data-item="approval_level"' in page  # the re-run check differs
+    assert 'id="decide-form"' in page and 'value="presign"' in page and "leaflet" in page.lower()
+    assert 'value="forward"' not in page  # passed on only once pre-signed or received (filing.toml)
+    status, english = web.get(url + "?lang=en").status_code, web.get(url + "?lang=en").text
+    assert status == 200 and chinese_chrome(english) == []
+    web.get(url + "?lang=zh")  # back to Chinese (the language is remembered in a cookie)
+    r = web.post(url + "/decide", data={"csrf_token": token, "decision": "presign"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert 'value="forward"' in web.get(url).text
+    r = web.post(url + "/decide", data={"csrf_token": token, "decision": "forward"}, follow_redirects=False)
+    assert r.status_code == 422 and "理由" in r.text and 'id="filing-error"' in r.text
+    r = web.post(
+        url + "/decide",
+        data={"csrf_token": token, "decision": "forward", "reason": "市级意见：请省厅审查"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = web.get(url).text
+    assert "已转报上级" in page and "已转报为" in page and 'id="receipt-download"' in page
+    inbox = web.get("/filings").text
+    sent = re.search(r'id="inbox-sent".*?</section>', inbox, re.S).group(0)
+    assert "省级" in sent and "data-package=" in sent
+    receipt = web.get(f"/api/v1/filings/{package_id}/receipt")
+    assert receipt.status_code == 200 and json.loads(receipt.content)["payload"]["status"] == "forwarded"
+    # the county imports it on its own page and sees the package passed on
+    home = county_api.client
+    login(home, "leader", "leader-demo-2026")
+    token = csrf(home.get("/filings").text)
+    r = home.post(
+        "/filings/receipts",
+        data={"csrf_token": token},
+        files={"file": ("r.json", receipt.content, "application/json")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/filings/{package_id}"
+    page = home.get(r.headers["location"]).text
+    assert "已转报上级" in page and "市级意见：请省厅审查" in page  # the city says why it passed it on
+    assert home.get("/filings?lang=en").status_code == 200 and chinese_chrome(home.get("/filings?lang=en").text) == []

@@ -149,6 +149,7 @@ def test_every_page_in_english_has_no_chinese_chrome(site):
     login(client, "leader", "leader-demo-2026")
     pages["reports"] = english(client, "/reports/monthly?month=" + decided["received_at"][:7])
     pages["callbacks"] = english(client, "/callbacks?month=2026-01")
+    pages["filings"] = english(client, "/filings")
     untranslated_by_page = {}
     for name, (status, html) in pages.items():
         assert status == (404 if "not found" in name or "unknown" in name or "wrong" in name else 200), (name, status)
