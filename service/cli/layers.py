@@ -25,6 +25,7 @@ from service.cli.common import (
     running_database_url,
 )
 from service.core.errors import DomainError
+from service.core.profile import CHINA
 from service.core.settings import get_settings
 
 SAMPLE_COUNTY = Path(__file__).resolve().parents[2] / "sample_parcels" / "county.gpkg"
@@ -58,18 +59,18 @@ def import_layer(conn: psycopg.Connection, layer_name: str, path: Path, crs: int
     return result
 
 
-def _plan_extent() -> CountyExtent | None:
-    """The county extent a dry run lists features outside of (None: unknown yet, before the townships are loaded)."""
+def _plan_extent() -> CountyExtent:
+    """The county extent a dry run lists features outside of (all of China while it is not known yet)."""
     from service.cases.boundaries import county_extent  # the case modules load only when needed
 
     profile = get_settings().profile
     if profile.extent.source == "profile" or database_if_running() is None:
-        return profile.extent.box
+        return profile.extent.box or CHINA
     try:
         with orm_session() as session:
             return county_extent(session)
     except (DomainError, SQLAlchemyError):
-        return profile.extent.box
+        return profile.extent.box or CHINA
 
 
 @operator_command("layers.manage")

@@ -27,7 +27,7 @@ from service.core.cluster import ClusterError, EmbeddedCluster
 from service.core.db import migrate
 from service.core.errors import DomainError
 from service.core.models import User
-from service.core.profile import ProfileError, extent_in_force, parse_profile, profile_rows
+from service.core.profile import CHINA, ProfileError, extent_in_force, parse_profile, profile_rows
 from service.core.settings import get_settings
 from service.filing.keys import generate_key, registry_entry
 
@@ -292,7 +292,7 @@ def init(
     if not found:
         fail(f"{layers}: 没有找到目录中的任何图层 / no catalog layer found ({', '.join(catalog())})")
     plans: dict[str, ImportPlan] = {}
-    extent = profile.extent.box
+    extent = profile.extent.box or CHINA
     order = sorted(found, key=lambda n: n != "townships")  # the townships first: they may give the county extent
     for name in order:
         try:

@@ -26,6 +26,8 @@ LEVELS = ("county", "city", "province", "ministry")
 _LON = (73.0, 136.0)
 _LAT = (3.0, 54.0)
 _SAMPLE_SEQ = "ZJ-000001"
+CHINA = CountyExtent(_LON[0], _LON[1], _LAT[0], _LAT[1])
+"""What an import's dry run checks features against while the county's extent is not known yet."""
 
 
 class ProfileError(ValueError):
