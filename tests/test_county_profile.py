@@ -188,7 +188,9 @@ def test_a_new_county_from_nothing_to_serving(db_url, tmp_path, as_county):
     """The README's sequence: profile new, import --dry-run, init (database, layers, administrator, key), show."""
     profile = tmp_path / "yunling.toml"
     as_county(None, db_url)
-    r = runner.invoke(cli, [*YUNLING[:2], str(profile), *YUNLING[2:-2]])  # Guangdong has no row in homestead_caps.csv: the caps are asked for
+    r = runner.invoke(
+        cli, [*YUNLING[:2], str(profile), *YUNLING[2:-2]]
+    )  # Guangdong has no row in homestead_caps.csv: the caps are asked for
     assert r.exit_code == 2 and "--homestead-caps" in r.output and not profile.exists()
     r = runner.invoke(cli, [*YUNLING[:2], str(profile), *YUNLING[2:]])
     assert r.exit_code == 0, r.output
