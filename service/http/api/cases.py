@@ -77,7 +77,10 @@ def upload_boundary(
     principal: Reader,
     settings: SettingsDep,
     version: Annotated[int, Form(ge=1, le=MAX_VERSION)],
-    file: Annotated[UploadFile, File(description="TXT, mining corner string, GeoJSON, zipped Shapefile, GPKG, KML")],
+    file: Annotated[
+        UploadFile,
+        File(description="TXT, mining corner string, CSV/XLSX point table, GeoJSON, zipped Shapefile, GPKG, KML"),
+    ],
 ) -> dict[str, Any]:
     """Parse the uploaded boundary file, set it on the case and return the stored check report."""
     data = file.file.read(settings.max_upload_bytes + 1)  # a sync route: FastAPI runs it in the thread pool

@@ -27,7 +27,8 @@ async def check(
     principal: Annotated[Principal, permission("check.run")],
     kind: Annotated[str, Form(description="homestead | requisition | mining")],
     file: Annotated[
-        UploadFile | None, File(description="界址点TXT, 矿业权拐点, GeoJSON, zipped Shapefile, GPKG, KML")
+        UploadFile | None,
+        File(description="界址点TXT, 矿业权拐点, CSV/XLSX point table, GeoJSON, zipped Shapefile, GPKG, KML"),
     ] = None,
     geojson: Annotated[str | None, Form(description="a polygon drawn on the map (GeoJSON, lon/lat)")] = None,
     household_id: Annotated[str | None, Form(max_length=50)] = None,
