@@ -52,6 +52,7 @@ def test_homestead_on_farmland_blocks_with_exact_overlap(conn, one_map):
     assert vil.status == "warn" and vil.overlap_m2 == pytest.approx(180.0, abs=0.01)
     cap = r.rule("HS-CAP")  # on cultivated land the cap is 140 m²; the plot is 180 m²
     assert cap.status == "block" and "140" in cap.message
+    assert cap.basis.startswith("《湖北省农村村民住宅建设管理办法》")  # the province's caps cite the province's rule
     assert r.categories["耕地"] == pytest.approx(150.0, abs=0.01)
     assert r.categories["unknown"] == pytest.approx(30.0, abs=0.01)
 

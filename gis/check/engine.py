@@ -30,7 +30,7 @@ from gis.check.report import (
     OwnerArea,
     RuleResult,
 )
-from gis.check.rules import Rule, RuleSet, homestead_caps, ruleset
+from gis.check.rules import Rule, RuleSet, homestead_caps, homestead_caps_basis, ruleset
 from gis.crs import epsg_3deg, m2_to_ha, m2_to_mu, zone_3deg
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -566,6 +566,7 @@ def _evaluate(
             basis = own.basis or basis
         else:
             cap = homestead_caps().get((req.province or "", land_type))
+            basis = homestead_caps_basis().get(req.province or "", basis)
         values.update(
             cap_m2=cap or 0.0,
             land_type="使用耕地" if cultivated else "使用其他土地",

@@ -135,6 +135,13 @@ def kind_title(kind: str, lang: str = "zh", short: bool = False) -> str:
 
 
 @cache
+def homestead_caps_basis() -> dict[str, str]:
+    """Return the legal source of each province's homestead caps (homestead_caps.csv `basis`)."""
+    text = resources.files("gis").joinpath("data/homestead_caps.csv").read_text("utf-8")
+    return {r["province"]: r["basis"] for r in csv.DictReader(text.splitlines()) if r.get("basis")}
+
+
+@cache
 def homestead_caps() -> dict[tuple[str, str], float]:
     """Return the homestead area caps keyed by (province, land type: cultivated|other)."""
     text = resources.files("gis").joinpath("data/homestead_caps.csv").read_text("utf-8")
