@@ -276,6 +276,38 @@ def test_package_round_trip_between_two_databases(county, city, monkeypatch, tmp
     r = runner.invoke(cli, ["filing", "receipt", str(r2)])
     assert r.exit_code == 2 and "signature" in r.output
 
+    # the city passes the received package on to the province with its opinion: a new package wrapping the county's
+    from service.filing.chain import rules
+    from service.filing.package import open_layers
+
+    as_instance(monkeypatch, tmp_path, city, CITY_M)
+    onward, r3 = tmp_path / "onward.zip", tmp_path / "r3.json"
+    r = runner.invoke(cli, ["filing", "decide", package_id, "forward", "--package", str(onward), "--receipt", str(r3)])
+    assert r.exit_code == 2 and "理由" in r.output
+    r = runner.invoke(
+        cli,
+        [
+            "filing",
+            "decide",
+            package_id,
+            "forward",
+            "--reason",
+            "市级意见：同意上报",
+            "--package",
+            str(onward),
+            "--receipt",
+            str(r3),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    layers = open_layers(onward.read_bytes(), CITY.registry, rules().levels)
+    assert [(x.signer.level, x.manifest["receiver"]["level"]) for x in layers] == [
+        ("city", "province"),
+        ("county", "city"),
+    ]
+    assert layers[0].json("opinion.json")["opinion"] == "市级意见：同意上报"
+    assert json.loads(r3.read_text())["payload"]["status"] == "forwarded"
+
 
 def resign(data: bytes, signer, **manifest) -> bytes:
     """The same package, its manifest (changed by `manifest`) signed again by `signer`, whoever that is."""
