@@ -190,6 +190,7 @@ MATRIX = [
     ("GET", "/portal", PAGE, _everyone(200)),
     ("POST", "/portal", {PAGE: "code"}, _everyone(200)),
     ("POST", "/portal/rate", {PAGE: "rating"}, _everyone(200)),  # not decided: the case again with the refusal
+    ("POST", "/portal/document", {PAGE: "document"}, _everyone(409)),  # the code is right; not decided yet
     # --- staff pages
     ("GET", "/workbench", PAGE, EVERY_STAFF),
     ("GET", "/cases/new", PAGE, EVERY_STAFF),
@@ -208,6 +209,22 @@ MATRIX = [
         {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409},
     ),
     ("POST", "/cases/{case_id}/notice", {PAGE: {}}, _only(("clerk", "admin"), 303, case=True)),
+    # the paperwork, the exception and a new query code: a role that may is refused the stale version (409)
+    ("POST", "/cases/{case_id}/materials", {PAGE: {"version": "1"}}, _only(("clerk", "admin"), 409, case=True)),
+    ("POST", "/cases/{case_id}/applicant", {PAGE: {"version": "1"}}, _only(("clerk", "admin"), 409, case=True)),
+    ("POST", "/cases/{case_id}/boundary", {PAGE: "boundary"}, _only(("clerk", "admin"), 409, case=True)),
+    (
+        "POST",
+        "/cases/{case_id}/override",
+        {PAGE: {"version": "1", "reason": "国家重大项目"}},
+        _only(("leader", "admin"), 409, case=True),
+    ),
+    (
+        "POST",
+        "/cases/{case_id}/query-code",
+        {PAGE: {"version": "1", "checked": "身份证原件已核验"}},
+        _only(("clerk", "admin"), 409, case=True),
+    ),
     ("GET", "/cases/{case_id}/notice", PAGE, ALL_STAFF),
     ("GET", "/cases/{case_id}/notice.pdf", PAGE, ALL_STAFF),
     ("GET", "/cases/{case_id}/receipt", PAGE, ALL_STAFF),
@@ -231,6 +248,8 @@ MATRIX = [
     ),
     ("GET", "/planner", PAGE, _only(STATS, 200)),
     ("GET", "/planner/audit", PAGE, _only(STATS, 200)),
+    ("GET", "/planner/conversions.csv", PAGE, _only(STATS, 200)),
+    ("GET", "/planner/conversions.xlsx", PAGE, _only(STATS, 200)),
     # --- upward filing pages (the same permissions as the API; no package has the id asked for)
     ("GET", "/filings", PAGE, EVERY_STAFF),
     ("POST", "/filings/received", {PAGE: "zip"}, _only(("clerk", "leader", "admin"), 422)),
@@ -364,6 +383,10 @@ def _page_form(world, spec, fill):
         return {"case_no": mine["case_no"], "query_code": mine["query_code"], "stars": "5"}
     if spec == "receipt":
         return {"query_code": mine["query_code"]}
+    if spec == "document":
+        return {"case_no": mine["case_no"], "query_code": mine["query_code"], "document": "decision"}
+    if spec == "boundary":
+        return {"version": "1", "boundary_geojson": json.dumps(world["drawn"])}
     if spec == "intake":
         return {
             "kind": "homestead",

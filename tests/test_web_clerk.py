@@ -35,7 +35,7 @@ def test_clerk_takes_in_a_homestead_and_sees_the_farmland_conflict(sample_app):
         page.set_input_files("input[name=boundary_file]", str(FARMLAND_TXT))
         page.click("button[value=check]")
         page.wait_for_selector("#check-report")
-        assert "block" in page.inner_text("#check-report h2")
+        assert "不予通过" in page.inner_text("#check-report h2")
         assert "HS-BF" in page.inner_text(
             "#check-report"
         ) and "永久基本农田 42.00 平方米（0.063 亩）" in page.inner_text("#check-report")

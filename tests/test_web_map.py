@@ -75,7 +75,11 @@ def test_one_map_draws_tiles_offline_in_chromium(sample_app):
         box = page.locator("#map-wrap").bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_selector(".lw-popup", timeout=5000)
-        assert "dlbm" in page.inner_text(".lw-popup") or "parcel_no" in page.inner_text(".lw-popup")
+        popup = page.inner_text(".lw-popup")
+        # the attributes by their names, the land class with its name: no raw field names, no bare codes
+        assert re.search(r"地类\t\d{4} \w+", popup) or "宗地代码" in popup, popup
+        assert not re.search(r"\b(dlbm|parcel_no|owner_kind|land_class|patch_no)\b", popup), popup
+        screenshot(page, "one_map_popup.png")
     hosts = {urlparse(u).netloc for u in requests if u.startswith("http")}
     assert hosts == {urlparse(sample_app).netloc}, hosts
     assert errors == []

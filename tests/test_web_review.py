@@ -101,9 +101,18 @@ def test_reviewers_give_opinions_and_the_leader_decides_with_them_in_view(web):
         data={"csrf_token": csrf(page), "transition": "reject", "version": version, "reason": " "},
     )
     assert r.status_code == 422 and "needs a reason" in r.text and "领导审批" in r.text
+    # 不动产登记股 disagreed: approving asks for a confirmation first (409, nothing changed), then goes through
+    assert 'id="confirm-approve"' in page and "我已阅读不同意意见，仍予批准" in page
     r = client.post(
         f"/cases/{case['id']}/act",
         data={"csrf_token": csrf(page), "transition": "approve", "version": version},
+        follow_redirects=False,
+    )
+    assert r.status_code == 409 and "不动产登记股 不同意，批准前请确认已阅读其意见" in r.text
+    assert "领导审批" in section(r.text, "case-status")
+    r = client.post(
+        f"/cases/{case['id']}/act",
+        data={"csrf_token": csrf(page), "transition": "approve", "version": version, "confirmed": "1"},
         follow_redirects=False,
     )
     assert r.status_code == 303

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from functools import cache
@@ -9,10 +10,16 @@ from pathlib import Path
 
 from fastapi import Request
 
+from gis.catalog import catalog
 from gis.check.rules import KINDS, kind_title
+from gis.landuse import classes as landuse_classes
+from gis.landuse import groups as landuse_groups
 from service.access import permissions
 from service.access.auth import Principal
+from service.cases.figures import owner_kind_title
+from service.cases.figures import rules as figures_rules
 from service.cases.workflow import workflow
+from service.clocks.local_time import local_day, local_minute
 
 LANGS = ("zh", "en")
 LANG_COOKIE = "lw_lang"
@@ -94,6 +101,67 @@ def material_name(kind: str, code: str, name: str, lang: str) -> str:
     return item.name_en if item is not None and item.name_en else name
 
 
+def role_title(role: str | None, lang: str) -> str:
+    """Return a role's title (permissions.toml [roles]) in the language: 窗口受理人员, not `clerk`."""
+    if not role:
+        return ""
+    title = permissions.table().roles.get(role, role)
+    zh, sep, en = title.partition(" / ")
+    return (en.strip() if lang == "en" else zh.strip()) if sep else title
+
+
+def verdict_title(verdict: str | None, lang: str) -> str:
+    """Return a check's verdict (or a rule's status) as people say it: 通过 / 需说明 / 不予通过."""
+    if not verdict:
+        return "—"
+    return translator(lang)("verdict_" + verdict) if "verdict_" + verdict in messages() else verdict
+
+
+def actor_label(entry: dict[str, object], lang: str) -> str:
+    """Return who took a timeline step: a member of staff by name, else the system, the operator or the applicant."""
+    kind = str(entry.get("actor_kind") or "")
+    if kind == "staff":
+        return str(entry.get("actor_name") or "")
+    return translator(lang)("actor_" + kind) if kind else str(entry.get("actor") or "")
+
+
+def owner_title(kind: str | None, lang: str) -> str:
+    """Return an owner kind (集体 / 国有 / 个人) in the language (service/data/figures.toml)."""
+    return owner_kind_title(kind, lang)
+
+
+def number(value: object, digits: int = 2) -> str:
+    """Return a figure as a clerk reads it out: thousands separated (`1,234,567.89`); empty for none."""
+    if value is None or value == "":
+        return ""
+    return f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
+
+
+@cache
+def map_fields() -> dict[str, dict[str, dict[str, str]]]:
+    """Return the popups' column names and value names (web/data/map_fields.toml)."""
+    return tomllib.loads((Path(__file__).resolve().parent / "data" / "map_fields.toml").read_text("utf-8"))
+
+
+@cache
+def map_labels_json(lang: str) -> str:
+    """Return, as JSON for the map's popups, the column names, the named code values (owner kinds, land classes)
+    and the land-use groups of the legend, in the language (safe inside a <script type="application/json">)."""
+    data = map_fields()
+    pick = 1 if lang == "en" else 0
+    fields = {k: v.get(lang) or v["zh"] for k, v in data["fields"].items()}
+    values = {f: {k: v.get(lang) or v["zh"] for k, v in names.items()} for f, names in data.get("values", {}).items()}
+    values["owner_kind"] = {k: owner_kind_title(k, lang) for k in figures_rules()["owner_kinds"]}
+    landuse = {code: c.name for code, c in landuse_classes().items()}
+    landuse.update({code: names[pick] for code, names in landuse_groups().items()})
+    body = {"fields": fields, "values": values, "landuse": landuse, "layers": {n: t for n, t in _layer_titles(lang)}}
+    return json.dumps(body, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _layer_titles(lang: str) -> list[tuple[str, str]]:
+    return [(n, spec.title_en if lang == "en" else spec.title) for n, spec in catalog().items()]
+
+
 def may(user: Principal | None, action: str) -> bool:
     """Return whether the page's user may do an action (service/data/permissions.toml): what a page offers."""
     return user is not None and permissions.allows(user, action)
@@ -108,4 +176,16 @@ TEMPLATE_GLOBALS = {
     "kind_title": kind_title,
     "kinds": KINDS,
     "may": may,
+    "role_title": role_title,
+    "verdict_title": verdict_title,
+    "actor_label": actor_label,
+    "owner_title": owner_title,
+    "map_labels_json": map_labels_json,
 }
+
+TEMPLATE_FILTERS = {
+    "local_minute": local_minute,
+    "local_day": local_day,
+    "number": number,
+}
+"""Filters every template may use: Beijing times (service/clocks/local_time.py) and figures with separators."""

@@ -19,15 +19,13 @@ from gis.tiles import extent_query
 from service.access import permissions
 from service.access.auth import Principal
 from service.cases.checking import run_case_check
-from service.cases.records import bump, locked_case
+from service.cases.places import fill_places, places_of
+from service.cases.records import bump, locked_case, require_editable
 from service.core.audit import audit
-from service.core.errors import Conflict, InvalidInput
+from service.core.errors import InvalidInput
 from service.core.models import Case, CheckRun
 from service.core.profile import ExtentUnknown, extent_in_force
 from service.core.settings import Settings, session_settings
-
-EDITABLE_STATES = ("received", "awaiting_supplement")
-"""States in which the application's paperwork (boundary, materials) may still change."""
 
 
 @dataclass
@@ -113,12 +111,26 @@ def apply_boundary(session: Session, actor: Principal, case: Case, boundary: Bou
     geom = boundary.geometry
     if geom.is_empty or not geom.is_valid:
         raise InvalidInput("用地范围无效 / the boundary is empty or invalid")
-    before = {"area_m2": case.area_m2, "boundary_source": case.boundary_source}
+    before = {
+        "area_m2": case.area_m2,
+        "boundary_source": case.boundary_source,
+        "township": case.township,
+        "village": case.village,
+    }
     case.geom = from_shape(geom, srid=STORAGE_SRID)
     case.area_m2 = planar_area_m2(geom)
-    case.boundary_source = boundary.source
+    case.boundary_source = {
+        **boundary.source,
+        "places_from_map": (case.boundary_source or {}).get("places_from_map", []),
+    }
+    fill_places(case, places_of(session, geom))
     session.flush()
-    after = {"area_m2": case.area_m2, "boundary_source": boundary.source}
+    after = {
+        "area_m2": case.area_m2,
+        "boundary_source": case.boundary_source,
+        "township": case.township,
+        "village": case.village,
+    }
     audit(session, actor.actor, "case.boundary", case.id, before, after)
     return run_case_check(session, case, actor.actor)
 
@@ -127,10 +139,7 @@ def set_boundary(session: Session, actor: Principal, case_id: int, version: int,
     """Set or change a case's boundary; its check runs in the same transaction."""
     permissions.require(actor, "case.boundary")
     case = locked_case(session, case_id, version)
-    if case.status not in EDITABLE_STATES:
-        raise Conflict(
-            f"案件状态为 {case.status}，不能再修改用地范围 / the boundary can no longer change in state {case.status}"
-        )
+    require_editable(case, "用地范围", "the boundary")
     run = apply_boundary(session, actor, case, boundary)
     bump(case)
     return run

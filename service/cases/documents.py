@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -16,10 +17,13 @@ from gis.check.rules import kind_title
 from gis.crs import m2_to_ha, to_gk
 from service.access.auth import Principal, session_code_key, verify_query_code
 from service.cases.checking import latest_check
+from service.cases.figures import case_figures
+from service.cases.lookup import normal_query_code
 from service.cases.notices import require_latest_notice
 from service.cases.views import applicant_facts
 from service.cases.workflow import workflow
 from service.clocks import case_clocks as clocks
+from service.clocks.local_time import local_day_zh, local_minute
 from service.core.audit import audit
 from service.core.errors import Conflict, InvalidInput
 from service.core.models import AuditEntry, Case, User
@@ -56,11 +60,23 @@ def texts() -> dict[str, Any]:
 
 
 def _local(t: datetime | None) -> str:
-    return t.astimezone(clocks.LOCAL_TZ).strftime("%Y年%m月%d日") if t else ""
+    return local_day_zh(t)
 
 
 def _local_time(t: datetime | None) -> str:
-    return t.astimezone(clocks.LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if t else ""
+    return local_minute(t)
+
+
+_VERIFY = re.compile(r"\s*\[verify\]\s*", re.IGNORECASE)
+
+
+def printable(text: str | None) -> str:
+    """Return a data text as printed for the applicant: without the data's `[verify]` notes to its maintainers."""
+    return _VERIFY.sub(" ", text or "").strip()
+
+
+def _printed_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**r, "basis": printable(r.get("basis")), "message": printable(r.get("message"))} for r in rules]
 
 
 def _seq(case: Case) -> str:
@@ -118,28 +134,38 @@ def _facts(session: Session, case: Case) -> dict[str, Any]:
     }
 
 
-def _viewed(session: Session, actor: Principal, case: Case, document: str) -> None:
-    audit(session, actor.actor, "document.view", case.id, None, {"document": document})
+Viewer = Principal | str
+"""Who reads a document: a member of staff, or the audit name of an applicant (`applicant:<case number>`)."""
 
 
-def notice(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
-    """Return the latest one-time notice of a case as printed (NotFound when none was issued); the reading is audited."""
+def _actor(viewer: Viewer) -> str:
+    return viewer if isinstance(viewer, str) else viewer.actor
+
+
+def _viewed(session: Session, viewer: Viewer, case: Case, document: str) -> None:
+    audit(session, _actor(viewer), "document.view", case.id, None, {"document": document})
+
+
+def notice(session: Session, actor: Viewer, case: Case) -> dict[str, Any]:
+    """Return the latest one-time notice of a case as printed (NotFound when none was issued); the reading is audited.
+    It is signed like the receipt: the office's name and the issuing clerk's own name, on the Beijing date."""
     issued = require_latest_notice(session, case)
-    audit(session, actor.actor, "notice.view", case.id, None, {"notice_id": issued.id})
-    content = issued.content
-    issued_on = _local(datetime.fromisoformat(content["issued_at"])) if content.get("issued_at") else ""
+    audit(session, _actor(actor), "notice.view", case.id, None, {"notice_id": issued.id})
+    content = dict(issued.content)
+    content["findings"] = _printed_rules(content.get("findings", []))
+    issued_on = local_day_zh(content.get("issued_at"))
     return {
         "n": content,
-        "issued": content.get("issued_at", "")[:10],
+        "issued": issued_on,
         "kind_title": kind_title(case.kind),
         "sign": signature(session, "notice", issued.created_by, issued_on),
     }
 
 
-def receipt(session: Session, actor: Principal, case: Case, query_code: str | None = None) -> dict[str, Any]:
+def receipt(session: Session, actor: Viewer, case: Case, query_code: str | None = None) -> dict[str, Any]:
     """Return the acceptance receipt; the query code is printed only when given and it matches the stored hash."""
     if query_code is not None:
-        query_code = query_code.strip().upper()
+        query_code = normal_query_code(query_code)
         if not verify_query_code(case.query_code_hash, query_code, session_code_key(session)):
             raise InvalidInput(
                 f"查询码与案件 {case.case_no} 不符 / the query code does not belong to case {case.case_no}"
@@ -152,8 +178,13 @@ def receipt(session: Session, actor: Principal, case: Case, query_code: str | No
         "query_code": query_code,
         "received": [m.name for m in case.materials if m.received],
         "missing": [m.name for m in case.materials if m.required and not m.received],
-        "promised_due": (view["promised"]["due"] or "")[:16].replace("T", " "),
-        "statutory_due": (view["statutory"]["due"] or "")[:16].replace("T", " "),
+        "checklist": [
+            {"name": m.name, "received": m.received, "required": m.required}
+            for m in case.materials
+            if m.received or m.required
+        ],
+        "promised_due": local_minute(view["promised"]["due"]),
+        "statutory_due": local_minute(view["statutory"]["due"]),
         "provisional": bool(view["statutory"]["provisional"]),
         "green_channel": case.green_channel,
     }
@@ -169,14 +200,14 @@ def _conflicts(report: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def check_report(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
+def check_report(session: Session, actor: Viewer, case: Case) -> dict[str, Any]:
     """Return the latest stored one-map check of the case with its conflicts for the map."""
     run = latest_check(session, case)
     if run is None:
         raise Conflict(
             f"案件 {case.case_no} 尚未进行一张图核查 / case {case.case_no} has not been checked on the one map yet"
         )
-    report = run.report
+    report = {**run.report, "rules": _printed_rules(run.report["rules"])}
     _viewed(session, actor, case, "check_report")
     return {
         **_facts(session, case),
@@ -189,6 +220,7 @@ def check_report(session: Session, actor: Principal, case: Case) -> dict[str, An
         "warnings": [r for r in report["rules"] if r["status"] == "warn"],
         "conflicts": _conflicts(report),
         "override": case.check_override,
+        "figures": case_figures(session, case.id, run.report),
     }
 
 
@@ -208,7 +240,7 @@ def _decisive(session: Session, case: Case) -> tuple[str, AuditEntry] | None:
     return None
 
 
-def decision(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
+def decision(session: Session, actor: Viewer, case: Case) -> dict[str, Any]:
     """Return the decision (准予 / 不予许可, 不予受理) of a decided case; 409 while it is undecided."""
     found = _decisive(session, case)
     if found is None:
@@ -236,12 +268,12 @@ def decision(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
         "approve_text": texts()["kinds"][case.kind]["approve"],
         "reconsideration": profile.reconsideration(),
         "reconsideration_en": profile.reconsideration("en"),
-        "blocking": [r for r in run.report["rules"] if r["status"] == "block"] if run else [],
+        "blocking": _printed_rules([r for r in run.report["rules"] if r["status"] == "block"]) if run else [],
         "approval_level": run.report.get("approval_level") if run else None,
     }
 
 
-def certificate(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
+def certificate(session: Session, actor: Viewer, case: Case) -> dict[str, Any]:
     """Return the homestead approval certificate (农村宅基地批准书); 409 unless an approved homestead case."""
     if case.kind != "homestead":
         raise Conflict(
@@ -278,3 +310,35 @@ def certificate(session: Session, actor: Principal, case: Case) -> dict[str, Any
         "homestead": homestead,
         "certificate_basis": texts()["kinds"]["homestead"]["certificate_basis"],
     }
+
+
+def decision_summary(session: Session, case: Case) -> dict[str, Any] | None:
+    """Return what an applicant is told of a decided case: the outcome, the reason, the date, the routes of appeal
+    and the documents they may download; None while undecided."""
+    found = _decisive(session, case)
+    if found is None:
+        return None
+    name, entry = found
+    outcome = texts()["outcomes"][name]
+    docs = ["decision"] + (["certificate"] if "certificate" in available(case) else [])
+    return {
+        "outcome": name,
+        "title": outcome["title"],
+        "title_en": outcome["title_en"],
+        "reason": entry.detail,
+        "decided_at": (case.decided_at or entry.at).isoformat(),
+        "appeal": _profile(session).reconsideration() if name != "approve" else None,
+        "appeal_en": _profile(session).reconsideration("en") if name != "approve" else None,
+        "documents": docs,
+    }
+
+
+APPLICANT_DOCUMENTS = {"decision": decision, "certificate": certificate}
+"""The documents an applicant downloads with the query code."""
+
+
+def for_applicant(session: Session, case: Case, document: str) -> dict[str, Any]:
+    """Return a document of the applicant's own case (the reading audited as `applicant:<case number>`)."""
+    if document not in APPLICANT_DOCUMENTS:
+        raise InvalidInput(f"未知文书 {document} / unknown document {document!r}: {' | '.join(APPLICANT_DOCUMENTS)}")
+    return APPLICANT_DOCUMENTS[document](session, f"applicant:{case.case_no}", case)

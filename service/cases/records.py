@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from service.cases.workflow import workflow
 from service.core.errors import Conflict, NotFound
 from service.core.models import Case
 
@@ -38,6 +39,19 @@ def locked_case(session: Session, case_id: int, version: int | None) -> Case:
             current_version=case.version,
         )
     return case
+
+
+def require_editable(case: Case, what_zh: str, what_en: str) -> None:
+    """Refuse (409) a change of the case's paperwork outside the states workflow.toml [paperwork] allows."""
+    wf = workflow()
+    if case.status not in wf.editable_states:
+        allowed = "、".join(wf.state_title(s) for s in wf.editable_states)
+        allowed_en = ", ".join(wf.state_title(s, "en") for s in wf.editable_states)
+        raise Conflict(
+            f"案件处于“{wf.state_title(case.status)}”，不能再修改{what_zh}（仅在{allowed}时可改）/ {what_en} can no "
+            f"longer change: the case is in state {wf.state_title(case.status, 'en')!r} (only while {allowed_en})",
+            state=case.status,
+        )
 
 
 def bump(case: Case) -> None:

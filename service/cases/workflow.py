@@ -96,6 +96,8 @@ class Workflow:
     number_pattern: str
     number_codes: dict[str, str]
     materials: dict[str, tuple[Material, ...]]
+    editable_states: tuple[str, ...] = ()
+    """States in which the paperwork (applicant, materials, boundary) may still change ([paperwork] editable_in)."""
 
     @property
     def open_states(self) -> tuple[str, ...]:
@@ -174,7 +176,11 @@ def parse(workflow_text: str, materials_text: str) -> Workflow:
         for kind in kinds
     }
     numbers = raw["case_numbers"]
-    return Workflow(kinds, states, numbers["pattern"], dict(numbers["codes"]), materials)
+    editable = tuple(raw.get("paperwork", {}).get("editable_in", ()))
+    unknown_states = [s for s in editable if s not in states]
+    if unknown_states:
+        raise WorkflowError(f"[paperwork] editable_in: unknown states {unknown_states}")
+    return Workflow(kinds, states, numbers["pattern"], dict(numbers["codes"]), materials, editable)
 
 
 @cache

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.cases.workflow import decided_states, open_states
+from service.clocks import local_time
 from service.clocks.calendar import LOCAL_TZ, PACKAGE_DIR, WorkingCalendar
 from service.clocks.deadlines import DeadlineClock, default_rules
 from service.core.audit import audit
@@ -115,7 +116,7 @@ def view(case: Case, at: datetime | None = None) -> dict[str, Any]:
 
 def local_minute(t: datetime) -> str:
     """Return a time as people read it at the window: Beijing time to the minute."""
-    return t.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return local_time.local_minute(t)
 
 
 def recompute_deadlines(session: Session, at: datetime | None = None) -> list[tuple[str, str | None, str | None]]:

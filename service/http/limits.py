@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from fastapi import Request
 
 from service.access.failures import FailureLimiter
+from service.cases.lookup import normal_case_no
 from service.core.errors import NotAuthenticated, NotFound
 
 _create_lock = threading.Lock()
@@ -52,7 +53,7 @@ def login_attempt(request: Request, username: str) -> Iterator[None]:
 def query_code_attempt(request: Request, case_no: str) -> Iterator[None]:
     """Run a query-code lookup as one attempt: a NotFound counts against the case number and the address."""
     limiter = failure_limiter(request)
-    keys = {"query_code:case": case_no.strip(), "query_code:ip": client_address(request)}
+    keys = {"query_code:case": normal_case_no(case_no), "query_code:ip": client_address(request)}
     limiter.check(keys, "查询")
     try:
         yield

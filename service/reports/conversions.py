@@ -27,11 +27,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
 from gis.check.engine import run_check_batch
+from gis.check.rules import kind_title
 from gis.crs import m2_to_mu
 from gis.landuse import AGRICULTURAL, CONSTRUCTION, UNUSED, classes, groups
 from service.cases.checking import check_request
 from service.cases.workflow import open_states
 from service.clocks.calendar import LOCAL_TZ
+from service.clocks.local_time import local_minute
 from service.core.errors import InvalidInput
 from service.core.personal import mask_name
 from service.core.settings import session_settings
@@ -178,6 +180,71 @@ class ConversionList:
             "totals": self.totals(),
             "conversions": [r.to_dict() for r in self.rows],
         }
+
+    def table(self) -> list[list[Any]]:
+        """Return the list as rows of cells with a bilingual header: Beijing times, kinds and states by their
+        Chinese titles, areas to the square metre and the mu (what the CSV and XLSX downloads hold)."""
+        header = [
+            "案件编号 Case",
+            "类型 Kind",
+            "状态 State",
+            "乡镇 Township",
+            "村 Village",
+            "申请人 Applicant",
+            "收件时间 Received",
+            "批准时间 Approved",
+            "用地面积㎡ Area m²",
+            "农用地㎡ Farmland m²",
+            "农用地亩 Farmland mu",
+            "耕地㎡ Cultivated m²",
+            "耕地亩 Cultivated mu",
+            "核查记录 Check",
+        ]
+        titles = {"approved": "已批准", "pending": "在办"}
+        rows = [
+            [
+                r.case_no,
+                kind_title(r.kind),
+                titles[r.state],
+                r.township or "",
+                r.village or "",
+                r.applicant or "",
+                local_minute(r.received_at),
+                local_minute(r.approved_at),
+                round(r.area_m2, 2),
+                round(r.agricultural_m2, 2),
+                round(m2_to_mu(r.agricultural_m2), 4),
+                round(r.cultivated_m2, 2),
+                round(m2_to_mu(r.cultivated_m2), 4),
+                r.check_id,
+            ]
+            for r in self.rows
+        ]
+        return [header, *rows]
+
+    def csv_text(self) -> str:
+        """Return the list as CSV (the caller adds the BOM a spreadsheet needs)."""
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\r\n").writerows(self.table())
+        return buf.getvalue()
+
+    def xlsx_bytes(self) -> bytes:
+        """Return the list as an Excel workbook (one sheet, the header bold and frozen)."""
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.title = "农用地转用 Conversions"
+        for row in self.table():
+            ws.append(row)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        ws.freeze_panes = "B2"
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
 
     def geojson(self) -> dict[str, Any]:
         """Return the conversions as a FeatureCollection for the map (no personal data beyond the masked name)."""
@@ -405,9 +472,9 @@ class ConversionAudit:
             w.writerow(
                 [
                     d["case_no"],
-                    d["kind"],
+                    kind_title(d["kind"]),
                     d["township"] or "",
-                    d["approved_at"],
+                    local_minute(r.conversion.approved_at),
                     d["check_id"],
                     d["stored_verdict"],
                     d["today_verdict"],

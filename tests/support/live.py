@@ -20,6 +20,8 @@ class LiveApi:
     def __init__(self, base: str) -> None:
         self.client = httpx.Client(base_url=base, timeout=30)
         self.tokens: dict[str, str] = {}
+        self.codes: dict[str, str] = {}
+        """The query code of each case taken in through this client, by case number."""
 
     def _headers(self, user: str) -> dict[str, str]:
         if user not in self.tokens:
@@ -32,7 +34,10 @@ class LiveApi:
     def post(self, path: str, user: str = "clerk", **kw: Any) -> dict[str, Any]:
         r = self.client.post(path, headers=self._headers(user), **kw)
         assert r.status_code < 300, (path, r.status_code, r.text)
-        return r.json()
+        body = r.json()
+        if isinstance(body, dict) and body.get("query_code") and body.get("case_no"):
+            self.codes[body["case_no"]] = body["query_code"]
+        return body
 
     def clean_homestead(self, applicant: str = "张秀兰") -> dict[str, Any]:
         """Take in the sample county's clean homestead (passes the check) with every material."""
@@ -69,3 +74,19 @@ class LiveApi:
             user,
             json={"version": case["version"], "result": result, "opinion": opinion},
         )
+
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def resident_id(first17: str) -> str:
+    """Return a resident ID number (GB 11643) with its check character, from its first 17 digits."""
+    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
+    return first17 + "10X98765432"[total % 11]
+
+
+def anchor(name: str) -> dict[str, Any]:
+    """Return one of the sample county's telling places (sample_parcels/anchors.json)."""
+    import json
+
+    return json.loads((ROOT / "sample_parcels" / "anchors.json").read_text("utf-8"))[name]

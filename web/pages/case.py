@@ -1,34 +1,40 @@
-"""The case page: its map, check report, review opinions, materials, timeline and the actions the user's role allows."""
+"""The case page: its map, check report and figures, review opinions, the paperwork (applicant, materials, boundary)
+while it may still change, the leader's decision and exception, documents, timeline — what the user's role allows."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.access import permissions
 from service.access.auth import Principal
+from service.cases.applicants import reissue_query_code
+from service.cases.boundaries import BoundaryInput, boundary_from_geojson, boundary_from_upload, set_boundary
 from service.cases.checking import latest_check
 from service.cases.documents import available
-from service.cases.notices import one_time_notice
-from service.cases.review import complete_task
-from service.cases.transitions import transition
+from service.cases.intake import APPLICANT_FIELDS, APPLICANT_TYPES, set_materials, update_applicant
+from service.cases.notices import latest_notice, one_time_notice
+from service.cases.review import complete_task, override_block
+from service.cases.transitions import allowed_transitions, transition
 from service.cases.views import case_detail, timeline
-from service.cases.workflow import IN_REVIEW
+from service.cases.workflow import IN_REVIEW, workflow
 from service.core.audit import audit
-from service.core.errors import DomainError
+from service.core.errors import Conflict, DomainError, InvalidInput
 from service.core.models import Case
 from service.http.deps import SessionDep, SettingsDep, signer_for
 from service.http.errors import status_for
 from web.pages.common import page
-from web.pages.intake import RECEIPT_COOKIE
+from web.pages.intake import KIND_FIELDS, RECEIPT_COOKIE
 from web.pages.mapviews import case_map
 from web.session import CsrfDep, page_case, page_permission
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, page_permission("case.read")]
 ReadCase = Annotated[Case, page_case("case.read")]
+Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 
 READ_ACTIONS = ("case.view_personal", "notice.view", "document.view", "boundary.export", "filing.export")
 """Audit actions that only record a reading of the case; the case page's timeline leaves them out."""
@@ -43,6 +49,9 @@ def _case_page(
     code: str | None = None,
     error: str | None = None,
     status: int = 200,
+    flash: str | None = None,
+    confirm: str | None = None,
+    just_created: bool = False,
 ) -> Response:
     detail = case_detail(session, case, user.role)
     run = latest_check(session, case)
@@ -52,33 +61,71 @@ def _case_page(
         (t for t in detail["tasks"] if reviewing and t["status"] != "done" and t["department"] == user.department), None
     )
     steps = [e for e in timeline(session, case) if e["action"] not in READ_ACTIONS]
+    editable = detail["editable"]
+    may_draw = editable and permissions.allows(user, "case.boundary")
     context = {
         "c": detail,
         "report": run.report if run else None,
         "timeline": steps,
         "query_code": code,
-        "map": case_map(request, settings, detail["boundary"], run.report if run else None),
+        "just_created": just_created,
+        "map": case_map(request, settings, detail["boundary"], run.report if run else None, draw=may_draw),
         "nav": "workbench",
         "my_task": my_task,
         "error": error,
+        "flash": flash,
+        "confirm": confirm,
         "documents": available(case),
+        "notice_issued": latest_notice(session, case) is not None,
         "may_issue_notice": permissions.allows(user, "case.notice"),
+        "may_edit_applicant": editable and permissions.allows(user, "case.applicant"),
+        "may_edit_materials": editable and permissions.allows(user, "case.materials"),
+        "may_edit_boundary": may_draw,
+        "may_override": (
+            permissions.allows(user, "case.override")
+            and run is not None
+            and run.verdict == "block"
+            and not case.check_override
+            and case.status in workflow().open_states
+        ),
+        "may_reissue_code": permissions.allows(user, "case.query_code"),
+        "disagreements": [t for t in detail["tasks"] if t["result"] == "disagree"],
+        "kind_fields": {k: " ".join(v) for k, v in KIND_FIELDS.items()},
+        "applicant_types": APPLICANT_TYPES,
     }
     return page(request, "case.html", context, user=user, status=status)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(case: ReadCase, request: Request, session: SessionDep, user: Reader, settings: SettingsDep) -> Response:
+def case_page(
+    case: ReadCase, request: Request, session: SessionDep, user: Reader, settings: SettingsDep, already: int = 0
+) -> Response:
     """The case with its map, check report, review opinions, materials, timeline and the user's actions."""
     code = signer_for(request).open_receipt(request.cookies.get(RECEIPT_COOKIE), case.id)
-    return _case_page(request, session, user, settings, case, code)
+    flash = "intake_already" if already else None
+    return _case_page(request, session, user, settings, case, code, flash=flash, just_created=code is not None)
 
 
-def _refused(request: Request, session: Any, user: Principal, settings: Any, case: Case, exc: DomainError) -> Response:
+def _refused(
+    request: Request, session: Any, user: Principal, settings: Any, case: Case, exc: DomainError, **kw: Any
+) -> Response:
     """Show the case page again with what went wrong, under the error's status (409 stale or illegal, 422, 403)."""
     session.rollback()
     fresh = permissions.visible_case(session, user, case.id)
-    return _case_page(request, session, user, settings, fresh, error=exc.message, status=status_for(exc))
+    return _case_page(request, session, user, settings, fresh, error=exc.message, status=status_for(exc), **kw)
+
+
+def _back(case: Case, anchor: str = "") -> Response:
+    return RedirectResponse(f"/cases/{case.id}{anchor}", status_code=303)
+
+
+def _deciding_without_agreement(case: Case, name: str, user: Principal) -> list[str]:
+    """Return the departments that disagreed, when `name` decides the case in the applicant's favour (a deciding
+    transition that needs no reason: 批准) and the user may take it; such a decision is confirmed first."""
+    t = next((t for t in allowed_transitions(case, user.role) if t.name == name), None)
+    if t is None or not t.decides or t.reason_required:
+        return []
+    return [task.department for task in case.tasks if task.result == "disagree"]
 
 
 @router.post("/cases/{case_id}/act", response_class=HTMLResponse)
@@ -92,13 +139,23 @@ def case_action(
     transition_name: Annotated[str, Form(alias="transition")],
     version: Annotated[int, Form()],
     reason: Annotated[str, Form(max_length=2000)] = "",
+    confirmed: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    """Take a transition from the case page (a leader's decision among them)."""
+    """Take a transition from the case page (a leader's decision among them; approving over a department's
+    disagreement is confirmed first)."""
     try:
+        against = _deciding_without_agreement(case, transition_name, user)
+        if against and not confirmed:
+            departments = "、".join(against)
+            raise Conflict(
+                f"{departments} 不同意，批准前请确认已阅读其意见 / {departments} disagreed: confirm that you have read "
+                "their opinions before approving",
+                departments=against,
+            )
         transition(session, user, case.id, transition_name, version, reason or None)
     except DomainError as exc:
-        return _refused(request, session, user, settings, case, exc)
-    return RedirectResponse(f"/cases/{case.id}", status_code=303)
+        return _refused(request, session, user, settings, case, exc, confirm=transition_name)
+    return _back(case)
 
 
 @router.post("/cases/{case_id}/tasks/{task_id}", response_class=HTMLResponse)
@@ -119,7 +176,7 @@ def case_review(
         complete_task(session, user, case.id, task_id, version, result, opinion)
     except DomainError as exc:
         return _refused(request, session, user, settings, case, exc)
-    return RedirectResponse(f"/cases/{case.id}", status_code=303)
+    return _back(case)
 
 
 @router.post("/cases/{case_id}/notice")
@@ -132,3 +189,166 @@ def case_notice(
     except DomainError as exc:
         return _refused(request, session, user, settings, case, exc)
     return RedirectResponse(f"/cases/{case.id}/notice", status_code=303)
+
+
+@router.post("/cases/{case_id}/materials", response_class=HTMLResponse)
+def case_materials(
+    _csrf: CsrfDep,
+    case: Annotated[Case, page_case("case.materials")],
+    request: Request,
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    version: Version,
+    materials: Annotated[list[str] | None, Form(max_length=50)] = None,
+) -> Response:
+    """Tick the materials received (the supplements brought after the one-time notice among them)."""
+    try:
+        set_materials(session, user, case.id, version, materials or [])
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case, exc)
+    return _back(case, "#materials")
+
+
+@router.post("/cases/{case_id}/applicant", response_class=HTMLResponse)
+def case_applicant(
+    _csrf: CsrfDep,
+    case: Annotated[Case, page_case("case.applicant")],
+    request: Request,
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    version: Version,
+    applicant_name: Annotated[str | None, Form(max_length=100)] = None,
+    applicant_type: Annotated[str | None, Form(max_length=10)] = None,
+    id_number: Annotated[str | None, Form(max_length=32)] = None,
+    phone: Annotated[str | None, Form(max_length=20)] = None,
+    township: Annotated[str | None, Form(max_length=50)] = None,
+    village: Annotated[str | None, Form(max_length=50)] = None,
+    household_id: Annotated[str | None, Form(max_length=50)] = None,
+    project_name: Annotated[str | None, Form(max_length=200)] = None,
+    mineral: Annotated[str | None, Form(max_length=50)] = None,
+    depth_top: Annotated[str | None, Form(max_length=20)] = None,
+    depth_bottom: Annotated[str | None, Form(max_length=20)] = None,
+) -> Response:
+    """Correct the applicant's details (audited; the check runs again when it reads a changed detail). A field the
+    form sends empty is cleared; one it does not send stays as it is."""
+    typed = {
+        "applicant_name": applicant_name,
+        "applicant_type": applicant_type,
+        "id_number": id_number,
+        "phone": phone,
+        "township": township,
+        "village": village,
+        "household_id": household_id,
+        "project_name": project_name,
+        "mineral": mineral,
+        "depth_top": depth_top,
+        "depth_bottom": depth_bottom,
+    }
+    # the fields of another kind are not on the form: leave them as they are
+    changes: dict[str, Any] = {
+        k: v
+        for k, v in typed.items()
+        if v is not None and k in APPLICANT_FIELDS and case.kind in KIND_FIELDS.get(k, (case.kind,))
+    }
+    try:
+        for k in ("depth_top", "depth_bottom"):
+            if k in changes:
+                changes[k] = _depth(changes[k], k)
+        update_applicant(session, user, case.id, version, changes)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case, exc)
+    return _back(case, "#applicant")
+
+
+def _depth(value: str, name: str) -> float | None:
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(f"开采标高：“{value}”不是数字 / {name}: {value!r} is not a number") from None
+
+
+@router.post("/cases/{case_id}/boundary", response_class=HTMLResponse)
+def case_boundary(
+    _csrf: CsrfDep,
+    case: Annotated[Case, page_case("case.boundary")],
+    request: Request,
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    version: Version,
+    boundary_file: Annotated[UploadFile | None, File()] = None,
+    boundary_geojson: Annotated[str, Form()] = "",
+) -> Response:
+    """Replace the boundary by an uploaded file or a polygon drawn on the case map; the check runs again at once."""
+    try:
+        boundary: BoundaryInput
+        if boundary_file is not None and boundary_file.filename:
+            data = boundary_file.file.read(settings.max_upload_bytes + 1)
+            boundary = boundary_from_upload(data, boundary_file.filename, settings.max_upload_bytes)
+        elif boundary_geojson:
+            try:
+                boundary = boundary_from_geojson(json.loads(boundary_geojson))
+            except ValueError as exc:
+                raise InvalidInput(f"绘制的范围无法解析 / the drawn boundary does not parse: {exc}") from exc
+        else:
+            raise InvalidInput(
+                "用地范围：请选择文件或在地图上绘制新的范围 / boundary: choose a file or draw the new boundary on the map"
+            )
+        set_boundary(session, user, case.id, version, boundary)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case, exc)
+    return _back(case, "#check-report")
+
+
+@router.post("/cases/{case_id}/override", response_class=HTMLResponse)
+def case_override(
+    _csrf: CsrfDep,
+    case: Annotated[Case, page_case("case.override")],
+    request: Request,
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    version: Version,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """The leader's exception to a blocking finding (a narrow legal exception, with the reason on record)."""
+    try:
+        override_block(session, user, case.id, version, reason)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case, exc)
+    return _back(case, "#override")
+
+
+@router.post("/cases/{case_id}/query-code", response_class=HTMLResponse)
+def case_query_code(
+    _csrf: CsrfDep,
+    case: Annotated[Case, page_case("case.query_code")],
+    request: Request,
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    version: Version,
+    checked: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Reissue a lost query code after checking the applicant's identity; the old code stops working."""
+    try:
+        code = reissue_query_code(session, user, case.id, version, checked)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case, exc)
+    session.commit()
+    response = RedirectResponse(f"/cases/{case.id}#query-code", status_code=303)
+    signer = signer_for(request)
+    response.set_cookie(
+        RECEIPT_COOKIE,
+        signer.seal_receipt(case.id, code),
+        max_age=signer.RECEIPT_SECONDS,
+        path=f"/cases/{case.id}",
+        httponly=True,
+        samesite="strict",
+    )
+    return response

@@ -38,7 +38,9 @@ TEMPLATES = {
 }
 
 
-def _render(request: Request, doc: str, case: Case, facts: dict[str, Any], pdf: bool, svg: str = "") -> Response:
+def _render(
+    request: Request, doc: str, case: Case, facts: dict[str, Any], pdf: bool, svg: str = "", download: bool = False
+) -> Response:
     path = FILE_NAMES[doc]
     ctx = {"d": facts, "pdf": pdf, "map_svg": svg, "pdf_href": f"{path}.pdf", "csrf": csrf_token(request), **facts}
     if not pdf:
@@ -46,7 +48,7 @@ def _render(request: Request, doc: str, case: Case, facts: dict[str, Any], pdf: 
         set_csrf_cookie(request, response)
         return response
     data = html_to_pdf(render_html(templates, request, TEMPLATES[doc], ctx), str(request.base_url))
-    disposition = f'inline; filename="{path}-{case.case_no}.pdf"'
+    disposition = f'{"attachment" if download else "inline"}; filename="{path}-{case.case_no}.pdf"'
     return Response(data, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
 
@@ -115,7 +117,24 @@ def _document(doc: str, gather: Callable[..., dict[str, Any]], svg: Callable[[di
     router.add_api_route(f"/cases/{{case_id}}/{FILE_NAMES[doc]}.pdf", pdf, methods=["GET"])
 
 
-_document("notice", documents.notice, None)
-_document("check_report", documents.check_report, lambda f: _map_of(f, conflicts=True))
-_document("decision", documents.decision, None)
-_document("certificate", documents.certificate, lambda f: _map_of(f, conflicts=False, label_vertices=True))
+MAPS: dict[str, Callable[[dict[str, Any]], str] | None] = {
+    "notice": None,
+    "check_report": lambda f: _map_of(f, conflicts=True),
+    "decision": None,
+    "certificate": lambda f: _map_of(f, conflicts=False, label_vertices=True),
+}
+"""The map each document prints (an SVG of the boundary; the check report's with its conflicts)."""
+
+
+def render_document(
+    request: Request, doc: str, case: Case, facts: dict[str, Any], pdf: bool, download: bool = False
+) -> Response:
+    """Render a document's facts as its print view or PDF (to save, with `download`), with its map."""
+    svg = MAPS[doc]
+    return _render(request, doc, case, facts, pdf, svg(facts) if svg else "", download)
+
+
+_document("notice", documents.notice, MAPS["notice"])
+_document("check_report", documents.check_report, MAPS["check_report"])
+_document("decision", documents.decision, MAPS["decision"])
+_document("certificate", documents.certificate, MAPS["certificate"])

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import time
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+import folium
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from gis.landuse import groups as landuse_groups
 from service.access.auth import authenticate, principal_of
+from service.cases.places import find_place
 from service.core.audit import audit
-from service.core.errors import NotAuthenticated, TooManyAttempts
-from service.http.deps import SESSION_COOKIE, ConnDep, SessionDep, SettingsDep, SignerDep
+from service.core.errors import DomainError, NotAuthenticated, TooManyAttempts
+from service.http.deps import SESSION_COOKIE, SessionDep, SettingsDep, SignerDep
+from service.http.errors import status_for
 from service.http.limits import login_attempt
 from web.i18n import lang_of, translator
-from web.map.builder import build_map, landuse_colors, render_parts
-from web.pages.common import basemap_of, county_bounds, map_layers, page
+from web.map.builder import bounds_of, build_map, landuse_colors, render_parts
+from web.pages.common import SESSION_ENDS_COOKIE, basemap_of, county_bounds_of, home_bounds, map_layers, page
 from web.session import CsrfDep, session_user
 
 router = APIRouter(include_in_schema=False)
@@ -27,20 +32,65 @@ async def index() -> Response:
 
 
 @router.get("/map", response_class=HTMLResponse)
-async def one_map(request: Request, conn: ConnDep, settings: SettingsDep) -> Response:
-    """Show the county's one map with every layer as vector tiles."""
+def one_map(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    go: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """Show the county's one map with every layer as vector tiles; `go` finds a parcel number, a village, a township
+    or a typed coordinate and frames the map on it."""
     lang = lang_of(request)
     layers = map_layers(lang)
+    found, error, status = None, None, 200
+    if go and go.strip():
+        try:
+            found = find_place(session, go)
+        except DomainError as exc:
+            error, status = exc.message, status_for(exc)
+    overlays = []
+    if found is not None:
+        style = {"color": "#00B4FF", "weight": 3, "fillColor": "#00B4FF", "fillOpacity": 0.15}
+        overlays.append(
+            folium.GeoJson(
+                found.geometry,
+                name=("查找结果" if lang == "zh" else "Found") + f": {found.label}",
+                style_function=lambda f: style,
+                interactive=False,  # a click goes through to the parcel's own attributes
+                marker=folium.CircleMarker(radius=9, color="#00B4FF", weight=3, fill=True, fill_opacity=0.3),
+            )
+        )
+    frame: dict[str, Any] = {"bounds": county_bounds_of(session, settings)}
+    if found is not None and found.geometry["type"] == "Point":
+        lon, lat = found.geometry["coordinates"]
+        frame = {"center": (lon, lat), "zoom": 17}
+    elif found is not None:
+        frame = {"bounds": bounds_of(found.geometry)}
     m = build_map(
         layers,
-        bounds=await county_bounds(conn, settings),
         static_url=settings.static_url,
         basemap=basemap_of(settings),
         lang=lang,
+        overlays=overlays,
+        home=home_bounds(settings),
+        **frame,
     )
-    legend = [(code, color) for code, color in landuse_colors().items() if len(code) == 2]
-    context = {"map": render_parts(m), "nav": "map", "legend": legend, "layers": layers}
-    return page(request, "map.html", context, user=session_user(request))
+    groups = landuse_groups()
+    legend = [
+        (code, groups.get(code, (code, code))[0 if lang == "zh" else 1], color)
+        for code, color in landuse_colors().items()
+        if len(code) == 2
+    ]
+    context = {
+        "map": render_parts(m),
+        "nav": "map",
+        "legend": legend,
+        "layers": layers,
+        "go": go or "",
+        "found": found,
+        "error": error,
+    }
+    return page(request, "map.html", context, user=session_user(request), status=status)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -78,6 +128,11 @@ def login(
     response.set_cookie(
         SESSION_COOKIE, cookie, httponly=True, samesite="lax", max_age=settings.token_minutes * 60, path="/"
     )
+    # when the login ends, for the pages' warning before it (not a secret: the session cookie itself is HttpOnly)
+    ends = int(time.time()) + settings.token_minutes * 60
+    response.set_cookie(
+        SESSION_ENDS_COOKIE, str(ends), samesite="strict", max_age=settings.token_minutes * 60, path="/"
+    )
     return response
 
 
@@ -86,4 +141,5 @@ def logout(_csrf: CsrfDep) -> Response:
     """End the session."""
     response = RedirectResponse("/map", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(SESSION_ENDS_COOKIE, path="/")
     return response

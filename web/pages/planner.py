@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -10,27 +11,48 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service.access.auth import Principal
+from service.clocks.calendar import LOCAL_TZ
 from service.core.errors import DomainError
 from service.http.deps import SessionDep, SettingsDep
-from service.reports.conversions import ConversionFilter, audit_conversions, land_classes, list_conversions, townships
+from service.reports.conversions import (
+    ConversionAudit,
+    ConversionFilter,
+    ConversionList,
+    audit_conversions,
+    land_classes,
+    list_conversions,
+    townships,
+)
 from web.i18n import lang_of
 from web.map.builder import bounds_of, build_map, render_parts
 from web.pages.common import basemap_of, map_layers, page
 from web.session import page_permission
 
 router = APIRouter(include_in_schema=False)
+
+
+def _now() -> datetime:
+    return datetime.now(LOCAL_TZ)
+
+
 Planner = Annotated[Principal, page_permission("conversions.read")]
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATE_STYLE = {"approved": ("#C8102E", 0.45), "pending": ("#E08A00", 0.35)}
 
 
 def _parse(
     township: str | None, date_from: str | None, date_to: str | None, land_class: str | None, state: str | None
-) -> tuple[ConversionFilter, str | None]:
+) -> tuple[ConversionFilter | None, str | None]:
+    """Return the filter, or None with what is wrong: a wrong filter lists nothing (never the unfiltered totals)."""
     try:
         return ConversionFilter.parse(township, date_from, date_to, land_class, state), None
     except DomainError as exc:
-        return ConversionFilter(), str(exc)
+        return None, exc.message
+
+
+def _listing(session: Any, f: ConversionFilter | None) -> ConversionList:
+    return list_conversions(session, f) if f is not None else ConversionList(ConversionFilter(), [])
 
 
 def _conversion_layer(fc: dict[str, Any], zh: bool) -> folium.GeoJson:
@@ -68,7 +90,7 @@ def planner(
     """Every approved and pending conversion of farmland on the map and in a table, with totals of 农用地 and 耕地."""
     # the period is ?from=&to= (YYYY-MM-DD), as in the API
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, state)
-    listing = list_conversions(session, f)
+    listing = _listing(session, f)
     fc = listing.geojson()
     lang = lang_of(request)
     m = build_map(
@@ -87,11 +109,11 @@ def planner(
             "map": render_parts(m),
             "listing": listing,
             "totals": listing.totals(),
-            "f": f,
+            "f": f or _typed(request, township, land_class, state),
             "error": error,
             "townships": townships(session),
             "land_classes": land_classes(),
-            "query": urlencode(f.as_query()),
+            "query": urlencode(f.as_query()) if f else "",
         },
         user=user,
         status=422 if error else 200,
@@ -104,7 +126,7 @@ def planner_audit(
 ) -> Response:
     """The approved conversions re-checked against today's map; the disagreements first, with downloads."""
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, None)
-    audit = audit_conversions(session, f)
+    audit = audit_conversions(session, f) if f is not None else ConversionAudit(ConversionFilter(), [], _now())
     rows = sorted(audit.rows, key=lambda r: not r.disagrees)
     return page(
         request,
@@ -114,8 +136,59 @@ def planner_audit(
             "audit": audit,
             "rows": rows,
             "error": error,
-            "query": urlencode(f.as_query()),
+            "query": urlencode(f.as_query()) if f else "",
         },
         user=user,
         status=422 if error else 200,
     )
+
+
+def _typed(request: Request, township: str | None, land_class: str | None, state: str | None) -> dict[str, Any]:
+    """Return the filter as typed (for the form, when it could not be read)."""
+    q = request.query_params
+    return {
+        "township": township,
+        "land_class": land_class,
+        "state": state,
+        "date_from": q.get("from", ""),
+        "date_to": q.get("to", ""),
+    }
+
+
+def _export(
+    request: Request, session: Any, township: str | None, land_class: str | None, state: str | None
+) -> ConversionList:
+    f = ConversionFilter.parse(
+        township, request.query_params.get("from"), request.query_params.get("to"), land_class, state
+    )
+    return list_conversions(session, f)
+
+
+@router.get("/planner/conversions.csv")
+def planner_csv(
+    request: Request,
+    session: SessionDep,
+    user: Planner,
+    township: str | None = None,
+    land_class: str | None = None,
+    state: str | None = None,
+) -> Response:
+    """The filtered conversions as CSV (UTF-8 with BOM; Beijing times, Chinese kind names)."""
+    body = ("\ufeff" + _export(request, session, township, land_class, state).csv_text()).encode("utf-8")
+    headers = {"Content-Disposition": 'attachment; filename="conversions.csv"'}
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/planner/conversions.xlsx")
+def planner_xlsx(
+    request: Request,
+    session: SessionDep,
+    user: Planner,
+    township: str | None = None,
+    land_class: str | None = None,
+    state: str | None = None,
+) -> Response:
+    """The filtered conversions as an Excel workbook."""
+    body = _export(request, session, township, land_class, state).xlsx_bytes()
+    headers = {"Content-Disposition": 'attachment; filename="conversions.xlsx"'}
+    return Response(body, media_type=XLSX, headers=headers)

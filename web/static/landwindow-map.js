@@ -10,9 +10,37 @@
     });
   }
 
+  /* The page's names of columns and code values (<script type="application/json" id="lw-map-labels">). */
+  function labels() {
+    if (!LW._labels) {
+      var el = document.getElementById("lw-map-labels");
+      try { LW._labels = el ? JSON.parse(el.textContent) : null; } catch (e) { LW._labels = null; }
+      LW._labels = LW._labels || { fields: {}, values: {}, landuse: {} };
+    }
+    return LW._labels;
+  }
+
+  /* A land-use code with its name: 0101 水田 (a working suffix such as 0301K keeps the class's name). */
+  LW.landuseName = function (code) {
+    var c = String(code || ""), names = labels().landuse || {};
+    var name = names[c.slice(0, 4)] || names[c.slice(0, 2)];
+    return name ? c + " " + name : c;
+  };
+
+  function shown(key, value) {
+    var t = labels();
+    if (key === "dlbm" || key === "land_class") return LW.landuseName(value);
+    var named = (t.values || {})[key];
+    return named && named[value] !== undefined ? named[value] : value;
+  }
+
+  /* A feature's attributes as people read them: named columns, named codes, nothing empty or internal. */
   LW.popup = function (title, props) {
-    var rows = Object.keys(props || {}).map(function (k) {
-      return "<tr><th>" + esc(k) + "</th><td>" + esc(props[k]) + "</td></tr>";
+    var t = labels(), rows = [];
+    Object.keys(props || {}).forEach(function (k) {
+      var v = props[k];
+      if (k === "id" || k === "props" || k.charAt(0) === "_" || v === null || v === undefined || v === "") return;
+      rows.push("<tr><th>" + esc((t.fields || {})[k] || k) + "</th><td>" + esc(shown(k, v)) + "</td></tr>");
     });
     return "<div class='lw-popup'><b>" + esc(title) + "</b><table>" + rows.join("") + "</table></div>";
   };

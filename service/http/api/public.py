@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 
 from service.cases import applicants
-from service.cases.views import public_case
 from service.http.deps import SessionDep
 from service.http.limits import query_code_attempt
 from service.http.schemas import RatingIn
@@ -22,7 +21,7 @@ def my_case(case_no: str, x_query_code: QueryCode, session: SessionDep, request:
     """Return the applicant's case: progress, deadlines, notice and plot (404 for any wrong number or code; 429 after too many)."""
     with query_code_attempt(request, case_no):
         case = applicants.find_by_query_code(session, case_no, x_query_code)
-    return public_case(session, case)
+    return applicants.applicant_case(session, case)
 
 
 @router.post("/cases/{case_no}/rating", status_code=201, summary="Rate the service once the case is decided")
