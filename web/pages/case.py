@@ -12,7 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from service.access import permissions
 from service.access.auth import Principal
 from service.cases.applicants import reissue_query_code
-from service.cases.boundaries import BoundaryInput, boundary_from_geojson, boundary_from_upload, set_boundary
+from service.cases.boundaries import (
+    BoundaryInput,
+    boundary_from_geojson,
+    boundary_from_upload,
+    county_extent,
+    set_boundary,
+)
 from service.cases.checking import latest_check
 from service.cases.documents import available
 from service.cases.intake import APPLICANT_FIELDS, APPLICANT_TYPES, set_materials, update_applicant
@@ -289,10 +295,12 @@ def case_boundary(
         boundary: BoundaryInput
         if boundary_file is not None and boundary_file.filename:
             data = boundary_file.file.read(settings.max_upload_bytes + 1)
-            boundary = boundary_from_upload(data, boundary_file.filename, settings.max_upload_bytes)
+            boundary = boundary_from_upload(
+                data, boundary_file.filename, settings.max_upload_bytes, county_extent(session)
+            )
         elif boundary_geojson:
             try:
-                boundary = boundary_from_geojson(json.loads(boundary_geojson))
+                boundary = boundary_from_geojson(json.loads(boundary_geojson), county_extent(session))
             except ValueError as exc:
                 raise InvalidInput(f"绘制的范围无法解析 / the drawn boundary does not parse: {exc}") from exc
         else:
