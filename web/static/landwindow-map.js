@@ -4,6 +4,13 @@
   var LW = (window.LW = window.LW || {});
   LW.landuseColors = LW.landuseColors || {};
 
+  // Leaflet 1.8 dropped L.DomEvent.fakeStop, which Leaflet.VectorGrid 1.3 still calls when a click lands on a
+  // feature of a canvas tile (a TypeError in the console, the click lost). What it meant in 1.9's terms: the event
+  // was handled by a layer, so the map does not pass it on to the layers below; the page still sees it.
+  if (window.L && L.DomEvent && !L.DomEvent.fakeStop) {
+    L.DomEvent.fakeStop = function (e) { e._stopped = true; };
+  }
+
   function esc(v) {
     return String(v === null || v === undefined ? "" : v).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
