@@ -45,6 +45,8 @@ def _test_port() -> int:
 
 
 TEMPLATE_DB = "lw_template"
+TEST_SERVER_CONF = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+"""A throw-away cluster need not survive a crash."""
 REAL_PARTS = {"db", "browser"}
 
 
@@ -82,7 +84,8 @@ def pg_cluster() -> Iterator[EmbeddedCluster]:
     cluster = EmbeddedCluster(root=root, port=_test_port(), db_name=TEMPLATE_DB)
     try:
         cluster.check_binaries()
-        cluster.start(extra_conf={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
+        # wal_level = replica: tests/test_replica.py streams this cluster to a hot standby (pg_basebackup)
+        cluster.start(extra_conf={**TEST_SERVER_CONF, "wal_level": "replica", "max_wal_senders": "4"})
     except ClusterError as exc:
         cluster.destroy()
         unavailable(str(exc))

@@ -143,8 +143,11 @@ class EmbeddedCluster:
             return ["runuser", "-u", self.system_user, "--", *args]
         return list(args)
 
-    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(self._cmd(*args), capture_output=True, text=True, cwd="/")
+    def _run(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        environ = {**os.environ, **env} if env else None
+        proc = subprocess.run(self._cmd(*args), capture_output=True, text=True, cwd="/", env=environ)
         if check and proc.returncode != 0:
             raise ClusterError(f"{Path(args[0]).name} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout}")
         return proc
@@ -248,7 +251,8 @@ class EmbeddedCluster:
             )
             if proc.returncode != 0:
                 raise ClusterError(f"数据库启动失败 / the database did not start:\n{self._log_tail()}")
-        self.ensure_database()
+        if not self.standby:
+            self.ensure_database()
 
     def stop(self) -> bool:
         """Stop the server (fast shutdown); return whether it was running."""
@@ -268,6 +272,59 @@ class EmbeddedCluster:
             return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return f"(no log at {self.logfile})"
+
+    # -- streaming replication -----------------------------------------------------------------------------------
+    @property
+    def standby(self) -> bool:
+        """Return whether this cluster is a hot standby (it replays a primary's WAL and answers reads only)."""
+        return (self.pgdata / "standby.signal").exists()
+
+    def make_standby(self, root: Path, port: int) -> EmbeddedCluster:
+        """Clone this running cluster into a streaming hot standby under `root` (pg_basebackup -R); not started.
+
+        The primary must run with wal_level = replica and max_wal_senders > 0 (initdb's pg_hba.conf already lets
+        the superuser connect for replication from 127.0.0.1). The standby gets the primary's password file and the
+        settings a hot standby needs at least as high as its primary's.
+        """
+        bindir = self.check_binaries()
+        standby = EmbeddedCluster(root=root, port=port, db_name=self.db_name, system_user=self.system_user)
+        root.mkdir(parents=True, exist_ok=True)
+        if self.as_root:
+            root.chmod(0o755)
+        for d in (standby.pgdata, standby.logfile.parent):
+            d.mkdir(parents=True, exist_ok=True)
+            self._chown(d)
+        standby.pgdata.chmod(0o700)
+        password = self.password()
+        standby.password_file.write_text(password + "\n")
+        standby.password_file.chmod(0o600)
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            names = ("wal_level", "max_wal_senders", "max_connections", "max_worker_processes")
+            current = {n: str(conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(n))).fetchone()[0]) for n in names}  # type: ignore[index]
+        if current["wal_level"] == "minimal" or current["max_wal_senders"] == "0":
+            raise ClusterError(
+                "主库未开启流复制 / the primary does not stream WAL: start it with wal_level = replica and "
+                "max_wal_senders > 0"
+            )
+        conninfo = f"host=127.0.0.1 port={self.port} user={SUPERUSER} application_name=standby{port}"
+        self._run(
+            str(bindir / "pg_basebackup"),
+            "--pgdata",
+            str(standby.pgdata),
+            "--dbname",
+            conninfo,
+            "--write-recovery-conf",
+            "--checkpoint=fast",
+            "--wal-method=stream",
+            "--no-sync",
+            env={"PGPASSWORD": password},  # not on the command line; -R writes it into primary_conninfo
+        )
+        # postgresql.conf came with the backup (wal_level = minimal, no WAL senders): a standby needs replica WAL
+        # and at least its primary's limits, whatever the primary was started with on its command line
+        with (standby.pgdata / "postgresql.conf").open("a") as f:
+            f.write("# --- streaming hot standby ---\nhot_standby = on\n")
+            f.writelines(f"{k} = '{v}'\n" for k, v in current.items())
+        return standby
 
     # -- connection ---------------------------------------------------------------------------------------------
     def password(self) -> str:

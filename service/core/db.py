@@ -30,10 +30,15 @@ def _json(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def make_engine(url: str, pool_size: int = 5) -> Engine:
-    """Create a SQLAlchemy engine on psycopg 3 for a libpq URL."""
+def make_engine(url: str, pool_size: int = 5, connect_timeout: int | None = None) -> Engine:
+    """Create a SQLAlchemy engine on psycopg 3 for a libpq URL (connect_timeout in seconds, for replicas)."""
     engine = create_engine(
-        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, json_serializer=_json
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        json_serializer=_json,
+        connect_args={"connect_timeout": connect_timeout} if connect_timeout else {},
     )
 
     @event.listens_for(engine, "connect")

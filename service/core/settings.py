@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.orm import Session
 
 from service.core.profile import CountyProfile, load_profile
@@ -27,6 +27,19 @@ class Settings(BaseSettings):
     db_name: str = Field(default="landwindow", pattern=r"^[a-z_][a-z0-9_]*$")
     db_system_user: str = Field(default="postgres", description="Unprivileged user that runs the cluster under root.")
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    replica_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Streaming replicas of the database (postgresql://…, comma-separated) for read-only work: tiles, "
+        "TileJSON, the public map, planner views and statistics.",
+    )
+    replica_check_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="how often each replica's reachability and replay lag are checked"
+    )
+    replica_max_lag_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="a replica that has not replayed what the primary wrote this long ago is not read from",
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -96,6 +109,24 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:
         return v or None
+
+    @field_validator("replica_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [u.strip() for u in v.split(",") if u.strip()]
+        return v
+
+    @field_validator("replica_urls")
+    @classmethod
+    def _postgres_urls(cls, v: list[str]) -> list[str]:
+        for i, url in enumerate(v, 1):
+            if not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+                raise ValueError(
+                    f"第 {i} 个只读副本地址不是 PostgreSQL 地址 / replica URL {i} is not a postgresql:// URL "
+                    f"({url.split('@')[-1]})"
+                )
+        return [libpq_url(u) for u in v]
 
     @model_validator(mode="after")
     def _county(self) -> Settings:

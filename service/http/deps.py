@@ -19,6 +19,7 @@ from service.access.auth import Principal, TokenSigner, query_code_key, secret_k
 from service.core.errors import NotAuthenticated, PermissionDenied, Unavailable
 from service.core.models import Case
 from service.core.settings import Settings
+from service.http.reads import ReadRouting
 
 SESSION_COOKIE = "lw_session"
 CSRF_COOKIE = "lw_csrf"
@@ -47,9 +48,18 @@ async def get_conn(pool: Annotated[AsyncConnectionPool, Depends(get_pool)]) -> A
         yield conn
 
 
+async def get_reads(request: Request) -> ReadRouting:
+    """Return where read-only work runs (a replica, else the primary), opened in the lifespan."""
+    reads = getattr(request.app.state, "reads", None)
+    if reads is None:
+        raise Unavailable("数据库连接池未打开 / the database pool is not open")
+    return reads
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
 ConnDep = Annotated[AsyncConnection, Depends(get_conn)]
+ReadsDep = Annotated[ReadRouting, Depends(get_reads)]
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -65,6 +75,16 @@ def get_session(request: Request) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """Yield a read-only ORM session on a replica when one is usable, else on the primary (service/http/reads.py)."""
+    reads = getattr(request.app.state, "reads", None)
+    if reads is None:
+        raise Unavailable("数据库未连接 / the database is not connected")
+    info = {"query_code_key": code_key_for(request), "settings": request.app.state.settings}
+    with reads.session(info) as session:
+        yield session
 
 
 async def get_signer(request: Request) -> TokenSigner:
@@ -138,6 +158,7 @@ def cookie_request_is_ours(request: Request) -> bool:
 # the client had its 201, so a crash or a failed commit lost a case whose receipt was already handed out
 # (scripts/crash_test.py found one, its number then given to the next applicant).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 SignerDep = Annotated[TokenSigner, Depends(get_signer)]
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="the case's id")]

@@ -1,7 +1,9 @@
-"""The app's lifespan: settings validated, the database pool and engine opened once, closed at shutdown."""
+"""The app's lifespan: settings validated, the database pools and engines opened once, closed at shutdown."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -13,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from service.core.db import database_url, make_engine
 from service.core.settings import Settings
+from service.http.reads import CONNECT_TIMEOUT, ReadRouting, Replica
 from service.http.tilecache import TileCache
 
 
@@ -26,29 +29,54 @@ async def _configure(conn: AsyncConnection) -> None:
     await conn.commit()
 
 
+def _pool(url: str, settings: Settings, name: str, **kwargs: object) -> AsyncConnectionPool:
+    return AsyncConnectionPool(
+        url,
+        min_size=2,
+        max_size=settings.db_pool_size,
+        kwargs={"autocommit": True, "application_name": name, **kwargs},
+        configure=_configure,
+        open=False,
+    )
+
+
 def make_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Return a lifespan that opens the pool (hot-path SQL) and the SQLAlchemy engine (the ORM)."""
+    """Return a lifespan that opens the pools (hot-path SQL) and the SQLAlchemy engines (the ORM).
+
+    The primary's pool must open; a replica that is down at start-up is set aside by its first check and taken
+    back when a later check finds it well.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url(settings)
-        pool = AsyncConnectionPool(
-            url,
-            min_size=2,
-            max_size=settings.db_pool_size,
-            kwargs={"autocommit": True, "application_name": "landwindow"},
-            configure=_configure,
-            open=False,
-        )
+        pool = _pool(url, settings, "landwindow")
         await pool.open(wait=True, timeout=30)
         engine = make_engine(url, pool_size=settings.db_pool_size)
+        replicas = []
+        for number, replica_url in enumerate(settings.replica_urls, 1):
+            replica_pool = _pool(replica_url, settings, "landwindow-read", connect_timeout=CONNECT_TIMEOUT)
+            await replica_pool.open(wait=False)
+            replica_engine = make_engine(replica_url, settings.db_pool_size, connect_timeout=CONNECT_TIMEOUT)
+            replicas.append(Replica(number, replica_url, replica_pool, replica_engine))
+        reads = ReadRouting(pool, engine, replicas, settings.replica_max_lag_seconds)
+        await reads.check()
+        watch = asyncio.create_task(reads.watch(settings.replica_check_seconds)) if replicas else None
         app.state.settings = settings
         app.state.pool = pool
         app.state.engine = engine
+        app.state.reads = reads
         app.state.tile_cache = TileCache(settings.tile_cache_mb * 2**20)
         try:
             yield
         finally:
+            if watch is not None:
+                watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watch
+            for replica in replicas:
+                await replica.pool.close()
+                replica.engine.dispose()
             await pool.close()
             engine.dispose()
 

@@ -14,7 +14,7 @@ from service.access.auth import authenticate, principal_of
 from service.cases.places import find_place
 from service.core.audit import audit
 from service.core.errors import DomainError, NotAuthenticated, TooManyAttempts
-from service.http.deps import SESSION_COOKIE, SessionDep, SettingsDep, SignerDep
+from service.http.deps import SESSION_COOKIE, ReadSessionDep, SessionDep, SettingsDep, SignerDep
 from service.http.errors import status_for
 from service.http.limits import login_attempt
 from web.i18n import lang_of, translator
@@ -34,7 +34,7 @@ async def index() -> Response:
 @router.get("/map", response_class=HTMLResponse)
 def one_map(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     go: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:

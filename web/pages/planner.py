@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from service.access.auth import Principal
 from service.clocks.calendar import LOCAL_TZ
 from service.core.errors import DomainError
-from service.http.deps import SessionDep, SettingsDep
+from service.http.deps import ReadSessionDep, SettingsDep
 from service.reports.conversions import (
     ConversionAudit,
     ConversionFilter,
@@ -80,7 +80,7 @@ def _conversion_layer(fc: dict[str, Any], zh: bool) -> folium.GeoJson:
 @router.get("/planner", response_class=HTMLResponse)
 def planner(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     user: Planner,
     township: str | None = None,
@@ -122,7 +122,7 @@ def planner(
 
 @router.get("/planner/audit", response_class=HTMLResponse)
 def planner_audit(
-    request: Request, session: SessionDep, user: Planner, township: str | None = None, land_class: str | None = None
+    request: Request, session: ReadSessionDep, user: Planner, township: str | None = None, land_class: str | None = None
 ) -> Response:
     """The approved conversions re-checked against today's map; the disagreements first, with downloads."""
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, None)
@@ -167,7 +167,7 @@ def _export(
 @router.get("/planner/conversions.csv")
 def planner_csv(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     user: Planner,
     township: str | None = None,
     land_class: str | None = None,
@@ -182,7 +182,7 @@ def planner_csv(
 @router.get("/planner/conversions.xlsx")
 def planner_xlsx(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     user: Planner,
     township: str | None = None,
     land_class: str | None = None,

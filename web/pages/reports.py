@@ -12,7 +12,7 @@ from service.access.auth import Principal
 from service.clocks.calendar import LOCAL_TZ
 from service.core.audit import audit
 from service.core.errors import DomainError, InvalidInput
-from service.http.deps import SessionDep
+from service.http.deps import ReadSessionDep, SessionDep
 from service.reports import callbacks
 from service.reports.statistics import COLUMNS, CONVERSION_COLUMNS, Month, monthly_statistics
 from web.pages.common import page
@@ -31,7 +31,7 @@ def _month(value: str | None, default: Month) -> Month:
 
 
 @router.get("/reports/monthly", response_class=HTMLResponse)
-def monthly(request: Request, session: SessionDep, user: Statistician, month: str | None = None) -> Response:
+def monthly(request: Request, session: ReadSessionDep, user: Statistician, month: str | None = None) -> Response:
     """The month's figures per kind and clerk, the converted area by township, and CSV / XLSX downloads."""
     m = _month(month, Month.of(datetime.now(LOCAL_TZ)))
     stats = monthly_statistics(session, m)

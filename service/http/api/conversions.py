@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from service.access.auth import Principal
-from service.http.deps import SessionDep, permission
+from service.http.deps import ReadSessionDep, permission
 from service.reports.conversions import ConversionAudit, ConversionFilter, audit_conversions, list_conversions
 
 router = APIRouter(prefix="/api/v1/conversions", tags=["conversions"])
@@ -31,7 +31,7 @@ State = Annotated[str | None, Query(max_length=10, description="approved or pend
 
 @router.get("", summary="Approved and pending conversions of farmland with totals of 农用地 and 耕地")
 def conversions(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Planner,
     township: Township = None,
     date_from: From = None,
@@ -44,7 +44,7 @@ def conversions(
 
 
 def _audit(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Principal,
     township: str | None,
     date_from: str | None,
@@ -56,7 +56,7 @@ def _audit(
 
 @router.get("/audit", summary="Every approved conversion re-checked against today's map; the disagreements flagged")
 def audit(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Planner,
     township: Township = None,
     date_from: From = None,
@@ -69,7 +69,7 @@ def audit(
 
 @router.get("/audit.csv", summary="The conversion audit as CSV (UTF-8 with BOM)")
 def audit_csv(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Planner,
     township: Township = None,
     date_from: From = None,
@@ -87,7 +87,7 @@ def audit_csv(
 
 @router.get("/audit.gpkg", summary="The conversion audit as GeoPackage (boundaries with the audit's attributes)")
 def audit_gpkg(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Planner,
     township: Township = None,
     date_from: From = None,

@@ -1,4 +1,4 @@
-"""GET /healthz: database status, PostGIS version and every layer's version and count."""
+"""GET /healthz: database status, PostGIS version, every layer's version and count, and where reads go."""
 
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from gis.catalog import catalog
-from service.http.deps import PoolDep
+from service.http.deps import PoolDep, ReadsDep
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Health: database, PostGIS and layer versions")
-async def healthz(pool: PoolDep) -> JSONResponse:
-    """Report whether the database answers, its PostGIS version and each layer's version and count."""
+@router.get("/healthz", summary="Health: database, PostGIS, layer versions and the read replicas")
+async def healthz(pool: PoolDep, reads: ReadsDep) -> JSONResponse:
+    """Report whether the primary answers, its PostGIS version, each layer's version and count, and each replica.
+
+    `reads` says where read-only work goes: "replicas", or "primary" when none is configured or usable. A replica
+    that is set aside (down, not a standby, or behind by more than LANDWINDOW_REPLICA_MAX_LAG_SECONDS) makes the
+    status "degraded": the app still answers everything from the primary.
+    """
     try:
         async with pool.connection(timeout=5) as conn:
             cur = await conn.execute("SELECT postgis_lib_version()")
@@ -24,4 +29,14 @@ async def healthz(pool: PoolDep) -> JSONResponse:
         return JSONResponse({"status": "error", "database": "unreachable", "error": str(exc)[:200]}, status_code=503)
     known = {r[0]: {"version": int(r[1]), "count": int(r[2])} for r in rows}
     layers = {name: known.get(name, {"version": 0, "count": 0}) for name in catalog()}
-    return JSONResponse({"status": "ok", "database": "ok", "postgis": row[0] if row else None, "layers": layers})
+    routing = reads.status()
+    degraded = any(r["state"] in ("down", "behind") for r in routing["replicas"])
+    return JSONResponse(
+        {
+            "status": "degraded" if degraded else "ok",
+            "database": "ok",
+            "postgis": row[0] if row else None,
+            "layers": layers,
+            **routing,
+        }
+    )

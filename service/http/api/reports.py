@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from service.access.auth import Principal
 from service.core.errors import NotFound
-from service.http.deps import SessionDep, permission
+from service.http.deps import ReadSessionDep, SessionDep, permission
 from service.reports import callbacks
 from service.reports.statistics import Month, MonthlyStatistics, monthly_statistics
 
@@ -26,7 +26,7 @@ MonthQuery = Annotated[str, Query(description="YYYY-MM", max_length=7)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _statistics(session: SessionDep, month: str) -> MonthlyStatistics:
+def _statistics(session: ReadSessionDep, month: str) -> MonthlyStatistics:
     return monthly_statistics(session, Month.parse(month))
 
 
@@ -37,13 +37,13 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
 
 
 @router.get("/monthly", summary="The month's figures per kind and clerk, and converted area by township")
-def monthly(month: MonthQuery, session: SessionDep, principal: Statistician) -> dict[str, Any]:
+def monthly(month: MonthQuery, session: ReadSessionDep, principal: Statistician) -> dict[str, Any]:
     """Return the monthly statistics as JSON."""
     return _statistics(session, month).to_dict()
 
 
 @router.get("/monthly.csv", summary="The monthly statistics as CSV (UTF-8 with BOM, for Excel)")
-def monthly_csv(month: MonthQuery, session: SessionDep, principal: Statistician) -> Response:
+def monthly_csv(month: MonthQuery, session: ReadSessionDep, principal: Statistician) -> Response:
     """Return the monthly statistics as a CSV download."""
     stats = _statistics(session, month)
     return _download(
@@ -52,7 +52,7 @@ def monthly_csv(month: MonthQuery, session: SessionDep, principal: Statistician)
 
 
 @router.get("/monthly.xlsx", summary="The monthly statistics as an Excel workbook")
-def monthly_xlsx(month: MonthQuery, session: SessionDep, principal: Statistician) -> Response:
+def monthly_xlsx(month: MonthQuery, session: ReadSessionDep, principal: Statistician) -> Response:
     """Return the monthly statistics as an XLSX download."""
     stats = _statistics(session, month)
     return _download(stats.xlsx_bytes(), XLSX, f"monthly-{stats.month}.xlsx")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from psycopg import AsyncConnection
 
 from gis.catalog import layer
 from gis.tiles import MAX_ZOOM, TileAddress, TileRequestError, extent_query, tile_query, version_query
 from service.core.errors import BadRequest
-from service.http.deps import ConnDep, SettingsDep
+from service.http.deps import ReadsDep, SettingsDep
 from service.http.tilecache import TileCache
 
 router = APIRouter(tags=["tiles"])
@@ -22,7 +25,7 @@ MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "empty tile"}},
 )
 async def tile(
-    layer_name: str, z: int, x: int, y: int, request: Request, conn: ConnDep, settings: SettingsDep
+    layer_name: str, z: int, x: int, y: int, request: Request, reads: ReadsDep, settings: SettingsDep
 ) -> Response:
     """Return the MVT of one tile; 204 when empty or below the layer's minimum zoom, 400 for bad coordinates."""
     spec = layer(layer_name)
@@ -33,36 +36,44 @@ async def tile(
     cache_control = {"Cache-Control": f"public, max-age={settings.tile_max_age}"}
     if z < spec.minzoom:
         return Response(status_code=204, headers=cache_control)
-    row = await (await conn.execute(version_query(), {"layer": spec.name})).fetchone()
-    version = int(row[0]) if row else 0
-    etag = f'"{spec.name}-{version}"'
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={**cache_control, "ETag": etag})
     cache: TileCache = request.app.state.tile_cache
-    data = cache.get((spec.name, version, z, x, y))
+
+    async def render(conn: AsyncConnection) -> tuple[int, bytes | None]:
+        row = await (await conn.execute(version_query(), {"layer": spec.name})).fetchone()
+        version = int(row[0]) if row else 0
+        if request.headers.get("if-none-match") == f'"{spec.name}-{version}"':
+            return version, None
+        data = cache.get((spec.name, version, z, x, y))
+        if data is None:
+            cur = await conn.execute(
+                tile_query(spec, z),
+                {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit},
+                binary=True,
+                prepare=False,
+            )
+            row = await cur.fetchone()
+            version, data = (int(row[0] or 0), bytes(row[1] or b"")) if row else (0, b"")
+            cache.put((spec.name, version, z, x, y), data)
+        return version, data
+
+    version, data = await reads.run(render)
+    headers = {**cache_control, "ETag": f'"{spec.name}-{version}"'}
     if data is None:
-        cur = await conn.execute(
-            tile_query(spec, z),
-            {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit},
-            binary=True,
-            prepare=False,
-        )
-        row = await cur.fetchone()
-        version, data = (int(row[0] or 0), bytes(row[1] or b"")) if row else (0, b"")
-        cache.put((spec.name, version, z, x, y), data)
-        etag = f'"{spec.name}-{version}"'
-    headers = {**cache_control, "ETag": etag}
+        return Response(status_code=304, headers=headers)
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers)
 
 
 @router.get("/tiles/{layer_name}.json", summary="TileJSON 3.0 of a layer")
-async def tilejson(layer_name: str, request: Request, conn: ConnDep) -> JSONResponse:
+async def tilejson(layer_name: str, request: Request, reads: ReadsDep) -> JSONResponse:
     """Return the TileJSON of a layer with its bounds, centre and zoom range."""
     spec = layer(layer_name)
-    cur = await conn.execute(extent_query(spec))
-    row = await cur.fetchone()
+
+    async def extent(conn: AsyncConnection) -> tuple[Any, ...] | None:
+        return await (await conn.execute(extent_query(spec))).fetchone()
+
+    row = await reads.run(extent)
     if row and row[0] is not None:
         bounds = [float(row[0]), float(row[1]), float(row[2]), float(row[3])]
     else:
