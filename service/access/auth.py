@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import os
 import secrets
 from dataclasses import dataclass
 from functools import cache
@@ -89,10 +90,18 @@ def secret_key(settings: Settings) -> str:
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key + "\n")
-    path.chmod(0o600)
-    return key
+    # Written aside and linked into place: with several server processes starting at once, the first key linked is
+    # the one every process reads (a token signed by one worker must verify in the others).
+    part = path.with_name(f".secret.key.{os.getpid()}")
+    part.write_text(secrets.token_urlsafe(48) + "\n")
+    part.chmod(0o600)
+    try:
+        os.link(part, path)
+    except FileExistsError:
+        pass
+    finally:
+        part.unlink()
+    return path.read_text().strip()
 
 
 @dataclass(frozen=True)

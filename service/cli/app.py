@@ -8,7 +8,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
-from service.access.auth import demo_passwords_in_use, is_loopback
+from service.access.auth import demo_passwords_in_use, is_loopback, secret_key
 from service.cli import boundary, checks, database, layers, reports
 from service.cli.calendar import calendar_app
 from service.cli.common import fail, orm_session, running_database_url
@@ -58,11 +58,14 @@ app.add_typer(filing_app, name="filing")
 def serve(
     host: Annotated[str | None, typer.Option(help="监听地址 / bind address")] = None,
     port: Annotated[int | None, typer.Option(help="端口 / port")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="工作进程数 / worker processes (default LANDWINDOW_WORKERS)")
+    ] = None,
 ) -> None:
     """启动网站 / Serve the web app and API."""
     settings = get_settings()
     running_database_url()
-    h, p = host or settings.host, port or settings.port
+    h, p, n = host or settings.host, port or settings.port, workers or settings.workers
     if not is_loopback(h):
         with orm_session() as session:
             in_use = demo_passwords_in_use(session)
@@ -72,7 +75,21 @@ def serve(
                 f"修改密码，或只监听 127.0.0.1 / demo users still have their demo passwords, so the app will not listen on "
                 f"{h}: {', '.join(in_use)}. Change them with `landwindow user passwd NAME`, or bind to 127.0.0.1."
             )
-    uvicorn.run("web.app:create_app", factory=True, host=h, port=p, log_level="info", proxy_headers=False)
+    # Workers share nothing but the database: the signing key must be the same in each, so a generated one is
+    # written before they start (tile caches are per worker, keyed by layer version, see service/http/tilecache.py).
+    secret_key(settings)
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=h,
+        port=p,
+        workers=n,
+        log_level="info",
+        proxy_headers=False,
+        # a worker re-imports this command and the app before it answers the supervisor's first ping: on a busy
+        # two-core machine that took over uvicorn's default 5 s, and the workers were killed and restarted in a loop
+        timeout_worker_healthcheck=60,
+    )
 
 
 def main() -> None:

@@ -1,4 +1,9 @@
-"""Rendered vector tiles kept in memory: a layer version never changes, so neither does any of its tiles."""
+"""Rendered vector tiles kept in memory: a layer version never changes, so neither does any of its tiles.
+
+Each server process (`landwindow serve --workers N`) has its own cache and reads the layer's version from the
+database with every tile, so a re-import is seen by every worker at its next tile: the new version is a new key.
+The tiles of the versions before it are dropped when the first tile of a newer one is kept.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ TileKey = tuple[str, int, int, int, int]
 
 
 class TileCache:
-    """Least-recently-used tiles within a byte budget; a re-import gives new keys, old ones age out."""
+    """Least-recently-used tiles within a byte budget; a re-import gives new keys and drops the old ones."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -17,6 +22,7 @@ class TileCache:
         self.hits = 0
         self.misses = 0
         self._tiles: OrderedDict[TileKey, bytes] = OrderedDict()
+        self._newest: dict[str, int] = {}
 
     def get(self, key: TileKey) -> bytes | None:
         """Return a tile (b"" for an empty one) or None when it is not held."""
@@ -29,9 +35,14 @@ class TileCache:
         return data
 
     def put(self, key: TileKey, data: bytes) -> None:
-        """Keep a tile, dropping the least recently used ones beyond the budget."""
+        """Keep a tile, dropping the layer's older versions and the least recently used tiles beyond the budget."""
         if len(data) > self.max_bytes:
             return
+        name, version = key[0], key[1]
+        if version > self._newest.get(name, version):
+            for old_key in [k for k in self._tiles if k[0] == name and k[1] < version]:
+                self.size -= len(self._tiles.pop(old_key))
+        self._newest[name] = max(version, self._newest.get(name, version))
         old = self._tiles.pop(key, None)
         if old is not None:
             self.size -= len(old)
@@ -40,6 +51,10 @@ class TileCache:
         while self.size > self.max_bytes:
             _, dropped = self._tiles.popitem(last=False)
             self.size -= len(dropped)
+
+    def versions(self, name: str) -> set[int]:
+        """Return the versions of a layer that have tiles held."""
+        return {k[1] for k in self._tiles if k[0] == name}
 
     def __len__(self) -> int:
         return len(self._tiles)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -13,7 +15,8 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz", summary="Health: database, PostGIS, layer versions and the read replicas")
 async def healthz(pool: PoolDep, reads: ReadsDep) -> JSONResponse:
-    """Report whether the primary answers, its PostGIS version, each layer's version and count, and each replica.
+    """Report whether the primary answers, its PostGIS version, each layer's version and count, each replica, and
+    the server process that answered.
 
     `reads` says where read-only work goes: "replicas", or "primary" when none is configured or usable. A replica
     that is set aside (down, not a standby, or behind by more than LANDWINDOW_REPLICA_MAX_LAG_SECONDS) makes the
@@ -38,5 +41,6 @@ async def healthz(pool: PoolDep, reads: ReadsDep) -> JSONResponse:
             "postgis": row[0] if row else None,
             "layers": layers,
             **routing,
+            "worker": os.getpid(),  # which server process answered (`landwindow serve --workers N`)
         }
     )
