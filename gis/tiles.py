@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from psycopg import sql
@@ -45,6 +46,40 @@ def tile_query(spec: LayerSpec, z: int = MAX_ZOOM) -> sql.Composed:
     Run it without a prepared plan (``prepare=False``): PostgreSQL's generic plan for it scans far more than the
     tile.
     """
+    return layers_tile_query([spec], z)
+
+
+def layers_tile_query(specs: Sequence[LayerSpec], z: int = MAX_ZOOM) -> sql.Composed:
+    """Return one statement yielding (version, MVT bytes) per layer, in order, for one tile of several layers.
+
+    Binds z, x, y and limit (the most features per layer). The layers' MVTs concatenated are the tile of them all;
+    every layer is read in the statement's one snapshot. Run it unprepared, like tile_query.
+    """
+    columns = [
+        sql.SQL("(SELECT version FROM layer_versions WHERE layer = {name}), ({mvt})").format(
+            name=sql.Literal(spec.name), mvt=_layer_mvt(spec, z)
+        )
+        for spec in specs
+    ]
+    return sql.SQL(
+        """
+        WITH tile AS (
+            SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
+                   ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {srid}) AS query
+        ), env AS (
+            SELECT tile, query, query::box2d AS box,
+                   {scale} / (ST_XMax(query) - ST_XMin(query)) AS sx, {scale} / (ST_YMax(query) - ST_YMin(query)) AS sy,
+                   -ST_XMin(query) * {scale} / (ST_XMax(query) - ST_XMin(query)) AS xo,
+                   ST_YMax(query) * {scale} / (ST_YMax(query) - ST_YMin(query)) AS yo
+              FROM tile
+        )
+        SELECT {columns}
+        """
+    ).format(columns=sql.SQL(", ").join(columns), srid=sql.Literal(STORAGE_SRID), scale=sql.Literal(float(EXTENT)))
+
+
+def _layer_mvt(spec: LayerSpec, z: int) -> sql.Composed:
+    """Return the subquery of one layer's MVT in a tile (over the `env` of layers_tile_query)."""
     columns = sql.SQL("").join(sql.SQL(", f.{}").format(sql.Identifier(c)) for c in spec.public_columns)
     if z >= LINEAR_FROM_ZOOM:
         # Web Mercator x is linear in longitude and, across one tile from z12 on, y is linear in latitude to within
@@ -61,40 +96,24 @@ def tile_query(spec: LayerSpec, z: int = MAX_ZOOM) -> sql.Composed:
     else:
         geom = sql.SQL("ST_AsMVTGeom(ST_Transform(f.geom, 3857), env.tile, {extent}, {buffer}, true)")
     return sql.SQL(
-        """
-        WITH tile AS (
-            SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
-                   ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {srid}) AS query
-        ), env AS (
-            SELECT tile, query, query::box2d AS box,
-                   {scale} / (ST_XMax(query) - ST_XMin(query)) AS sx, {scale} / (ST_YMax(query) - ST_YMin(query)) AS sy,
-                   -ST_XMin(query) * {scale} / (ST_XMax(query) - ST_XMin(query)) AS xo,
-                   ST_YMax(query) * {scale} / (ST_YMax(query) - ST_YMin(query)) AS yo
-              FROM tile
-        ), features AS (
-            SELECT f.id{columns}, {geom} AS geom
-              FROM {table} f, env
-             WHERE f.geom && env.query
-             LIMIT %(limit)s
-        )
-        SELECT (SELECT version FROM layer_versions WHERE layer = {name}),
-               (SELECT ST_AsMVT(features, {name}, {extent}, 'geom', 'id') FROM features
-                 WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom))
-        """
+        """SELECT ST_AsMVT(features, {name}, {extent}, 'geom', 'id')
+             FROM (SELECT f.id{columns}, {geom} AS geom
+                     FROM {table} f, env
+                    WHERE f.geom && env.query
+                    LIMIT %(limit)s) features
+            WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom)"""
     ).format(
         columns=columns,
         geom=geom.format(extent=sql.Literal(EXTENT), buffer=sql.Literal(BUFFER)),
         table=sql.Identifier(spec.name),
         name=sql.Literal(spec.name),
-        srid=sql.Literal(STORAGE_SRID),
         extent=sql.Literal(EXTENT),
-        scale=sql.Literal(float(EXTENT)),
     )
 
 
-def version_query() -> sql.SQL:
-    """Return a statement yielding a layer's version; binds layer."""
-    return sql.SQL("SELECT version FROM layer_versions WHERE layer = %(layer)s")
+def versions_query() -> sql.SQL:
+    """Return a statement yielding (layer, version) of the layers named; binds layers (a list)."""
+    return sql.SQL("SELECT layer, version FROM layer_versions WHERE layer = ANY(%(layers)s)")
 
 
 def extent_query(spec: LayerSpec) -> sql.Composed:

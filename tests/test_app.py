@@ -148,3 +148,36 @@ def test_tiles_are_served_from_memory_until_the_layer_changes(client, conn, tmp_
     assert [f["properties"]["parcel_no"] for f in mapbox_vector_tile.decode(fresh.content)["parcels"]["features"]] == [
         "B1"
     ]
+
+
+def test_one_tile_holds_every_layer_asked_for(client, conn, tmp_path, parcels_loaded):
+    """/tiles/{z}/{x}/{y}.pbf?layers=a,b is the tiles of a and b in one MVT: the map's one request per tile."""
+    from gis.crs import reproject
+
+    gdf = gpd.GeoDataFrame({"dlbm": ["0101"]}, geometry=[box(X0 - 10, Y0 - 10, X0 + 80, Y0 + 30)], crs=4526)
+    gdf.to_file(tmp_path / "landuse.gpkg", layer="landuse")
+    load(conn, read(tmp_path / "landuse.gpkg", "landuse"))
+    c = reproject(box(X0, Y0, X0 + 70, Y0 + 20), 4526, 4490).centroid
+    x, y = _tile_of(c.x, c.y, 16)
+    r = client.get(f"/tiles/16/{x}/{y}.pbf?layers=parcels,landuse,parcels")
+    assert r.status_code == 200 and r.headers["etag"] == '"parcels-1.landuse-1"'
+    tile = mapbox_vector_tile.decode(r.content)
+    assert list(tile) == ["parcels", "landuse"]
+    assert sorted(f["properties"]["parcel_no"] for f in tile["parcels"]["features"]) == ["A1", "A2"]
+    assert [f["properties"]["dlbm"] for f in tile["landuse"]["features"]] == ["0101"]
+    # byte for byte the single layers' tiles one after the other, whether rendered here or taken from the cache
+    singles = [client.get(f"/tiles/{name}/16/{x}/{y}.pbf").content for name in ("parcels", "landuse")]
+    assert r.content == b"".join(singles)
+    assert client.get(f"/tiles/16/{x}/{y}.pbf?layers=parcels,landuse").content == r.content
+    again = client.get(f"/tiles/16/{x}/{y}.pbf?layers=parcels,landuse", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
+    # below a layer's minimum zoom it is left out; every layer when none is named
+    z13 = client.get(f"/tiles/13/{x >> 3}/{y >> 3}.pbf?layers=parcels,landuse")
+    assert list(mapbox_vector_tile.decode(z13.content)) == ["landuse"]
+    assert set(mapbox_vector_tile.decode(client.get(f"/tiles/16/{x}/{y}.pbf").content)) == {"parcels", "landuse"}
+    assert client.get("/tiles/16/0/0.pbf?layers=parcels").status_code == 204
+    assert client.get("/tiles/5/20/10.pbf?layers=parcels").status_code == 204
+    bad = client.get(f"/tiles/16/{x}/{y}.pbf?layers=parcels,roads")
+    assert bad.status_code == 404 and "unknown layer 'roads'" in bad.json()["detail"]
+    assert client.get(f"/tiles/16/{x}/{y}.pbf?layers=parcels;drop").status_code == 422
+    assert client.get("/tiles/3/8/1.pbf?layers=parcels").status_code == 400

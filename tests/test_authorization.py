@@ -177,6 +177,7 @@ MATRIX = [
     ),
     # --- public, whoever asks
     ("GET", "/healthz", None, _everyone(200)),
+    ("GET", "/tiles/{z}/{x}/{y}.pbf", None, _everyone(204)),  # every layer, each below its minimum zoom
     ("GET", "/tiles/{layer_name}/{z}/{x}/{y}.pbf", None, _everyone(204)),  # below the layer's minimum zoom
     ("GET", "/tiles/{layer_name}.json", None, _everyone(200)),
     ("GET", "/openapi.json", None, _everyone(200)),

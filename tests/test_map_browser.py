@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -138,6 +138,10 @@ class _Handler(SimpleHTTPRequestHandler):
             return self._send(204, "image/x-icon", b"")
         if m := re.fullmatch(r"/tiles/(\w+)/(\d+)/(\d+)/(\d+)\.pbf", path):
             return self._send(200, "application/vnd.mapbox-vector-tile", _mvt(m[1], int(m[2]), int(m[3]), int(m[4])))
+        if m := re.fullmatch(r"/tiles/(\d+)/(\d+)/(\d+)\.pbf", path):  # every layer of a tile: MVTs one after another
+            names = parse_qs(urlparse(self.path).query)["layers"][0].split(",")
+            body = b"".join(_mvt(name, int(m[1]), int(m[2]), int(m[3])) for name in names)
+            return self._send(200, "application/vnd.mapbox-vector-tile", body)
         if path.startswith("/static/"):
             self.path = path.removeprefix("/static")
             return super().do_GET()
@@ -248,16 +252,18 @@ def test_map_draws_vector_tiles_offline_with_popups_and_drawing(served):
         screenshot(page, "map_builder_drawn.png")
 
         # zoom out below the parcels' minimum zoom: no parcel tiles requested there
-        n = len([u for u in requests if "/tiles/parcels/" in u])
         page.evaluate("landwindowMap.setZoom(13)")
         page.wait_for_timeout(1000)
-        assert not [u for u in requests[n:] if "/tiles/parcels/13/" in u]
-        assert any("/tiles/landuse/13/" in u for u in requests)
+        assert not [u for u in requests if "/tiles/13/" in u and "parcels" in u]
+        assert any("/tiles/13/" in u and "?layers=landuse" in u for u in requests)
 
     hosts = {urlparse(u).netloc for u in requests if not u.startswith(("data:", "blob:"))}
     assert hosts == {urlparse(served).netloc}, hosts
     assert any("/static/vendor/leaflet/leaflet.js" in u for u in requests)
-    assert any("/tiles/landuse/16/" in u for u in requests) and any("/tiles/parcels/16/" in u for u in requests)
+    # one request per tile for both layers, none per layer
+    z16 = [u for u in requests if "/tiles/16/" in u]
+    assert z16 and all(u.endswith("?layers=landuse,parcels") for u in z16), z16
+    assert len(z16) == len(set(z16)) and not [u for u in requests if re.search(r"/tiles/[a-z_]+/", u)]
     assert errors == [], errors
     assert shot.stat().st_size > 20_000
 

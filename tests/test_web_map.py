@@ -3,7 +3,7 @@
 import json
 import re
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -71,7 +71,9 @@ def test_one_map_draws_tiles_offline_in_chromium(sample_app):
         page.wait_for_timeout(1500)
         screenshot(page, "one_map_z15.png")
         tiles = [u for u in requests if "/tiles/" in u]
-        assert any("/tiles/parcels/15/" in u for u in tiles) and any("/tiles/landuse/15/" in u for u in tiles)
+        # one request per tile for every layer shown (the map's own order)
+        z15 = [parse_qs(urlparse(u).query)["layers"][0].split(",") for u in tiles if "/tiles/15/" in u]
+        assert z15 and all({"parcels", "landuse"} <= set(names) for names in z15), z15
         box = page.locator("#map-wrap").bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_selector(".lw-popup", timeout=5000)

@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 DEFAULT_TILE_URL = "/tiles/{layer}/{z}/{x}/{y}.pbf"
+LAYERS_TILE_URL = "/tiles/{z}/{x}/{y}.pbf"
+"""Every layer of a tile in one MVT (`?layers=a,b`): the map fetches each tile once for all its layers."""
 MAX_ZOOM = 22
 CHINA = (73.0, 18.0, 136.0, 54.0)
 """(lon_min, lat_min, lon_max, lat_max) of mainland China: the view of a map with nothing to frame and no home."""
@@ -317,6 +319,7 @@ def build_map(
     bounds: tuple[float, float, float, float] | None = None,
     tile_url: str = DEFAULT_TILE_URL,
     static_url: str = "/static",
+    layers_url: str | None = LAYERS_TILE_URL,
     basemap: Basemap | None = None,
     boundary: Mapping[str, Any] | None = None,
     conflicts: Mapping[str, Any] | None = None,
@@ -341,6 +344,8 @@ def build_map(
     `renderer` draws vector tiles on "canvas" (thousands of parcels stay fast) or as "svg" paths. `overlays` are
     further folium layers (e.g. the planner's conversions), added above the conflicts and listed in the layer control.
     `home` is the view when there is nothing to frame (the county profile's extent); without it, all of China.
+    The layers without their own `url` fetch each tile once for all of them from `layers_url` (None: one request per
+    layer and tile from `tile_url`).
     """
     zh = lang == "zh"
     grids_spec = [_as_layer(lyr) for lyr in layers]
@@ -389,14 +394,21 @@ def build_map(
             subdomains="01234567",
         ).add_to(m)
 
+    if layers_url is not None and grids_spec:
+        m.add_child(_Script("LW.batchTiles();"))  # before the first grid asks for a tile
     grids = []
     for lyr in grids_spec:
         key = json.dumps(lyr.name)
         style = "LW.landuseStyle" if lyr.style_kind == "landuse" else json.dumps(layer_style(lyr.style_kind))
         factory = "rendererFactory: L.canvas.tile, " if renderer == "canvas" else ""
+        batch = (
+            f"lwTiles: {json.dumps(_tile_url(layers_url, lyr.name))}, lwLayer: {key}, "
+            if layers_url is not None and lyr.url is None
+            else ""
+        )
         options = (
-            f"{{interactive: true, {factory}minZoom: {int(lyr.minzoom)}, maxZoom: {MAX_ZOOM}, getFeatureId: LW.fid, "
-            f"vectorTileLayerStyles: {{{key}: {style}}}}}"
+            f"{{interactive: true, {factory}{batch}minZoom: {int(lyr.minzoom)}, maxZoom: {MAX_ZOOM}, "
+            f"getFeatureId: LW.fid, vectorTileLayerStyles: {{{key}: {style}}}}}"
         )
         grid = VectorGridProtobuf(
             _tile_url(lyr.url or tile_url, lyr.name), name=lyr.title, options=options, show=lyr.show

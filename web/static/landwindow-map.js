@@ -93,6 +93,45 @@
     return hit;
   };
 
+  /* One request per tile for every layer of the map. Each layer stays its own VectorGrid (styles, the layer
+     control, clicks), but the tiles the grids ask for in the same moment — all of them when the map is framed or
+     moved — are fetched together from `lwTiles` ("/tiles/{z}/{x}/{y}.pbf") with ?layers=a,b,…: an MVT is a
+     sequence of layers, and each grid takes its own from the answer. Grids without the option fetch as usual. */
+  LW.batchTiles = function () {
+    var P = L.VectorGrid.Protobuf.prototype;
+    if (P._lwBatched) return;
+    var fetchOne = P._getVectorTilePromise, pending = null;
+    P._lwBatched = true;
+    P._getVectorTilePromise = function (coords, tileBounds) {
+      if (!this.options.lwTiles) return fetchOne.call(this, coords, tileBounds);
+      var grid = this, name = this.options.lwLayer;
+      return new Promise(function (resolve, reject) {
+        if (!pending) { pending = {}; setTimeout(flush, 0); }
+        var key = grid.options.lwTiles + "|" + coords.z + "/" + coords.x + "/" + coords.y;
+        var batch = pending[key] || (pending[key] = { grid: grid, coords: coords, tileBounds: tileBounds, wanted: {} });
+        (batch.wanted[name] = batch.wanted[name] || []).push([resolve, reject]);
+      });
+    };
+    function flush() {
+      var batches = pending;
+      pending = null;
+      Object.keys(batches).forEach(function (key) {
+        var b = batches[key], names = Object.keys(b.wanted).sort();
+        // the first grid fetches and decodes for all: VectorGrid's own fetch, pointed at the combined URL
+        var fetcher = Object.create(b.grid, { _url: { value: b.grid.options.lwTiles + "?layers=" + names.join(",") } });
+        fetchOne.call(fetcher, b.coords, b.tileBounds).then(function (tile) {
+          names.forEach(function (name) {
+            var own = { layers: {} };
+            if (tile.layers && tile.layers[name]) own.layers[name] = tile.layers[name];
+            b.wanted[name].forEach(function (w) { w[0](own); });
+          });
+        }, function (err) {
+          names.forEach(function (name) { b.wanted[name].forEach(function (w) { w[1](err); }); });
+        });
+      });
+    }
+  };
+
   /* The clerk's drawn boundary goes into a hidden form field as GeoJSON (EPSG:4490 ≈ lon/lat). */
   LW.onDrawn = function (map, drawnItems, fieldId) {
     map.on(L.Draw.Event.CREATED, function (e) {

@@ -2,21 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from psycopg import AsyncConnection
 
-from gis.catalog import layer
-from gis.tiles import MAX_ZOOM, TileAddress, TileRequestError, extent_query, tile_query, version_query
+from gis.catalog import LayerSpec, catalog, layer
+from gis.tiles import MAX_ZOOM, TileAddress, TileRequestError, extent_query, layers_tile_query, versions_query
 from service.core.errors import BadRequest
+from service.core.settings import Settings
 from service.http.deps import ReadsDep, SettingsDep
 from service.http.tilecache import TileCache
 
 router = APIRouter(tags=["tiles"])
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+
+
+LayersQuery = Annotated[
+    str | None,
+    Query(
+        max_length=1000,
+        pattern=r"^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$",
+        description="the layers, comma-separated (their MVTs in this order; those below their minimum zoom left out); "
+        "every layer of the catalog when not given",
+    ),
+]
+
+
+@router.get(
+    "/tiles/{z}/{x}/{y}.pbf",
+    summary="Mapbox vector tile of several layers at once",
+    responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "empty tile"}},
+)
+async def layers_tile(
+    z: int, x: int, y: int, request: Request, reads: ReadsDep, settings: SettingsDep, layers: LayersQuery = None
+) -> Response:
+    """Return one MVT holding the tile of each layer asked for: the map fetches a tile once for all its layers.
+
+    The ETag names each layer's version; 204 when every layer is empty here or below its minimum zoom.
+    """
+    specs = [layer(name) for name in dict.fromkeys(layers.split(","))] if layers else list(catalog().values())
+    return await _tile_response(specs, z, x, y, request, reads, settings)
 
 
 @router.get(
@@ -28,41 +56,60 @@ async def tile(
     layer_name: str, z: int, x: int, y: int, request: Request, reads: ReadsDep, settings: SettingsDep
 ) -> Response:
     """Return the MVT of one tile; 204 when empty or below the layer's minimum zoom, 400 for bad coordinates."""
-    spec = layer(layer_name)
+    return await _tile_response([layer(layer_name)], z, x, y, request, reads, settings)
+
+
+async def _tile_response(
+    specs: list[LayerSpec], z: int, x: int, y: int, request: Request, reads: ReadsDep, settings: Settings
+) -> Response:
+    """Answer a tile of some layers: from the tile cache where it holds them, the rest in one statement."""
     try:
         TileAddress(z, x, y)
     except TileRequestError as exc:
         raise BadRequest(str(exc)) from exc
     cache_control = {"Cache-Control": f"public, max-age={settings.tile_max_age}"}
-    if z < spec.minzoom:
+    specs = [s for s in specs if z >= s.minzoom]
+    if not specs:
         return Response(status_code=204, headers=cache_control)
+    names = [s.name for s in specs]
     cache: TileCache = request.app.state.tile_cache
 
-    async def render(conn: AsyncConnection) -> tuple[int, bytes | None]:
-        row = await (await conn.execute(version_query(), {"layer": spec.name})).fetchone()
-        version = int(row[0]) if row else 0
-        if request.headers.get("if-none-match") == f'"{spec.name}-{version}"':
-            return version, None
-        data = cache.get((spec.name, version, z, x, y))
-        if data is None:
+    async def render(conn: AsyncConnection) -> tuple[dict[str, int], list[bytes] | None]:
+        cur = await conn.execute(versions_query(), {"layers": names})
+        versions = {name: 0 for name in names} | {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+        if request.headers.get("if-none-match") == _etag(versions):
+            return versions, None
+        parts = [cache.get((name, versions[name], z, x, y)) for name in names]
+        missing = [s for s, part in zip(specs, parts, strict=True) if part is None]
+        if missing:
             cur = await conn.execute(
-                tile_query(spec, z),
+                layers_tile_query(missing, z),
                 {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit},
                 binary=True,
                 prepare=False,
             )
             row = await cur.fetchone()
-            version, data = (int(row[0] or 0), bytes(row[1] or b"")) if row else (0, b"")
-            cache.put((spec.name, version, z, x, y), data)
-        return version, data
+            assert row is not None
+            rendered = {}
+            for i, spec in enumerate(missing):
+                version, data = int(row[2 * i] or 0), bytes(row[2 * i + 1] or b"")
+                cache.put((spec.name, version, z, x, y), data)
+                versions[spec.name], rendered[spec.name] = version, data
+            parts = [rendered[name] if part is None else part for name, part in zip(names, parts, strict=True)]
+        return versions, [p for p in parts if p is not None]
 
-    version, data = await reads.run(render)
-    headers = {**cache_control, "ETag": f'"{spec.name}-{version}"'}
-    if data is None:
+    versions, parts = await reads.run(render)
+    headers = {**cache_control, "ETag": _etag(versions)}
+    if parts is None:
         return Response(status_code=304, headers=headers)
+    data = b"".join(parts)  # an MVT is a sequence of layers: one layer's tile after another's is the tile of both
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers)
+
+
+def _etag(versions: dict[str, int]) -> str:
+    return '"' + ".".join(f"{name}-{version}" for name, version in versions.items()) + '"'
 
 
 @router.get("/tiles/{layer_name}.json", summary="TileJSON 3.0 of a layer")
