@@ -52,6 +52,10 @@ class TileCache:
             _, dropped = self._tiles.popitem(last=False)
             self.size -= len(dropped)
 
+    def newest(self, name: str) -> int | None:
+        """Return the newest version of a layer this cache has held a tile of, or None."""
+        return self._newest.get(name)
+
     def versions(self, name: str) -> set[int]:
         """Return the versions of a layer that have tiles held."""
         return {k[1] for k in self._tiles if k[0] == name}

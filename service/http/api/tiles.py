@@ -73,30 +73,43 @@ async def _tile_response(
         return Response(status_code=204, headers=cache_control)
     names = [s.name for s in specs]
     cache: TileCache = request.app.state.tile_cache
+    if_none_match = request.headers.get("if-none-match")
+    params = {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit}
 
     async def render(conn: AsyncConnection) -> tuple[dict[str, int], list[bytes] | None]:
-        cur = await conn.execute(versions_query(), {"layers": names})
-        versions = {name: 0 for name in names} | {str(r[0]): int(r[1]) for r in await cur.fetchall()}
-        if request.headers.get("if-none-match") == _etag(versions):
-            return versions, None
-        parts = [cache.get((name, versions[name], z, x, y)) for name in names]
-        missing = [s for s, part in zip(specs, parts, strict=True) if part is None]
-        if missing:
-            cur = await conn.execute(
-                layers_tile_query(missing, z),
-                {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit},
-                binary=True,
-                prepare=False,
-            )
+        # The layers' versions come with their tiles in one statement: a layer this worker holds the tile of (at
+        # the version it last saw) is only checked, the others are rendered. A second round renders what the
+        # first found re-imported since.
+        guess: dict[str, int | None] = {name: cache.newest(name) for name in names}
+        if if_none_match is not None:  # the client may hold the tile: learn the versions before rendering
+            cur = await conn.execute(versions_query(), {"layers": names})
+            current = {name: 0 for name in names} | {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+            if if_none_match == _etag(current):
+                return current, None
+            guess = dict(current)
+        versions: dict[str, int] = {}
+        parts: dict[str, bytes] = {}
+        for first_round in (True, False):
+            held = {}
+            if first_round:
+                for name, version in guess.items():
+                    data = cache.get((name, version, z, x, y)) if version is not None else None
+                    if data is not None:
+                        held[name] = data
+            todo = {s.name for s in specs if s.name not in parts and s.name not in held}
+            cur = await conn.execute(layers_tile_query(specs, z, todo), params, binary=True, prepare=False)
             row = await cur.fetchone()
             assert row is not None
-            rendered = {}
-            for i, spec in enumerate(missing):
-                version, data = int(row[2 * i] or 0), bytes(row[2 * i + 1] or b"")
-                cache.put((spec.name, version, z, x, y), data)
-                versions[spec.name], rendered[spec.name] = version, data
-            parts = [rendered[name] if part is None else part for name, part in zip(names, parts, strict=True)]
-        return versions, [p for p in parts if p is not None]
+            for i, name in enumerate(names):
+                versions[name] = int(row[2 * i] or 0)
+                if name in todo:
+                    parts[name] = bytes(row[2 * i + 1] or b"")
+                    cache.put((name, versions[name], z, x, y), parts[name])
+                elif name in held and versions[name] == guess[name]:
+                    parts[name] = held[name]
+            if len(parts) == len(names):
+                break
+        return versions, [parts[name] for name in names]
 
     versions, parts = await reads.run(render)
     headers = {**cache_control, "ETag": _etag(versions)}
