@@ -109,8 +109,9 @@ def main() -> None:
         ]
         props = ",".join(columns)
         with (
-            landwindow_server(url, free_port(), tile_cache_mb="0") as ours_base,
-            landwindow_server(url, free_port()) as cached_base,
+            # no access log on either side: tipg runs at log level warning
+            landwindow_server(url, free_port(), tile_cache_mb="0", access_log="false") as ours_base,
+            landwindow_server(url, free_port(), access_log="false") as cached_base,
             server_process(tipg_cmd, tipg_env, "/healthz", tipg_port) as tipg_base,
             httpx.Client(headers={"Accept-Encoding": "identity"}, timeout=60) as client,
         ):

@@ -85,6 +85,7 @@ def serve(
         port=p,
         workers=n,
         log_level="info",
+        access_log=settings.access_log,
         proxy_headers=False,
         # a worker re-imports this command and the app before it answers the supervisor's first ping: on a busy
         # two-core machine that took over uvicorn's default 5 s, and the workers were killed and restarted in a loop

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="server processes of `landwindow serve`")
+    access_log: bool = Field(default=True, description="log every request (personal data masked)")
     static_url: str = "/static"
 
     basemap: Literal["none", "xyz", "tianditu"] = "none"

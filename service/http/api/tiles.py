@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from psycopg import AsyncConnection
 
 from gis.catalog import LayerSpec, catalog, layer
-from gis.tiles import MAX_ZOOM, TileAddress, TileRequestError, extent_query, layers_tile_query, versions_query
+from gis.tiles import MAX_ZOOM, TileAddress, TileRequestError, extent_query, layers_tile_sql, versions_query
 from service.core.errors import BadRequest
 from service.core.settings import Settings
 from service.http.deps import ReadsDep, SettingsDep
@@ -97,7 +97,7 @@ async def _tile_response(
                     if data is not None:
                         held[name] = data
             todo = {s.name for s in specs if s.name not in parts and s.name not in held}
-            cur = await conn.execute(layers_tile_query(specs, z, todo), params, binary=True, prepare=False)
+            cur = await conn.execute(layers_tile_sql(names, z, todo), params, binary=True, prepare=False)
             row = await cur.fetchone()
             assert row is not None
             for i, name in enumerate(names):
