@@ -9,17 +9,25 @@ the servers tile by tile so all see the same machine load; p50/p95 per zoom afte
 
 "ours" renders every tile in PostGIS (LANDWINDOW_TILE_CACHE_MB=0), like tipg. "ours, cached" is the default
 configuration: a tile of a layer version is rendered once and then served from memory, which is what every clerk
-after the first one gets; it is printed for information, the comparison with tipg is the uncached one.
+after the first one gets; it is printed for information, the comparison with tipg is the uncached one. Neither
+server writes an access log (tipg runs at log level warning).
+
+With --view (the default), every layer of the county is loaded as well and a second table compares what the map
+costs per tile position: the eight layers it shows, ours in one request (/tiles/{z}/{x}/{y}.pbf?layers=…, one
+statement), tipg in one request per layer as a map client of it has to ask.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import mapbox_vector_tile
@@ -35,6 +43,17 @@ from web.server import free_port  # noqa: E402
 
 TIPG_VENV = ROOT / "bench" / ".venv-tipg"
 LIMIT = 20000
+VIEW_LAYERS = (
+    "townships",
+    "landuse",
+    "parcels",
+    "basic_farmland",
+    "village_boundary",
+    "urban_boundary",
+    "eco_redline",
+    "mining_rights",
+)
+"""The layers the map shows at first (web/pages/common.py MAP_LAYERS without the hidden price zones)."""
 
 
 def tipg_python() -> Path:
@@ -68,6 +87,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tiles", type=int, default=100, help="tiles per zoom")
     p.add_argument("--passes", type=int, default=3, help="measured passes over the tile list")
+    p.add_argument("--view", action=argparse.BooleanOptionalAction, default=True, help="also compare map views")
     a = p.parse_args()
     tipg = tipg_python()
     spec = layer("parcels")
@@ -76,18 +96,20 @@ def main() -> None:
         url = cluster.url()
         t = time.perf_counter()
         with psycopg.connect(url) as conn:
-            load(conn, read(county(1_000_000), "parcels"))
+            for name in VIEW_LAYERS if a.view else ("parcels",):
+                load(conn, read(county(1_000_000), name))
             # every k-th parcel's point on surface: the same sample in every run
             step = max(1, conn.execute("SELECT count(*) FROM parcels").fetchone()[0] // a.tiles)  # type: ignore[index]
             points = conn.execute(
                 "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM parcels WHERE id %% %s = 0 ORDER BY id) s",
                 (step,),
             ).fetchall()[: a.tiles]
-        print(f"loaded {spec.name} of the 1M county in {time.perf_counter() - t:.0f} s; {len(points)} tiles per zoom")
+        loaded = ", ".join(VIEW_LAYERS) if a.view else spec.name
+        print(f"loaded {loaded} of the 1M county in {time.perf_counter() - t:.0f} s; {len(points)} tiles per zoom")
         tipg_env = {
             "DATABASE_URL": url,
             "TIPG_DB_SCHEMAS": '["public"]',
-            "TIPG_DB_TABLES": '["public.parcels"]',
+            "TIPG_DB_TABLES": json.dumps([f"public.{name}" for name in (VIEW_LAYERS if a.view else ("parcels",))]),
             "TIPG_TILE_BUFFER": str(BUFFER),
             "TIPG_MAX_FEATURES_PER_TILE": str(LIMIT),
             "TIPG_DB_SPATIAL_EXTENT": "false",
@@ -154,6 +176,52 @@ def main() -> None:
                     f"{o50 / t50:9.2f} {o95 / t95:5.2f}{'':18} | {counts[0]:>8}/{counts[1]:<9} | "
                     f"{c50 * 1000:5.1f}ms {c95 * 1000:5.1f}ms"
                 )
+            if a.view:
+                compare_views(client, ours_base, tipg_base, points, a.passes)
+
+
+def compare_views(client: httpx.Client, ours_base: str, tipg_base: str, points: list, passes: int) -> None:
+    """Time whole map views (5 × 4 tiles, 1366 × 768) fetched over six connections, as a browser does."""
+    names = ",".join(VIEW_LAYERS)
+
+    def ours(tile: tuple[int, int, int]) -> list[str]:
+        return [f"{ours_base}/tiles/{tile[0]}/{tile[1]}/{tile[2]}.pbf?layers={names}"]
+
+    def theirs(tile: tuple[int, int, int]) -> list[str]:
+        return [
+            f"{tipg_base}/collections/public.{name}/tiles/WebMercatorQuad/{tile[0]}/{tile[1]}/{tile[2]}?"
+            + urlencode({"properties": ",".join(layer(name).public_columns), "limit": LIMIT})
+            for name in VIEW_LAYERS
+            if tile[0] >= layer(name).minzoom
+        ]
+
+    def view(urls: list[str], pool: ThreadPoolExecutor) -> float:
+        t = time.perf_counter()
+        for r in pool.map(client.get, urls):
+            assert r.status_code in (200, 204), r.text
+        return time.perf_counter() - t
+
+    print(
+        f"\nmap view: {len(VIEW_LAYERS)} layers, 5 × 4 tiles, 6 connections | {'ours':>8} | {'tipg':>8} | ratio | "
+        "requests ours/tipg"
+    )
+    with ThreadPoolExecutor(6) as pool:
+        for z in (14, 15, 16):
+            centres = [tile_of(lon, lat, z) for lon, lat in points[:20]]
+            views = [[(z, cx + dx, cy + dy) for dx in range(-2, 3) for dy in range(-2, 2)] for _, cx, cy in centres]
+            lists = [([u for t in v for u in ours(t)], [u for t in v for u in theirs(t)]) for v in views]
+            for mine, other in lists:  # warm-up
+                view(mine, pool), view(other, pool)
+            times: tuple[list[float], list[float]] = ([], [])
+            for _ in range(passes):
+                for mine, other in lists:
+                    times[0].append(view(mine, pool))
+                    times[1].append(view(other, pool))
+            o50, t50 = percentiles(times[0])[0], percentiles(times[1])[0]
+            print(
+                f"{'z' + str(z):>52} | {o50 * 1000:6.0f}ms | {t50 * 1000:6.0f}ms | {o50 / t50:5.2f} | "
+                f"{len(lists[0][0])}/{len(lists[0][1])}"
+            )
 
 
 if __name__ == "__main__":
