@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import InternalError
+from sqlalchemy.orm import Session
 
 from service.core.cluster import EmbeddedCluster
 from tests.conftest import TEST_SERVER_CONF
@@ -130,7 +131,16 @@ def test_a_replica_behind_by_more_than_the_limit_is_set_aside_until_it_catches_u
 def test_read_sessions_refuse_writes_even_on_the_primary(client):
     reads = client.app.state.reads
     assert reads.replicas == [] and reads.status() == {"reads": "primary", "replicas": []}
-    with reads.session({}) as session:
-        assert session.execute(text("SELECT count(*) FROM users")).scalar() == 0
-        with pytest.raises(InternalError, match="read-only transaction"):
-            session.execute(text("INSERT INTO layer_versions (layer, version, feature_count) VALUES ('x', 1, 0)"))
+    insert = text("INSERT INTO layer_versions (layer, version, feature_count) VALUES ('x', 1, 0)")
+    for _ in range(2):
+        with reads.session({}) as session:
+            assert session.execute(text("SELECT count(*) FROM users")).scalar() == 0
+            with pytest.raises(InternalError, match="read-only transaction"):
+                session.execute(insert)
+    # the pooled connections go back writable: the next ordinary session writes
+    engine = client.app.state.engine
+    assert engine.pool.checkedin() == 1  # the very connection the read-only sessions used
+    with Session(engine) as session:
+        session.execute(insert)
+        session.commit()
+        assert session.execute(text("SELECT count(*) FROM layer_versions WHERE layer = 'x'")).scalar() == 1
