@@ -57,12 +57,17 @@ VIEW_LAYERS = (
 
 
 def tipg_python() -> Path:
-    """Return tipg's interpreter, installing tipg into its own venv the first time (its pins differ from ours)."""
+    """Return tipg's interpreter, installing tipg into its own venv the first time (its pins differ from ours).
+
+    tipg gets the HTTP stack ours runs on, uvicorn[standard] (httptools, uvloop): the comparison is of tiles, not
+    of HTTP parsers.
+    """
     python = TIPG_VENV / "bin" / "python"
     if not (TIPG_VENV / "bin" / "uvicorn").exists():
         print("installing tipg into bench/.venv-tipg …", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "tipg", "uvicorn"], check=True)
+    if subprocess.run([str(python), "-c", "import httptools, uvloop, tipg"], capture_output=True).returncode != 0:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "tipg", "uvicorn[standard]"], check=True)
     return python
 
 
