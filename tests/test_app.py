@@ -95,24 +95,38 @@ def test_tilejson(client, parcels_loaded):
     assert "owner" not in tj["vector_layers"][0]["fields"]
 
 
-def test_tiles_cut_from_lon_lat_match_projected_tiles(client, conn, parcels_loaded):
-    """From z12 the tile grid is mapped straight from lon/lat: within one grid unit of projecting every vertex."""
+def test_tiles_cut_from_lon_lat_match_projected_tiles(client, conn, tmp_path, parcels_loaded):
+    """From z12 the tile grid is mapped straight from lon/lat: within one grid unit of projecting every vertex, rings
+    in the same direction whichever way they turned in the source (exteriors counter-clockwise on the grid, holes
+    clockwise)."""
+    from shapely.geometry import Polygon
+    from shapely.geometry.polygon import orient
+
     from gis.catalog import layer
     from gis.crs import reproject
-    from gis.tiles import LINEAR_FROM_ZOOM, tile_query
+    from gis.tiles import LINEAR_FROM_ZOOM, TileAddress, tile_query
 
-    c = reproject(box(X0, Y0, X0 + 70, Y0 + 20), 4526, 4490).centroid
+    holed = Polygon(
+        [(X0 + 80, Y0), (X0 + 110, Y0), (X0 + 110, Y0 + 20), (X0 + 80, Y0 + 20)],
+        [[(X0 + 90, Y0 + 5), (X0 + 100, Y0 + 5), (X0 + 100, Y0 + 15), (X0 + 90, Y0 + 15)]],
+    )
+    extra = gpd.GeoDataFrame(
+        {"parcel_no": ["CW1", "CCW2"]}, geometry=[orient(holed, sign=-1.0), orient(holed, sign=1.0)], crs=4526
+    )
+    extra.to_file(tmp_path / "extra.gpkg", layer="parcels")
+    load(conn, read(tmp_path / "extra.gpkg", "parcels"), replace=False)
+    c = reproject(box(X0, Y0, X0 + 110, Y0 + 20), 4526, 4490).centroid
     spec = layer("parcels")
     for z in (LINEAR_FROM_ZOOM, 14, 16, 18):
         x, y = _tile_of(c.x, c.y, z)
-        params = {"z": z, "x": x, "y": y, "limit": 100}
+        params = TileAddress(z, x, y).params(100)
         linear = mapbox_vector_tile.decode(bytes(conn.execute(tile_query(spec, z), params).fetchone()[1]))
         projected = mapbox_vector_tile.decode(
             bytes(conn.execute(tile_query(spec, LINEAR_FROM_ZOOM - 1), params).fetchone()[1])
         )
         a = {f["id"]: f["geometry"]["coordinates"] for f in linear["parcels"]["features"]}
         b = {f["id"]: f["geometry"]["coordinates"] for f in projected["parcels"]["features"]}
-        assert a.keys() == b.keys() and len(a) == 2
+        assert a.keys() == b.keys() and len(a) == 4
         for fid in a:
             assert len(a[fid]) == len(b[fid]), (z, fid)
             for ring_a, ring_b in zip(a[fid], b[fid], strict=True):
@@ -127,6 +141,19 @@ def test_tiles_cut_from_lon_lat_match_projected_tiles(client, conn, parcels_load
                     for k in range(len(ra))
                 )
                 assert gap <= 1, (z, fid, gap)
+
+
+def test_the_tile_box_worked_out_in_python_is_postgis_own(conn):
+    """TileAddress.lonlat_bounds is ST_Transform(ST_TileEnvelope(z, x, y), 4490) to within 1e-9 degrees."""
+    from gis.tiles import TileAddress
+
+    for z, x, y in [(0, 0, 0), (8, 209, 107), (12, 3348, 1706), (16, 53568, 27073), (22, 3428388, 1732712)]:
+        row = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ST_Transform(ST_TileEnvelope(%s, %s, %s), 4490) e",
+            (z, x, y),
+        ).fetchone()
+        ours = TileAddress(z, x, y).lonlat_bounds()
+        assert max(abs(a - b) for a, b in zip(ours, row, strict=True)) < 1e-9, (z, x, y, ours, row)
 
 
 def test_tiles_are_served_from_memory_until_the_layer_changes(client, conn, tmp_path, parcels_loaded):

@@ -64,7 +64,7 @@ async def _tile_response(
 ) -> Response:
     """Answer a tile of some layers: from the tile cache where it holds them, the rest in one statement."""
     try:
-        TileAddress(z, x, y)
+        address = TileAddress(z, x, y)
     except TileRequestError as exc:
         raise BadRequest(str(exc)) from exc
     cache_control = {"Cache-Control": f"public, max-age={settings.tile_max_age}"}
@@ -74,7 +74,7 @@ async def _tile_response(
     names = [s.name for s in specs]
     cache: TileCache = request.app.state.tile_cache
     if_none_match = request.headers.get("if-none-match")
-    params = {"z": z, "x": x, "y": y, "limit": settings.tile_feature_limit}
+    params = address.params(settings.tile_feature_limit)
 
     async def render(conn: AsyncConnection) -> tuple[dict[str, int], list[bytes] | None]:
         # The layers' versions come with their tiles in one statement: a layer this worker holds the tile of (at
