@@ -74,11 +74,7 @@ LINEAR_FROM_ZOOM = 12
 
 
 def tile_query(spec: LayerSpec, z: int = MAX_ZOOM) -> sql.Composed:
-    """Return one statement yielding (layer version, MVT bytes) for a tile of a layer; binds z, x, y, limit.
-
-    Run it without a prepared plan (``prepare=False``): PostgreSQL's generic plan for it scans far more than the
-    tile.
-    """
+    """Return one statement yielding (layer version, MVT bytes) for a tile of a layer; binds TileAddress.params."""
     return layers_tile_query([spec], z)
 
 
@@ -90,7 +86,9 @@ def layers_tile_query(
     Binds TileAddress.params(limit) (at most `limit` features per layer). Only the layers named in `render`
     (default: all) are rendered; the others yield their version and NULL (the caller holds their tile and checks
     its version). The layers' MVTs concatenated are the tile of them all; every layer is read in the statement's
-    one snapshot. Run it unprepared, like tile_query.
+    one snapshot. It may run prepared: the tile's box is a parameter the GiST index is searched with, so the generic
+    plan reads the tile and nothing more (when the box was worked out in the statement, the generic plan scanned
+    far beyond the tile), and planning was a fifth of a z16 tile's time.
     """
     columns = [
         sql.SQL("(SELECT version FROM layer_versions WHERE layer = {name}), {mvt}").format(

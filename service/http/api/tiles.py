@@ -97,7 +97,7 @@ async def _tile_response(
                     if data is not None:
                         held[name] = data
             todo = {s.name for s in specs if s.name not in parts and s.name not in held}
-            cur = await conn.execute(layers_tile_sql(names, z, todo), params, binary=True, prepare=False)
+            cur = await conn.execute(layers_tile_sql(names, z, todo), params, binary=True, prepare=True)
             row = await cur.fetchone()
             assert row is not None
             for i, name in enumerate(names):
