@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,6 +46,10 @@ _COLUMN_TYPES: dict[str, type[TypeEngine]] = {
     "float": Float,
     "date": Date,
 }
+
+
+COUNTY_CODE = re.compile(r"^[1-9][0-9]{5}$")
+"""A county's GB/T 2260 administrative code: the key every layer table is LIST-partitioned by."""
 
 
 class CatalogError(ValueError):
@@ -96,8 +101,12 @@ class LayerSpec:
 
 
 def _build_tables(name: str, columns: tuple[ColumnSpec, ...], subdivide: bool) -> tuple[Table, Table | None]:
+    # Every layer table is LIST-partitioned by county (one partition per county, `<table>_c<code>`), so an
+    # instance holds many counties and an import replaces one county's partition without touching the others.
+    # Ids come from one sequence per table (a partitioned table has no identity column before PostgreSQL 17) and
+    # stay unique across the counties; the primary key carries the partition key, as PostgreSQL requires.
     cols: list[Column] = [
-        Column("id", BigInteger, Identity(always=False), primary_key=True),
+        Column("id", BigInteger, primary_key=True, server_default=text(f"nextval('{name}_id_seq'::regclass)")),
         Column("src_fid", Text, nullable=True, comment="feature id in the source file"),
     ]
     for c in columns:
@@ -107,18 +116,33 @@ def _build_tables(name: str, columns: tuple[ColumnSpec, ...], subdivide: bool) -
     cols += [
         Column("props", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
         Column("geom", Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False),
+        Column("county", Text, primary_key=True),
     ]
-    table = Table(name, metadata, *cols)
+    table = Table(name, metadata, *cols, postgresql_partition_by="LIST (county)")
     sub = None
     if subdivide:
+        sub_name = f"{name}_sub"
         sub = Table(
-            f"{name}_sub",
+            sub_name,
             metadata,
-            Column("id", BigInteger, Identity(always=False), primary_key=True),
+            Column("id", BigInteger, primary_key=True, server_default=text(f"nextval('{sub_name}_id_seq'::regclass)")),
             Column("feature_id", BigInteger, nullable=False, index=True),
             Column("geom", Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False),
+            Column("county", Text, primary_key=True),
+            postgresql_partition_by="LIST (county)",
         )
     return table, sub
+
+
+def partition_name(table: str, county: str) -> str:
+    """Return the name of one county's partition of a layer table (`parcels_c421202`)."""
+    return f"{table}_c{county}"
+
+
+def is_partition(table: str) -> bool:
+    """Return whether a table name is one county's partition of a layer table (not in the metadata itself)."""
+    base, _, code = table.rpartition("_c")
+    return bool(base) and COUNTY_CODE.match(code) is not None and base in metadata.tables
 
 
 layer_versions = Table(
@@ -144,6 +168,7 @@ layer_loads = Table(
     Column("repaired", Integer, nullable=False, server_default=text("0")),
     Column("rejected", Integer, nullable=False, server_default=text("0")),
     Column("replaced", Integer, nullable=False, server_default=text("1")),
+    Column("county", Text, nullable=True, comment="the county whose partition the load replaced or added to"),
 )
 """History of every load of every layer (one row per import)."""
 

@@ -31,7 +31,7 @@ import shapely
 from psycopg import sql
 from pyproj import CRS
 
-from gis.catalog import STORAGE_SRID, LayerSpec, catalog, layer
+from gis.catalog import COUNTY_CODE, STORAGE_SRID, LayerSpec, catalog, layer, partition_name
 from gis.crs import transformer
 from gis.vector import VectorFileError, list_layers, resolve
 
@@ -99,6 +99,8 @@ class ImportResult:
     rejected: list[tuple[str, str]]
     mapping: dict[str, str]
     seconds: float
+    county: str = ""
+    """The county whose partition was loaded (GB/T 2260 code)."""
 
 
 def _column_mapping(spec: LayerSpec, source_columns: list[str]) -> dict[str, str]:
@@ -343,39 +345,126 @@ def _pipeline(src: LayerSource, conv: _Converter, workers: int = 2, ahead: int =
             yield pending.popleft().result()
 
 
+def default_county() -> str:
+    """Return gis's default county code (gis/data/county.toml), for callers that name none."""
+    raw = tomllib.loads(resources.files("gis").joinpath("data/county.toml").read_text("utf-8"))
+    return str(raw["admin_code"])
+
+
+def _county_code(county: str | None) -> str:
+    code = default_county() if county is None else county
+    if not COUNTY_CODE.match(code):
+        raise LayerImportError(
+            f"县级行政区划代码应为6位数字 / the county code must be six digits (GB/T 2260), got {code!r}"
+        )
+    return code
+
+
+def _ensure_partition(conn: psycopg.Connection, table: str, county: str) -> sql.Identifier:
+    """Create one county's partition of a layer table when it has none yet; return its name."""
+    part = sql.Identifier(partition_name(table, county))
+    conn.execute(
+        sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES IN ({})").format(
+            part, sql.Identifier(table), sql.Literal(county)
+        )
+    )
+    conn.execute(sql.SQL("ALTER TABLE {} ALTER county SET DEFAULT {}").format(part, sql.Literal(county)))
+    return part
+
+
+def _fresh_partition(conn: psycopg.Connection, table: str, county: str) -> sql.Identifier:
+    """Create an empty stand-alone table shaped like a layer table, to become one county's partition."""
+    fresh = sql.Identifier(f"{partition_name(table, county)}_load")
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(fresh))
+    conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(fresh, sql.Identifier(table)))
+    conn.execute(sql.SQL("ALTER TABLE {} ALTER county SET DEFAULT {}").format(fresh, sql.Literal(county)))
+    # the constraint proves the rows belong to the partition, so ATTACH does not scan them again
+    conn.execute(
+        sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (county IS NOT NULL AND county = {})").format(
+            fresh, sql.Identifier(f"ck_{partition_name(table, county)}_county"), sql.Literal(county)
+        )
+    )
+    return fresh
+
+
+def _swap_partition(conn: psycopg.Connection, table: str, county: str) -> int:
+    """Put the freshly loaded table in place of one county's partition; return the old partition's rows."""
+    name = partition_name(table, county)
+    old = conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
+    old_rows = 0
+    if old and old[0] is not None:
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(name))).fetchone()
+        old_rows = int(row[0]) if row else 0
+        conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+    conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(f"{name}_load"), sql.Identifier(name)))
+    indexes = conn.execute(
+        "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass",
+        (name,),
+    ).fetchall()
+    for (index_name,) in indexes:
+        if str(index_name).endswith("_load"):
+            conn.execute(
+                sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                    sql.Identifier(index_name), sql.Identifier(str(index_name).removesuffix("_load"))
+                )
+            )
+    conn.execute(
+        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+            sql.Identifier(table), sql.Identifier(name), sql.Literal(county)
+        )
+    )
+    return old_rows
+
+
+def _partition_indexes(conn: psycopg.Connection, table: str, part: sql.Identifier, county: str) -> None:
+    """Build on a fresh partition the indexes its parent has (ATTACH then adopts them instead of building again)."""
+    rows = conn.execute(
+        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary",
+        (table,),
+    ).fetchall()
+    for index_name, definition in rows:
+        # "CREATE INDEX idx_parcels_geom ON ONLY public.parcels USING gist (geom)" → the same on the partition,
+        # named with _load until the old partition (holding the final names) is gone
+        method_and_columns = str(definition).split(" USING ", 1)[1]
+        name = sql.Identifier(f"{index_name}_c{county}_load")
+        conn.execute(sql.SQL("CREATE INDEX {} ON {} USING ").format(name, part) + sql.SQL(method_and_columns))
+    pk = sql.Identifier(f"pk_{partition_name(table, county)}_load")
+    conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY (id, county)").format(part, pk))
+
+
 def load(
     conn: psycopg.Connection,
     src: LayerSource,
     replace: bool = True,
     progress: Progress | None = None,
     max_rejected: int | None = None,
+    county: str | None = None,
 ) -> ImportResult:
-    """Load a layer in one transaction and bump its version; on any error nothing changes."""
+    """Load a layer into one county's partition in one transaction and bump its version; on any error nothing
+    changes. `replace` swaps in a new partition (the other counties' are not touched); else features are added."""
     spec = src.spec
+    code = _county_code(county)
     started = time.perf_counter()
     report = ImportReport()
     conv = _Converter(src, report)
-    table = sql.Identifier(spec.name)
-    gist = sql.Identifier(f"idx_{spec.name}_geom")
-    btrees = [(sql.Identifier(f"ix_{spec.name}_{c.name}"), sql.Identifier(c.name)) for c in spec.columns if c.index]
     names = [f.name for f in conv.schema]
     with conn.transaction():
-        # One import of a layer at a time; readers keep the old version until commit.
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"landwindow.layer.{spec.name}",))
+        # One import of a county's layer at a time; readers keep the old partition until commit.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"landwindow.layer.{spec.name}.{code}",))
         first_new_id = 0
         if replace:
-            conn.execute(sql.SQL("TRUNCATE {}").format(table))
-            if spec.sub_table is not None:
-                conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(spec.sub_name)))
-            # indexes are built once after the load: much faster than maintaining them row by row
-            conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(gist))
-            for ix, _ in btrees:
-                conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(ix))
+            # Loaded into a table of its own with no indexes, indexed once after the load (much faster than
+            # maintaining them row by row), then attached in place of the county's old partition.
+            target = _fresh_partition(conn, spec.name, code)
+            sub_target = _fresh_partition(conn, spec.sub_name, code) if spec.sub_table is not None else None
         else:
-            row = conn.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(table)).fetchone()
+            target = _ensure_partition(conn, spec.name, code)
+            sub_target = _ensure_partition(conn, spec.sub_name, code) if spec.sub_table is not None else None
+            row = conn.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(target)).fetchone()
             first_new_id = int(row[0]) if row else 0
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-            table, sql.SQL(", ").join(map(sql.Identifier, names))
+            target, sql.SQL(", ").join(map(sql.Identifier, names))
         )
         encoder = pgpq.ArrowToPostgresBinaryEncoder(conv.schema)
         total = src.total or 0
@@ -394,10 +483,8 @@ def load(
                 f"{len(report.rejected)} 个要素被拒绝 / features rejected (more than {max_rejected} allowed):\n{shown}"
             )
         if replace:
-            conn.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(gist, table))
-            for ix, col in btrees:
-                conn.execute(sql.SQL("CREATE INDEX {} ON {} ({})").format(ix, table, col))
-        if spec.sub_table is not None:
+            _partition_indexes(conn, spec.name, target, code)
+        if sub_target is not None:
             conn.execute(
                 sql.SQL(
                     # Cut in the feature's 3° GK zone, where checks measure: cut lines are straight there, so
@@ -410,31 +497,45 @@ def load(
                     "  SELECT id, ST_Subdivide(ST_Transform(geom, 4488 + floor((ST_X(ST_Centroid(geom)) + 1.5) / 3)::int), %s) AS g "
                     "  FROM {t} WHERE id > %s) s "
                     "WHERE GeometryType(g) = 'POLYGON') pieces"
-                ).format(sub=sql.Identifier(spec.sub_name), t=table, srid=sql.Literal(STORAGE_SRID)),
+                ).format(sub=sub_target, t=target, srid=sql.Literal(STORAGE_SRID)),
                 (SUBDIVIDE_VERTICES, first_new_id),
             )
-        conn.execute(sql.SQL("ANALYZE {}").format(table))
+            if replace:
+                _partition_indexes(conn, spec.sub_name, sub_target, code)
         if replace:
-            count = report.loaded
+            old_rows = _swap_partition(conn, spec.name, code)
+            if spec.sub_table is not None:
+                _swap_partition(conn, spec.sub_name, code)
+            added = report.loaded - old_rows
         else:
-            count_row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()
-            count = int(count_row[0]) if count_row else 0
+            added = report.loaded
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(partition_name(spec.name, code))))
         version_row = conn.execute(
             """
             INSERT INTO layer_versions (layer, version, feature_count, loaded_at, source)
-            VALUES (%(layer)s, 1, %(count)s, now(), %(source)s)
+            VALUES (%(layer)s, 1, %(added)s, now(), %(source)s)
             ON CONFLICT (layer) DO UPDATE
-               SET version = layer_versions.version + 1, feature_count = EXCLUDED.feature_count,
+               SET version = layer_versions.version + 1,
+                   feature_count = layer_versions.feature_count + %(added)s,
                    loaded_at = EXCLUDED.loaded_at, source = EXCLUDED.source
-            RETURNING version
+            RETURNING version, feature_count
             """,
-            {"layer": spec.name, "count": count, "source": src.source},
+            {"layer": spec.name, "added": added, "source": src.source},
         ).fetchone()
-        version = int(version_row[0]) if version_row else 0
+        version, count = (int(version_row[0]), int(version_row[1])) if version_row else (0, 0)
         conn.execute(
-            "INSERT INTO layer_loads (layer, version, source, feature_count, repaired, rejected, replaced) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (spec.name, version, src.source, report.loaded, len(report.repaired), len(report.rejected), int(replace)),
+            "INSERT INTO layer_loads (layer, version, source, feature_count, repaired, rejected, replaced, county) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                spec.name,
+                version,
+                src.source,
+                report.loaded,
+                len(report.repaired),
+                len(report.rejected),
+                int(replace),
+                code,
+            ),
         )
     return ImportResult(
         layer=spec.name,
@@ -445,6 +546,7 @@ def load(
         rejected=report.rejected,
         mapping=report.mapping,
         seconds=time.perf_counter() - started,
+        county=code,
     )
 
 

@@ -3,7 +3,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from gis.catalog import catalog
+from gis.catalog import catalog, is_partition
 from service.core.db import downgrade, migrate
 from service.core.models import Base
 from service.core.settings import sqlalchemy_url
@@ -14,7 +14,12 @@ def _diff(url: str) -> list:
     try:
         with engine.connect() as c:
             ctx = MigrationContext.configure(
-                c, opts={"include_object": lambda o, n, t, r, ct: not (t == "table" and n == "spatial_ref_sys")}
+                c,
+                opts={
+                    "include_object": lambda o, n, t, r, ct: (
+                        not (t == "table" and (n == "spatial_ref_sys" or is_partition(n)))
+                    )
+                },
             )
             return compare_metadata(ctx, Base.metadata)
     finally:

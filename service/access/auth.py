@@ -113,6 +113,8 @@ class Principal:
     role: str
     department: str | None = None
     audit_name: str | None = None
+    county: str | None = None
+    """The county (GB/T 2260 code) whose cases this member of staff works on; none: every county."""
 
     @property
     def actor(self) -> str:
@@ -122,7 +124,7 @@ class Principal:
 
 def principal_of(user: User) -> Principal:
     """Return the principal of a staff account."""
-    return Principal(user.id, user.username, user.role, user.department)
+    return Principal(user.id, user.username, user.role, user.department, county=user.county)
 
 
 def operator() -> Principal:
@@ -158,7 +160,7 @@ class TokenSigner:
 
     def issue(self, user: User, cookie: bool = False) -> str:
         """Return a signed token naming the user."""
-        payload = {"uid": user.id, "u": user.username, "r": user.role, "d": user.department}
+        payload = {"uid": user.id, "u": user.username, "r": user.role, "d": user.department, "c": user.county}
         return (self._cookie if cookie else self._token).dumps(payload)
 
     def read(self, token: str, cookie: bool = False) -> Principal:
@@ -169,7 +171,7 @@ class TokenSigner:
             raise NotAuthenticated("登录已过期，请重新登录 / the session has expired; log in again") from exc
         except BadSignature as exc:
             raise NotAuthenticated("登录凭据无效 / the credentials are invalid") from exc
-        return Principal(int(data["uid"]), str(data["u"]), str(data["r"]), data.get("d"))
+        return Principal(int(data["uid"]), str(data["u"]), str(data["r"]), data.get("d"), county=data.get("c"))
 
 
 def authenticate(session: Session, username: str, password: str) -> User:

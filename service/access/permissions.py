@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, and_, select, true
 from sqlalchemy.orm import Session
 
 from service.core.errors import NotFound, PermissionDenied
@@ -105,10 +105,12 @@ def require_task(principal: Principal, task: Task) -> None:
 
 
 def case_visibility(principal: Principal) -> ColumnElement[bool]:
-    """Return the condition on cases that the principal may see (reviewers: their department's tasks)."""
+    """Return the condition on cases that the principal may see: staff of a county its cases only, reviewers
+    their department's tasks."""
+    county = true() if principal.county is None else Case.county == principal.county
     if principal.role not in table().department_only:
-        return true()
-    return Case.id.in_(select(ReviewTask.case_id).where(ReviewTask.department == principal.department))
+        return county
+    return and_(county, Case.id.in_(select(ReviewTask.case_id).where(ReviewTask.department == principal.department)))
 
 
 def visible_case(session: Session, principal: Principal, case_id: int) -> Case:

@@ -155,6 +155,7 @@ def create_case(
     case = Case(
         case_no=_next_number(session, intake.kind, received_at.astimezone(clocks.LOCAL_TZ).year),
         kind=intake.kind,
+        county=actor.county or session_settings(session).profile.admin_code,
         status="received",
         version=1,
         idempotency_key=intake.idempotency_key,

@@ -56,6 +56,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(Text, server_default="")
     role: Mapped[str] = mapped_column(Text)
     department: Mapped[str | None] = mapped_column(Text)
+    county: Mapped[str | None] = mapped_column(Text)
+    """The county (GB/T 2260 code) whose cases this member of staff works on; none: every county of the instance."""
     password_hash: Mapped[str] = mapped_column(Text)
     must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
@@ -84,6 +86,8 @@ class Case(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     case_no: Mapped[str] = mapped_column(Text, unique=True)
     kind: Mapped[str] = mapped_column(Text)
+    county: Mapped[str] = mapped_column(Text, index=True)
+    """The county (GB/T 2260 code) the application was lodged in."""
     status: Mapped[str] = mapped_column(Text, index=True)
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     idempotency_key: Mapped[str | None] = mapped_column(Text)
