@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gis.catalog import COUNTY_CODE
 from service.access import permissions
 from service.core.errors import InvalidInput, NotAuthenticated
 from service.core.models import User
@@ -193,9 +194,20 @@ def _dummy_hash() -> str:
 
 
 def add_user(
-    session: Session, username: str, role: str, password: str, department: str | None = None, display_name: str = ""
+    session: Session,
+    username: str,
+    role: str,
+    password: str,
+    department: str | None = None,
+    display_name: str = "",
+    county: str | None = None,
 ) -> User:
-    """Create a member of staff; the password is stored only as an argon2 hash."""
+    """Create a member of staff (of one county when `county`, a GB/T 2260 code, is given; else of every county the
+    instance holds); the password is stored only as an argon2 hash."""
+    if county is not None and COUNTY_CODE.match(county) is None:
+        raise InvalidInput(
+            f"县级行政区划代码应为6位数字 / the county must be a six-digit GB/T 2260 code, got {county!r}"
+        )
     if role not in permissions.roles():
         raise InvalidInput(f"未知角色 unknown role {role!r}; roles: {', '.join(permissions.roles())}")
     if len(password) < 8:
@@ -206,6 +218,7 @@ def add_user(
         username=username,
         role=role,
         department=department,
+        county=county,
         display_name=display_name or username,
         password_hash=hash_secret(password),
     )

@@ -34,7 +34,7 @@ SAMPLE_COUNTY = Path(__file__).resolve().parents[2] / "sample_parcels" / "county
 def _print_result(r: ImportResult) -> None:
     out.print(
         f"[green]{r.layer}[/] version {r.version}: {r.loaded} features loaded, {r.feature_count} in the layer "
-        f"({r.seconds:.1f} s)"
+        f"({r.seconds:.1f} s, county {r.county})"
     )
     for label, items in (
         ("[yellow]{n} 个几何已修复 / invalid geometries repaired:[/]", r.repaired),
@@ -46,14 +46,21 @@ def _print_result(r: ImportResult) -> None:
                 out.print(f"  feature {fid}: {why}", highlight=False)
 
 
-def import_layer(conn: psycopg.Connection, layer_name: str, path: Path, crs: int | None, replace: bool) -> ImportResult:
-    """Load a file into a layer in one transaction with a progress bar; print what was loaded."""
+def import_layer(
+    conn: psycopg.Connection, layer_name: str, path: Path, crs: int | None, replace: bool, county: str | None = None
+) -> ImportResult:
+    """Load a file into one county's partition of a layer (the profile's county unless named) in one transaction with
+    a progress bar; print what was loaded."""
     source = read(path, layer_name, crs)
     columns = (TextColumn(f"[bold]{layer_name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err) as bar:
         task = bar.add_task("load", total=source.total)
         result = load(
-            conn, source, replace=replace, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            conn,
+            source,
+            replace=replace,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            county=county or get_settings().profile.admin_code,
         )
     _print_result(result)
     return result
@@ -80,7 +87,17 @@ def import_cmd(
         Path, typer.Argument(help="GeoPackage, FileGDB (.gdb), Shapefile (.shp/.zip), GeoJSON or FlatGeobuf")
     ],
     crs: Annotated[int | None, typer.Option("--crs", help="源坐标系EPSG / source EPSG when the file has none")] = None,
-    replace: Annotated[bool, typer.Option("--replace", help="替换整个图层 / replace the whole layer")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="替换该县的整个图层 / replace the county's whole layer")
+    ] = False,
+    county: Annotated[
+        str | None,
+        typer.Option(
+            "--county",
+            help="县行政区划代码（默认为本实例档案的县）；只写入该县的分区 / the county's admin code (default: the "
+            "profile's); only that county's partition is written",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -110,7 +127,7 @@ def import_cmd(
     url = running_database_url()
     try:
         with psycopg.connect(url) as conn:
-            import_layer(conn, layer_name, path, crs, replace)
+            import_layer(conn, layer_name, path, crs, replace, county)
     except (LayerImportError, CatalogError) as exc:
         fail(str(exc))
 

@@ -23,10 +23,13 @@ def user_add(
     password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True, help="至少8位 / 8+ characters")],
     department: Annotated[str | None, typer.Option(help="审查股室 / department (reviewers)")] = None,
     name: Annotated[str, typer.Option("--name", help="显示名 / display name")] = "",
+    county: Annotated[
+        str | None, typer.Option(help="所属县行政区划代码 / the county (admin code) whose cases alone they see")
+    ] = None,
 ) -> None:
     """新增用户 / Create a member of staff."""
     with operator_session() as session:
-        user = add_user(session, username, role, password, department, name)
+        user = add_user(session, username, role, password, department, name, county)
         audit(session, actor().actor, "user.create", None, None, {"username": username, "role": role})
     out.print(f"user {user.username} ({user.role}) created")
 

@@ -122,6 +122,7 @@ class Conversion:
     kind: str
     status: str
     state: str
+    county: str
     township: str | None
     village: str | None
     applicant: str | None
@@ -147,6 +148,24 @@ class Conversion:
         return out
 
 
+STATES = ("approved", "pending", "all")
+
+
+def _sums(rows: list[Conversion]) -> dict[str, float]:
+    agr = sum(r.agricultural_m2 for r in rows)
+    cult = sum(r.cultivated_m2 for r in rows)
+    cls_ = sum(r.class_m2 or 0.0 for r in rows)
+    return {
+        "cases": len(rows),
+        "agricultural_m2": round(agr, 2),
+        "agricultural_mu": round(m2_to_mu(agr), 2),
+        "cultivated_m2": round(cult, 2),
+        "cultivated_mu": round(m2_to_mu(cult), 2),
+        "class_m2": round(cls_, 2),
+        "class_mu": round(m2_to_mu(cls_), 2),
+    }
+
+
 @dataclass
 class ConversionList:
     """The filtered conversions and their totals of 农用地 and 耕地, approved and pending apart."""
@@ -156,28 +175,26 @@ class ConversionList:
 
     def totals(self) -> dict[str, dict[str, float]]:
         """Return m² and mu of 农用地 and 耕地 (and the filtered class) per state and overall."""
-        out: dict[str, dict[str, float]] = {}
-        for state in ("approved", "pending", "all"):
-            rows = [r for r in self.rows if state in ("all", r.state)]
-            agr = sum(r.agricultural_m2 for r in rows)
-            cult = sum(r.cultivated_m2 for r in rows)
-            cls_ = sum(r.class_m2 or 0.0 for r in rows)
-            out[state] = {
-                "cases": len(rows),
-                "agricultural_m2": round(agr, 2),
-                "agricultural_mu": round(m2_to_mu(agr), 2),
-                "cultivated_m2": round(cult, 2),
-                "cultivated_mu": round(m2_to_mu(cult), 2),
-                "class_m2": round(cls_, 2),
-                "class_mu": round(m2_to_mu(cls_), 2),
+        return {state: _sums([r for r in self.rows if state in ("all", r.state)]) for state in STATES}
+
+    def totals_by_county(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Return the totals of each county (GB/T 2260 code) the list holds: a province's or city's planner reads
+        every county side by side."""
+        counties = sorted({r.county for r in self.rows})
+        return {
+            county: {
+                state: _sums([r for r in self.rows if r.county == county and state in ("all", r.state)])
+                for state in STATES
             }
-        return out
+            for county in counties
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready list with totals."""
         return {
             "filter": self.filter.as_query(),
             "totals": self.totals(),
+            "totals_by_county": self.totals_by_county(),
             "conversions": [r.to_dict() for r in self.rows],
         }
 
@@ -272,7 +289,7 @@ _CONVERSIONS = text("""
 WITH approvals AS (
     SELECT case_id, max(at) AS approved_at FROM audit_log WHERE action = ANY(:approve) GROUP BY case_id
 ), conv AS (
-    SELECT c.id, c.case_no, c.kind, c.status, c.township, c.village, c.applicant_name, c.applicant_type,
+    SELECT c.id, c.case_no, c.kind, c.status, c.county, c.township, c.village, c.applicant_name, c.applicant_type,
            c.received_at, a.approved_at, r.id AS check_id, r.created_at AS checked_at, r.verdict, r.layer_versions,
            (r.report->>'area_m2')::float8 AS area_m2,
            coalesce((r.report->'categories'->>:agricultural)::float8, 0) AS agr,
@@ -289,6 +306,7 @@ WITH approvals AS (
 )
 SELECT * FROM conv
 WHERE agr > 0
+  AND (CAST(:county AS text) IS NULL OR county = :county)
   AND (CAST(:township AS text) IS NULL OR township = :township)
   AND (CAST(:state AS text) IS NULL OR state = :state)
   AND (CAST(:t0 AS timestamptz) IS NULL OR coalesce(approved_at, received_at) >= :t0)
@@ -304,10 +322,12 @@ def _start(d: date | None) -> datetime | None:
     return datetime(d.year, d.month, d.day, tzinfo=LOCAL_TZ) if d else None
 
 
-def list_conversions(session: Session, f: ConversionFilter | None = None) -> ConversionList:
-    """Return the approved and pending conversions of farmland that match the filter, newest first."""
+def list_conversions(session: Session, f: ConversionFilter | None = None, county: str | None = None) -> ConversionList:
+    """Return the approved and pending conversions of farmland that match the filter, newest first; of one county
+    (GB/T 2260 code) when `county` is given (a county's planner), else of every county the instance holds."""
     f = f or ConversionFilter()
     params = {
+        "county": county,
         "kinds": list(settings()["monthly"]["conversion_kinds"]),
         "approve": transition_actions()["approve"],
         "open": list(open_states()),
@@ -329,6 +349,7 @@ def list_conversions(session: Session, f: ConversionFilter | None = None) -> Con
                 kind=r["kind"],
                 status=r["status"],
                 state=r["state"],
+                county=r["county"],
                 township=r["township"],
                 village=r["village"],
                 applicant=applicant,
@@ -533,10 +554,12 @@ def _ignored_rules() -> frozenset[str]:
     return frozenset(settings().get("conversion_audit", {}).get("ignore_rules", []))
 
 
-def audit_conversions(session: Session, f: ConversionFilter | None = None) -> ConversionAudit:
+def audit_conversions(
+    session: Session, f: ConversionFilter | None = None, county: str | None = None
+) -> ConversionAudit:
     """Re-run today's map against every approved conversion (one statement per kind) and compare with its stored check."""
     f = replace(f or ConversionFilter(), state="approved")
-    listed = list_conversions(session, f)
+    listed = list_conversions(session, f, county)
     stored = {
         r.id: r.report
         for r in session.execute(

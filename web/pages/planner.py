@@ -51,8 +51,8 @@ def _parse(
         return None, exc.message
 
 
-def _listing(session: Any, f: ConversionFilter | None) -> ConversionList:
-    return list_conversions(session, f) if f is not None else ConversionList(ConversionFilter(), [])
+def _listing(session: Any, f: ConversionFilter | None, user: Principal) -> ConversionList:
+    return list_conversions(session, f, user.county) if f is not None else ConversionList(ConversionFilter(), [])
 
 
 def _conversion_layer(fc: dict[str, Any], zh: bool) -> folium.GeoJson:
@@ -90,7 +90,7 @@ def planner(
     """Every approved and pending conversion of farmland on the map and in a table, with totals of 农用地 and 耕地."""
     # the period is ?from=&to= (YYYY-MM-DD), as in the API
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, state)
-    listing = _listing(session, f)
+    listing = _listing(session, f, user)
     fc = listing.geojson()
     lang = lang_of(request)
     m = build_map(
@@ -109,6 +109,7 @@ def planner(
             "map": render_parts(m),
             "listing": listing,
             "totals": listing.totals(),
+            "by_county": listing.totals_by_county(),
             "f": f or _typed(request, township, land_class, state),
             "error": error,
             "townships": townships(session),
@@ -126,7 +127,9 @@ def planner_audit(
 ) -> Response:
     """The approved conversions re-checked against today's map; the disagreements first, with downloads."""
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, None)
-    audit = audit_conversions(session, f) if f is not None else ConversionAudit(ConversionFilter(), [], _now())
+    audit = (
+        audit_conversions(session, f, user.county) if f is not None else ConversionAudit(ConversionFilter(), [], _now())
+    )
     rows = sorted(audit.rows, key=lambda r: not r.disagrees)
     return page(
         request,
@@ -156,12 +159,12 @@ def _typed(request: Request, township: str | None, land_class: str | None, state
 
 
 def _export(
-    request: Request, session: Any, township: str | None, land_class: str | None, state: str | None
+    request: Request, session: Any, user: Principal, township: str | None, land_class: str | None, state: str | None
 ) -> ConversionList:
     f = ConversionFilter.parse(
         township, request.query_params.get("from"), request.query_params.get("to"), land_class, state
     )
-    return list_conversions(session, f)
+    return list_conversions(session, f, user.county)
 
 
 @router.get("/planner/conversions.csv")
@@ -174,7 +177,7 @@ def planner_csv(
     state: str | None = None,
 ) -> Response:
     """The filtered conversions as CSV (UTF-8 with BOM; Beijing times, Chinese kind names)."""
-    body = ("\ufeff" + _export(request, session, township, land_class, state).csv_text()).encode("utf-8")
+    body = ("\ufeff" + _export(request, session, user, township, land_class, state).csv_text()).encode("utf-8")
     headers = {"Content-Disposition": 'attachment; filename="conversions.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
@@ -189,6 +192,6 @@ def planner_xlsx(
     state: str | None = None,
 ) -> Response:
     """The filtered conversions as an Excel workbook."""
-    body = _export(request, session, township, land_class, state).xlsx_bytes()
+    body = _export(request, session, user, township, land_class, state).xlsx_bytes()
     headers = {"Content-Disposition": 'attachment; filename="conversions.xlsx"'}
     return Response(body, media_type=XLSX, headers=headers)

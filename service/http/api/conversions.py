@@ -40,7 +40,8 @@ def conversions(
     state: State = None,
 ) -> dict[str, Any]:
     """Return the filtered conversions from the stored check reports."""
-    return list_conversions(session, ConversionFilter.parse(township, date_from, date_to, land_class, state)).to_dict()
+    f = ConversionFilter.parse(township, date_from, date_to, land_class, state)
+    return list_conversions(session, f, principal.county).to_dict()
 
 
 def _audit(
@@ -51,7 +52,9 @@ def _audit(
     date_to: str | None,
     land_class: str | None,
 ) -> ConversionAudit:
-    return audit_conversions(session, ConversionFilter.parse(township, date_from, date_to, land_class))
+    return audit_conversions(
+        session, ConversionFilter.parse(township, date_from, date_to, land_class), principal.county
+    )
 
 
 @router.get("/audit", summary="Every approved conversion re-checked against today's map; the disagreements flagged")

@@ -1,0 +1,154 @@
+"""Many counties in one instance: layer partitions by county, staff of a county, a province's planner."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from sqlalchemy import update
+
+from gis.catalog import layer
+from gis.importer import LayerImportError, layer_versions, load, prepare
+from service.access.auth import add_user
+from service.core.errors import InvalidInput
+from service.core.models import Case
+from service.reports.conversions import list_conversions
+from tests.support.onemap import b
+from tests.test_conversions import build, window  # noqa: F401  (the fixture)
+from tests.test_web_planner import login
+
+XIANAN = "421202"  # the shipped profile's county: the instance's own
+JIAYU = "421221"  # 嘉鱼县, a second county of the same city
+
+
+def _load(conn, county: str, numbers: list[str], x0: float = 0.0, replace: bool = True):
+    gdf = gpd.GeoDataFrame(
+        [{"parcel_no": n} for n in numbers],
+        geometry=[b(x0 + 20 * i, 0, x0 + 20 * i + 10, 10) for i in range(len(numbers))],
+        crs=4526,
+    )
+    gdf.index = [str(i + 1) for i in range(len(gdf))]
+    return load(conn, prepare(gdf, layer("parcels"), source=f"test:{county}"), replace=replace, county=county)
+
+
+def _rows(conn, partition: str) -> list[tuple]:
+    """Each row's physical place and the transaction that wrote it: unchanged only if nothing touched the row."""
+    return conn.execute(f"SELECT id, ctid::text, xmin::text, parcel_no FROM {partition} ORDER BY id").fetchall()
+
+
+def test_an_import_into_one_county_replaces_its_partition_and_leaves_the_others_untouched(conn):
+    first = _load(conn, XIANAN, ["XA1", "XA2", "XA3"])
+    assert (first.county, first.loaded, first.feature_count) == (XIANAN, 3, 3)
+    _load(conn, JIAYU, ["JY1", "JY2"], x0=1000)
+    bounds = dict(
+        conn.execute(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c "
+            "ON c.oid = i.inhrelid WHERE i.inhparent = 'parcels'::regclass"
+        ).fetchall()
+    )
+    assert bounds == {"parcels_c421202": "FOR VALUES IN ('421202')", "parcels_c421221": "FOR VALUES IN ('421221')"}
+    xianan_before = _rows(conn, "parcels_c421202")
+    file_before = conn.execute("SELECT pg_relation_filenode('parcels_c421202')").fetchone()[0]
+
+    again = _load(conn, JIAYU, ["JY7"], x0=1000)
+    assert (again.loaded, again.feature_count) == (1, 4)  # the layer: 3 of Xian'an and now 1 of Jiayu
+    # Xian'an's rows were not rewritten, not even locked for update: same place, same writing transaction, same file
+    assert _rows(conn, "parcels_c421202") == xianan_before
+    assert conn.execute("SELECT pg_relation_filenode('parcels_c421202')").fetchone()[0] == file_before
+    assert conn.execute("SELECT county, count(*) FROM parcels GROUP BY county ORDER BY county").fetchall() == [
+        (XIANAN, 3),
+        (JIAYU, 1),
+    ]
+    assert [r[0] for r in conn.execute("SELECT parcel_no FROM parcels WHERE county = %s", (JIAYU,))] == ["JY7"]
+    # ids stay unique across the counties (one sequence), and the partition answers through the parent's index
+    ids = [r[0] for r in conn.execute("SELECT id FROM parcels")]
+    assert len(ids) == len(set(ids)) == 4
+    assert conn.execute(
+        "SELECT count(*) FROM pg_indexes WHERE tablename = 'parcels_c421221' AND indexdef ILIKE '%gist%'"
+    ).fetchone() == (1,)
+    assert layer_versions(conn)["parcels"] == {"version": 3, "count": 4}
+    loads = conn.execute("SELECT county, feature_count FROM layer_loads WHERE layer = 'parcels' ORDER BY id").fetchall()
+    assert loads == [(XIANAN, 3), (JIAYU, 2), (JIAYU, 1)]
+
+    # adding to a county keeps its rows and the others'
+    _load(conn, JIAYU, ["JY8"], x0=1200, replace=False)
+    assert conn.execute("SELECT count(*) FROM parcels WHERE county = %s", (JIAYU,)).fetchone() == (2,)
+    assert _rows(conn, "parcels_c421202") == xianan_before
+    assert layer_versions(conn)["parcels"]["count"] == 5
+
+
+def test_a_subdivided_layer_is_partitioned_with_its_pieces(conn):
+    gdf = gpd.GeoDataFrame(
+        [{"name": "红线"}], geometry=[b(0, 0, 3000, 3000).centroid.buffer(1000, 200)], crs=4526
+    )  # 801 corners
+    gdf.index = ["1"]
+    load(conn, prepare(gdf, layer("eco_redline"), source="test"), county=JIAYU)
+    pieces = conn.execute("SELECT count(*), min(county), max(county) FROM eco_redline_sub").fetchone()
+    assert pieces[0] > 1 and pieces[1:] == (JIAYU, JIAYU)
+    assert conn.execute("SELECT count(*) FROM eco_redline_sub_c421221").fetchone() == (pieces[0],)
+    # the pieces belong to the feature of their own county's partition
+    assert conn.execute(
+        "SELECT count(*) FROM eco_redline_sub s JOIN eco_redline e ON e.id = s.feature_id AND e.county = s.county"
+    ).fetchone() == (pieces[0],)
+
+
+def test_a_wrong_county_code_is_refused_before_anything_is_written(conn):
+    with pytest.raises(LayerImportError, match="six digits"):
+        _load(conn, "4212", ["X"])
+    assert conn.execute("SELECT count(*) FROM parcels").fetchone() == (0,)
+    assert conn.execute("SELECT to_regclass('parcels_c4212')").fetchone() == (None,)
+
+
+def test_staff_of_a_county_see_only_its_cases(api, client, conn, window):  # noqa: F811
+    c = build(window)
+    other = c["C"]
+    window.s.execute(update(Case).where(Case.id == other.id).values(county=JIAYU))
+    add_user(window.s, "jiayu_clerk", "clerk", "jiayu-clerk-2026", county=JIAYU)
+    window.s.commit()
+    token = client.post("/api/v1/auth/token", data={"username": "jiayu_clerk", "password": "jiayu-clerk-2026"})
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    listed = client.get("/api/v1/cases", headers=headers)
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"] if isinstance(listed.json(), dict) else listed.json()
+    assert [i["case_no"] for i in items] == [other.case_no]
+    # a case of another county answers as one that does not exist
+    mine, theirs = (
+        client.get(f"/api/v1/cases/{other.id}", headers=headers),
+        client.get(f"/api/v1/cases/{c['A'].id}", headers=headers),
+    )
+    assert mine.status_code == 200 and theirs.status_code == 404
+    assert "not found" in theirs.json()["detail"]
+    # the instance's own staff (no county) see every county's cases
+    everyone = api.get("/api/v1/cases", as_="clerk").json()
+    everyone = everyone["items"] if isinstance(everyone, dict) else everyone
+    assert {other.case_no, c["A"].case_no} <= {i["case_no"] for i in everyone}
+    with pytest.raises(InvalidInput, match="six-digit"):
+        add_user(window.s, "nowhere", "clerk", "nowhere-2026", county="42")
+
+
+def test_a_province_planner_reads_every_county_with_totals_by_county(api, client, window):  # noqa: F811
+    c = build(window)
+    # B (100 m² homestead, approved) and C (5 000 m² requisition, pending) lodged in Jiayu; A (5 000 m²) in Xian'an
+    window.s.execute(update(Case).where(Case.id.in_([c["B"].id, c["C"].id])).values(county=JIAYU))
+    add_user(window.s, "jiayu_planner", "planner", "jiayu-planner-2026", county=JIAYU)
+    window.s.commit()
+    by_county = list_conversions(window.s).totals_by_county()
+    assert list(by_county) == [XIANAN, JIAYU]
+    assert by_county[XIANAN]["all"]["cases"] == 1
+    assert by_county[XIANAN]["all"]["agricultural_m2"] == pytest.approx(5000.0, abs=0.01)
+    assert by_county[JIAYU]["approved"]["cultivated_m2"] == pytest.approx(100.0, abs=0.01)
+    assert by_county[JIAYU]["pending"]["cultivated_m2"] == pytest.approx(5000.0, abs=0.01)
+    assert by_county[JIAYU]["all"]["agricultural_m2"] == pytest.approx(5100.0, abs=0.01)
+
+    province = api.get("/api/v1/conversions", as_="planner").json()  # the planner of the instance: every county
+    assert set(province["totals_by_county"]) == {XIANAN, JIAYU}
+    assert province["totals"]["all"]["agricultural_m2"] == pytest.approx(10100.0, abs=0.01)
+    token = client.post("/api/v1/auth/token", data={"username": "jiayu_planner", "password": "jiayu-planner-2026"})
+    county = client.get("/api/v1/conversions", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+    assert county.status_code == 200, county.text
+    assert sorted(r["case_no"] for r in county.json()["conversions"]) == sorted([c["B"].case_no, c["C"].case_no])
+    assert list(county.json()["totals_by_county"]) == [JIAYU]
+
+    login(client, "planner", api.staff["planner"]["password"])
+    page = client.get("/planner")
+    assert page.status_code == 200
+    assert 'data-county="421221"' in page.text and 'data-county="421202"' in page.text
