@@ -28,6 +28,7 @@ def two_workers(db_url: str, tmp_path: Path) -> Iterator[str]:
         "LANDWINDOW_DATABASE_URL": db_url,
         "LANDWINDOW_DATA_DIR": str(tmp_path),  # no secret key set: serve generates one both workers read
         "LANDWINDOW_SECRET_KEY": "",
+        "LANDWINDOW_LOGIN_FAILURES_PER_USER_AND_IP": "3",
     }
     command = [sys.executable, "-m", "service.cli.app", "serve", "--port", str(port), "--workers", "2"]
     log = (tmp_path / "serve.log").open("wb")
@@ -100,6 +101,35 @@ def test_a_re_import_is_seen_by_every_worker_and_a_login_holds_across_them(load_
         assert r.status_code == 200, r.text
         token = r.json()["access_token"]
         assert second.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def test_failure_limits_and_a_logout_hold_across_both_workers(staff, two_workers):
+    clients = _clients_per_worker(two_workers)
+    first, second = clients.values()
+    try:
+        # three wrong passwords for `leader`, spread over the two workers: the limit is counted in PostgreSQL
+        for client in (first, second, first):
+            r = client.post("/api/v1/auth/token", data={"username": "leader", "password": "wrong-password"})
+            assert r.status_code == 401, r.text
+        for client in (second, first):  # the fourth attempt is refused, even with the right password, by either
+            r = client.post("/api/v1/auth/token", data={"username": "leader", "password": staff["leader"]["password"]})
+            assert r.status_code == 429, r.text
+            assert int(r.headers["retry-after"]) > 0
+        # another name from the same address is not locked out by them
+        clerk = staff["clerk"]["password"]
+        r = first.post("/api/v1/auth/token", data={"username": "clerk", "password": clerk})
+        assert r.status_code == 200, r.text
+        bearer = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        assert second.get("/api/v1/cases", headers=bearer).status_code == 200
+
+        # a logout on one worker ends the login on the other at once (no worker keeps it in its memory)
+        assert second.post("/api/v1/auth/logout", headers=bearer).status_code == 204
+        for client in (first, second):
+            r = client.get("/api/v1/cases", headers=bearer)
+            assert r.status_code == 401, r.text
     finally:
         for client in clients.values():
             client.close()
