@@ -179,6 +179,9 @@ MATRIX = [
     ("GET", "/healthz", None, _everyone(200)),
     ("GET", "/tiles/{layer_name}/{z}/{x}/{y}.pbf", None, _everyone(204)),  # below the layer's minimum zoom
     ("GET", "/tiles/{layer_name}.json", None, _everyone(200)),
+    # the layers of the cases are for staff: `parcels` is no layer of the cases (404 after the role check)
+    ("GET", "/tiles/cases/{layer_name}/{z}/{x}/{y}.pbf", None, dict.fromkeys(STAFF, 404)),
+    ("GET", "/tiles/cases/{layer_name}.json", None, dict.fromkeys(STAFF, 404)),
     ("GET", "/openapi.json", None, _everyone(200)),
     ("GET", "/docs", None, _everyone(200)),
     ("GET", "/docs/oauth2-redirect", None, _everyone(200)),

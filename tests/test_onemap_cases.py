@@ -3,10 +3,12 @@ first come first served, rechecks that follow decisions — against PostGIS with
 
 from __future__ import annotations
 
+import mapbox_vector_tile
 import pytest
 
 from tests.support.cases import Window
-from tests.support.onemap import b
+from tests.support.onemap import b, lonlat
+from tests.test_app import _tile_of as tile_of
 
 
 @pytest.fixture
@@ -105,8 +107,12 @@ def test_an_approved_requisition_blocks_a_second_one_over_the_same_land(w: Windo
 
 
 def test_an_approved_mining_right_conflicts_with_the_next_application(w: Window, conn):
-    first = w.intake("mining", b(600, 0, 700, 100), applicant="丙矿业有限公司", mineral="石灰岩", depth_top=250, depth_bottom=50)
-    second = w.intake("mining", b(650, 0, 750, 100), applicant="丁矿业有限公司", mineral="石灰岩", depth_top=200, depth_bottom=0)
+    first = w.intake(
+        "mining", b(600, 0, 700, 100), applicant="丙矿业有限公司", mineral="石灰岩", depth_top=250, depth_bottom=50
+    )
+    second = w.intake(
+        "mining", b(650, 0, 750, 100), applicant="丁矿业有限公司", mineral="石灰岩", depth_top=200, depth_bottom=0
+    )
     pend = w.rule(second, "MN-PEND")
     assert pend["status"] == "block" and [f["attrs"]["case_no"] for f in pend["features"]] == [first["case_no"]]
     assert pend["overlap_m2"] == pytest.approx(5000.0, abs=0.01)
@@ -117,10 +123,45 @@ def test_an_approved_mining_right_conflicts_with_the_next_application(w: Window,
         (first["case_no"],),
     ).fetchone()
     assert right[1:4] == ("丙矿业有限公司", 250.0, 50.0)
-    third = w.intake("mining", b(690, 90, 720, 120), applicant="戊矿业", mineral="石灰岩", depth_top=100, depth_bottom=0)
+    third = w.intake(
+        "mining", b(690, 90, 720, 120), applicant="戊矿业", mineral="石灰岩", depth_top=100, depth_bottom=0
+    )
     hit = w.rule(third, "MN-RIGHT")
     assert hit["status"] == "block" and [f["attrs"]["licence_no"] for f in hit["features"]] == [right[0]]
     assert hit["overlap_m2"] == pytest.approx(100.0, abs=0.01)
     # the second application, lodged before the grant, now meets the right (its check followed the approval)
     assert w.rule(second, "MN-RIGHT")["features"][0]["attrs"]["licence_no"] == right[0]
     assert w.rule(second, "MN-PEND")["status"] == "pass"  # the first is no longer pending: it is a right
+
+
+def test_the_layers_of_the_cases_are_vector_tiles_for_staff_with_versions(w: Window, api, conn):
+    plot = lonlat(b(40, 240, 52, 252)).centroid
+    x, y = tile_of(plot.x, plot.y, 16)
+    case = w.intake("homestead", b(40, 240, 52, 252), household_id="HH2")
+    pending = api.get(f"/tiles/cases/cases_pending/16/{x}/{y}.pbf")
+    assert pending.status_code == 200 and pending.headers["cache-control"].startswith("private")
+    version = versions(conn)["cases_pending"][0]
+    assert pending.headers["etag"] == f'"cases_pending-{version}"'
+    (feature,) = mapbox_vector_tile.decode(pending.content)["cases_pending"]["features"]
+    props = feature["properties"]
+    assert (props["case_no"], props["kind"], props["status"]) == (case["case_no"], "homestead", "received")
+    assert "household_id" not in props and "applicant_name" not in props  # no persons in tiles
+    assert api.get(f"/tiles/cases/cases_approved/16/{x}/{y}.pbf").status_code == 204
+    # anonymous visitors do not see the cases; the public tile route has no such layer
+    assert api.get(f"/tiles/cases/cases_pending/16/{x}/{y}.pbf", as_=None).status_code == 401
+    assert api.get(f"/tiles/cases_pending/16/{x}/{y}.pbf", as_=None).status_code == 404
+    tilejson = api.get("/tiles/cases/cases_pending.json").json()
+    assert tilejson["tiles"][0].endswith("/tiles/cases/cases_pending/{z}/{x}/{y}.pbf")
+    assert "household_id" not in tilejson["vector_layers"][0]["fields"]
+    # approved: it leaves the pending layer for the approved one, and both versions move
+    w.approve(case)
+    assert versions(conn)["cases_pending"][0] > version
+    assert api.get(f"/tiles/cases/cases_pending/16/{x}/{y}.pbf").status_code == 204
+    approved = api.get(f"/tiles/cases/cases_approved/16/{x}/{y}.pbf")
+    (feature,) = mapbox_vector_tile.decode(approved.content)["cases_approved"]["features"]
+    assert feature["properties"]["status"] == "approved" and feature["properties"]["case_no"] == case["case_no"]
+    health = api.get("/healthz", as_=None).json()["layers"]
+    assert health["cases_approved"]["count"] == 1 and health["cases_pending"]["count"] == 0
+    # the one map lists them for staff only
+    html = api.client.get("/map").text
+    assert "/tiles/cases/" not in html

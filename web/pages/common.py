@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-from gis.catalog import catalog
+from gis.catalog import case_layers, catalog
 from service.access.auth import Principal
 from service.core.settings import Settings
 from web.i18n import LANG_COOKIE, TEMPLATE_GLOBALS, lang_of, translator
@@ -32,6 +32,8 @@ MAP_LAYERS = (
     "mining_rights",
 )
 HIDDEN = {"land_price_zones"}
+CASE_TILES = "/tiles/cases/{layer}/{z}/{x}/{y}.pbf"
+"""The layers of the cases (pending applications, approved land) are served to logged-in staff only."""
 
 
 def page(
@@ -61,14 +63,20 @@ def basemap_of(settings: Settings) -> Basemap:
     return Basemap(settings.basemap, settings.basemap_url, settings.basemap_attribution, settings.tianditu_key)
 
 
-def map_layers(lang: str) -> list[MapLayer]:
-    """Return the catalog layers as the map shows them."""
+def map_layers(lang: str, staff: bool = False) -> list[MapLayer]:
+    """Return the catalog layers as the map shows them; for staff, the layers of the cases above them."""
     specs = catalog()
-    return [
+    out = [
         MapLayer(n, specs[n].title if lang == "zh" else specs[n].title_en, specs[n].minzoom, n not in HIDDEN)
         for n in MAP_LAYERS
         if n in specs
     ]
+    if staff:
+        out += [
+            MapLayer(n, s.title if lang == "zh" else s.title_en, s.minzoom, url=CASE_TILES)
+            for n, s in case_layers().items()
+        ]
+    return out
 
 
 async def county_bounds(conn: Any, settings: Settings) -> tuple[float, float, float, float] | None:

@@ -9,6 +9,7 @@ from fastapi import Request
 from web.i18n import lang_of
 from web.map.builder import build_map, render_parts
 from web.pages.common import basemap_of, home_bounds, map_layers
+from web.session import session_user
 
 
 def conflicts_of(report: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def case_map(
     """Return the rendered map of a boundary with its conflicts (framed on them), with drawing tools at intake."""
     lang = lang_of(request)
     m = build_map(
-        map_layers(lang),
+        map_layers(lang, staff=session_user(request) is not None),
         static_url=settings.static_url,
         basemap=basemap_of(settings),
         boundary=boundary,

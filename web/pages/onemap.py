@@ -30,7 +30,8 @@ async def index() -> Response:
 async def one_map(request: Request, conn: ConnDep, settings: SettingsDep) -> Response:
     """Show the county's one map with every layer as vector tiles."""
     lang = lang_of(request)
-    layers = map_layers(lang)
+    user = session_user(request)
+    layers = map_layers(lang, staff=user is not None)
     m = build_map(
         layers,
         bounds=await county_bounds(conn, settings),
@@ -40,7 +41,7 @@ async def one_map(request: Request, conn: ConnDep, settings: SettingsDep) -> Res
     )
     legend = [(code, color) for code, color in landuse_colors().items() if len(code) == 2]
     context = {"map": render_parts(m), "nav": "map", "legend": legend, "layers": layers}
-    return page(request, "map.html", context, user=session_user(request))
+    return page(request, "map.html", context, user=user)
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -72,7 +72,7 @@ def planner(
     fc = listing.geojson()
     lang = lang_of(request)
     m = build_map(
-        map_layers(lang),
+        map_layers(lang, staff=True),
         bounds=bounds_of(fc),
         static_url=settings.static_url,
         basemap=basemap_of(settings),
