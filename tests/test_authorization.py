@@ -126,6 +126,14 @@ MATRIX = [
         {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409},
     ),
     ("POST", "/api/v1/cases/{case_id}/notices", None, _only(("clerk", "admin"), 201, case=True)),
+    # a homestead holds no mining right (404); its workflow has no renewal, and the version is stale (409)
+    ("GET", "/api/v1/cases/{case_id}/mining-right", None, dict.fromkeys(STAFF, 404)),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/mining-right",
+        {"action": "renew", "version": 1, "valid_to": "2040-01-01"},
+        {**dict.fromkeys(STAFF, 409), "rev_other": 404},
+    ),
     (
         "POST",
         "/api/v1/recheck",

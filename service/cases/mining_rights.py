@@ -26,6 +26,8 @@ from service.core.tables import read_table
 
 LAYER = "mining_rights"
 RIGHT_COLUMNS = ("licence_no", "holder", "kind", "mineral", "depth_top", "depth_bottom", "valid_from", "valid_to")
+TRANSITIONS = {"renew": "renew_right", "change": "change_right", "transfer": "transfer_right", "cancel": "cancel_right"}
+"""The workflow's transition (workflow.toml) of each change of a granted right."""
 ACTIONS = {
     "grant": ("授予", "granted"),
     "renew": ("延续", "renewed"),
