@@ -126,6 +126,24 @@ MATRIX = [
         {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409},
     ),
     ("POST", "/api/v1/cases/{case_id}/notices", None, _only(("clerk", "admin"), 201, case=True)),
+    # site visits: the visit's transition names who may record it (clerk, reviewer); then the version is stale
+    ("GET", "/api/v1/cases/{case_id}/visits", None, ALL_STAFF),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/visits",
+        {
+            "data": {
+                "version": "1",
+                "step": "site_selection",
+                "visited_on": "2026-11-30",
+                "inspector": "刘强",
+                "findings": "一致",
+            },
+            "files": {"photos": ("a.jpg", b"x", "image/jpeg")},
+        },
+        {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403},
+    ),
+    ("GET", "/api/v1/cases/{case_id}/visits/{visit_id}/photos/{photo_id}", None, dict.fromkeys(STAFF, 404)),
     # a homestead holds no mining right (404); its workflow has no renewal, and the version is stale (409)
     ("GET", "/api/v1/cases/{case_id}/mining-right", None, dict.fromkeys(STAFF, 404)),
     (
@@ -394,6 +412,8 @@ def _request(world, method, path, how, who):
         "task_id": task["id"],
         "case_no": mine["case_no"],
         "package_id": "0" * 32,
+        "visit_id": 1,
+        "photo_id": 1,
         "layer_name": "parcels",
         "z": 0,
         "x": 0,
@@ -438,6 +458,7 @@ def _request(world, method, path, how, who):
         kw["data"] = {"kind": "homestead", "geojson": json.dumps(world["drawn"])}
     elif isinstance(how, dict) and "files" in how:
         kw["files"] = how["files"]
+        kw["data"] = how.get("data")
     elif how is not None:
         kw["json"] = how
     return client.request(method, url, follow_redirects=False, **kw)

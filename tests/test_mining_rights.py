@@ -23,7 +23,12 @@ def today() -> date:
 
 def granted(w: Window, geom=None, top=250.0, bottom=50.0) -> dict:
     case = w.intake(
-        "mining", geom or b(600, 0, 700, 100), applicant="丙矿业有限公司", mineral="石灰岩", depth_top=top, depth_bottom=bottom
+        "mining",
+        geom or b(600, 0, 700, 100),
+        applicant="丙矿业有限公司",
+        mineral="石灰岩",
+        depth_top=top,
+        depth_bottom=bottom,
     )
     return w.move(w.approve(case), "issue_certificate")
 
@@ -85,7 +90,9 @@ def test_renewal_transfer_and_change_keep_the_history(w: Window, conn, api):
     assert right_row(conn, case["case_no"])[:3] == (licence, "庚矿业集团", "白云岩")
     history = r.json()["right"]["history"]
     assert [h["action"] for h in history] == ["grant", "renew", "transfer", "change"]
-    assert history[1]["before"]["valid_to"] == end.isoformat() and history[1]["after"]["valid_to"] == new_end.isoformat()
+    assert (
+        history[1]["before"]["valid_to"] == end.isoformat() and history[1]["after"]["valid_to"] == new_end.isoformat()
+    )
     assert (history[2]["before"]["holder"], history[2]["after"]["holder"]) == ("丙矿业有限公司", "庚矿业集团")
     assert history[1]["reason"] == "储量未采完"
     assert r.json()["case"]["status"] == "certified"
