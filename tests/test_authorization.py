@@ -179,6 +179,7 @@ MATRIX = [
     ("GET", "/api/v1/conversions/audit", None, _only(STATS, 200)),
     ("GET", "/api/v1/conversions/audit.csv", None, _only(STATS, 200)),
     ("GET", "/api/v1/conversions/audit.gpkg", None, _only(STATS, 200)),
+    ("GET", "/api/v1/conversions/ledger", None, _only(STATS, 200)),
     # --- upward filing (roles from service/data/filing.toml; a homestead needs no higher approval, the uploads are no
     # package or receipt, and no package has the id asked for: each refused after the role check). Reading packages
     # is open to all staff.

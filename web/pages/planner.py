@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -10,9 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service.access.auth import Principal
+from service.clocks.calendar import LOCAL_TZ
 from service.core.errors import DomainError
 from service.http.deps import SessionDep, SettingsDep
 from service.reports.conversions import ConversionFilter, audit_conversions, land_classes, list_conversions, townships
+from service.reports.quotas import ledger, parse_year
 from web.i18n import lang_of
 from web.map.builder import bounds_of, build_map, render_parts
 from web.pages.common import basemap_of, map_layers, page
@@ -64,10 +67,17 @@ def planner(
     township: str | None = None,
     land_class: str | None = None,
     state: str | None = None,
+    year: str | None = None,
 ) -> Response:
-    """Every approved and pending conversion of farmland on the map and in a table, with totals of 农用地 and 耕地."""
+    """Every approved and pending conversion of farmland on the map and in a table, with totals of 农用地 and 耕地,
+    and the year's ledgers: the construction-land quota per township and the offset projects (占补平衡)."""
     # the period is ?from=&to= (YYYY-MM-DD), as in the API
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, state)
+    this_year = datetime.now(LOCAL_TZ).year
+    try:
+        book = ledger(session, parse_year(year, this_year))
+    except DomainError as exc:
+        book, error = ledger(session, this_year), error or str(exc)
     listing = list_conversions(session, f)
     fc = listing.geojson()
     lang = lang_of(request)
@@ -92,6 +102,8 @@ def planner(
             "townships": townships(session),
             "land_classes": land_classes(),
             "query": urlencode(f.as_query()),
+            "ledger": book,
+            "flags": book.flags_by_case(),
         },
         user=user,
         status=422 if error else 200,
