@@ -250,6 +250,28 @@ MATRIX = [
     ("GET", "/cases/{case_id}/decision.pdf", PAGE, _only(STAFF, 409, case=True)),
     ("GET", "/cases/{case_id}/certificate", PAGE, _only(STAFF, 409, case=True)),
     ("GET", "/cases/{case_id}/certificate.pdf", PAGE, _only(STAFF, 409, case=True)),
+    ("GET", "/cases/{case_id}/planning-permit", PAGE, _only(STAFF, 409, case=True)),  # not issued yet
+    ("GET", "/cases/{case_id}/planning-permit.pdf", PAGE, _only(STAFF, 409, case=True)),
+    (
+        "POST",
+        "/cases/{case_id}/visits",
+        {
+            PAGE: {
+                "version": "1",
+                "step": "site_selection",
+                "visited_on": "2026-11-30",
+                "inspector": "刘强",
+                "findings": "一致",
+            }
+        },
+        {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403},
+    ),
+    (
+        "POST",
+        "/cases/{case_id}/mining-right",
+        {PAGE: {"version": "1", "action": "renew", "valid_to": "2040-01-01"}},
+        {**dict.fromkeys(STAFF, 409), "rev_other": 404},
+    ),
     ("GET", f"/reports/monthly?month={MONTH}", PAGE, _only(STATS, 200)),
     ("GET", f"/callbacks?month={MONTH}", PAGE, _only(CALLBACKS, 200)),
     ("POST", "/callbacks/draw", {PAGE: {"month": MONTH}}, _only(CALLBACKS, 303)),

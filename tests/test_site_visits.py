@@ -163,7 +163,7 @@ def test_bad_photos_and_footprints_are_refused_and_nothing_is_written(w: Window,
     assert r.status_code == 422 and "388 m from the approved plot" in r.json()["detail"]
     r = visit(w, case, "completion")
     assert r.status_code == 422 and "needs the as-built footprint" in r.json()["detail"]
-    r = visit(w, case, "completion", as_built=("asbuilt.txt", "J1,3303240,38530040\n".encode(), "text/plain"))
+    r = visit(w, case, "completion", as_built=("asbuilt.txt", b"J1,3303240,38530040\n", "text/plain"))
     assert r.status_code == 422 and "asbuilt.txt" in r.json()["detail"]
     assert counts(conn) == before
     assert w.api.get(f"/api/v1/cases/{case['id']}").json()["version"] == version

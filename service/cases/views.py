@@ -102,7 +102,7 @@ def case_detail(session: Session, case: Case, role: str, at: datetime | None = N
         if run
         else None,
         "allowed_transitions": [
-            {"name": t.name, "title": t.title, "reason_required": t.reason_required}
+            {"name": t.name, "title": t.title, "reason_required": t.reason_required, "form": t.form}
             for t in allowed_transitions(case, role)
         ],
     }

@@ -1,5 +1,5 @@
 """Documents generated from a case as print views and PDFs: one-time notice, receipt, check report, decision,
-homestead certificate."""
+homestead certificate and the rural construction planning permit beside it."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ FILE_NAMES = {
     "check_report": "check-report",
     "decision": "decision",
     "certificate": "certificate",
+    "planning_permit": "planning-permit",
 }
 TEMPLATES = {
     "notice": "notice.html",
@@ -35,6 +36,7 @@ TEMPLATES = {
     "check_report": "check_report.html",
     "decision": "decision.html",
     "certificate": "certificate.html",
+    "planning_permit": "planning_permit.html",
 }
 
 
@@ -119,3 +121,4 @@ _document("notice", documents.notice, None)
 _document("check_report", documents.check_report, lambda f: _map_of(f, conflicts=True))
 _document("decision", documents.decision, None)
 _document("certificate", documents.certificate, lambda f: _map_of(f, conflicts=False, label_vertices=True))
+_document("planning_permit", documents.planning_permit, lambda f: _map_of(f, conflicts=False, label_vertices=True))

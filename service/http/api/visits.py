@@ -11,33 +11,15 @@ from fastapi import APIRouter, File, Form, Path, Response, UploadFile
 
 from service.access.auth import Principal
 from service.cases import sitevisits
-from service.cases.boundaries import BoundaryInput, boundary_from_upload
 from service.cases.views import case_detail
 from service.core.models import Case
-from service.core.settings import Settings
 from service.http.deps import MAX_ID, SessionDep, SettingsDep, case_access, permission
 from service.http.schemas import MAX_VERSION
+from service.http.uploads import visit_uploads
 
 router = APIRouter(prefix="/api/v1/cases", tags=["site visits"])
 Reader = Annotated[Principal, permission("case.read")]
 ReadCase = Annotated[Case, case_access("case.read")]
-
-
-def uploads_of(
-    photos: list[UploadFile], as_built: UploadFile | None, settings: Settings
-) -> tuple[list[sitevisits.PhotoUpload], BoundaryInput | None]:
-    """Read the uploads, each bounded before it costs anything (a browser's empty file fields are no upload)."""
-    most = int(sitevisits.table()["photos"]["max_bytes"])
-    read = [
-        sitevisits.PhotoUpload(p.filename or "photo", p.file.read(most + 1))
-        for p in photos[: int(sitevisits.table()["photos"]["max_count"]) + 1]
-        if p.filename or p.size
-    ]
-    footprint = None
-    if as_built is not None and (as_built.filename or as_built.size):
-        data = as_built.file.read(settings.max_upload_bytes + 1)
-        footprint = boundary_from_upload(data, as_built.filename or "as-built", settings.max_upload_bytes)
-    return read, footprint
 
 
 @router.get("/{case_id}/visits", summary="The site visits of a homestead after approval")
@@ -67,7 +49,7 @@ def record(
     ] = None,
 ) -> dict[str, Any]:
     """Record the visit with its photos and findings and take its step (a blocking as-built footprint stays)."""
-    read, footprint = uploads_of(photos or [], as_built, settings)
+    read, footprint = visit_uploads(photos or [], as_built, settings)
     visit = sitevisits.VisitInput(step, visited_on, inspector, findings, read, footprint)
     done = sitevisits.record_visit(session, principal, case.id, version, visit)
     session.refresh(case)
