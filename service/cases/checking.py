@@ -163,7 +163,7 @@ def recheck_cases(
         if detail is None:
             reports.update(_batch_in_parallel(session, conn, kind, requests))
         else:
-            reports.update(run_check_batch(conn, kind, requests))
+            reports.update(run_check_batch(conn, kind, requests))  # type: ignore[arg-type]
     runs = [
         CheckRun(
             case_id=cid,

@@ -290,7 +290,7 @@ def record_visit(session: Session, actor: Principal, case_id: int, version: int,
     ]
     session.add(record)
     session.flush()
-    summary = {
+    summary: dict[str, Any] = {
         "visit_id": record.id,
         "step": s.code,
         "visited_on": visit.visited_on.isoformat(),
