@@ -77,6 +77,7 @@ def test_first_come_first_served_the_later_application_is_warned_and_a_refusal_l
     assert pend["overlap_m2"] == pytest.approx(100.0, abs=0.01)  # 10 m × 10 m
     assert "100.00 平方米" in pend["message"] and earlier["case_no"] in pend["message"]
     assert w.rule(earlier, "HS-PEND")["status"] == "pass"  # the later one has no claim on the earlier
+    assert w.check(earlier)["trigger"] == "boundary"  # so its check was not run again for the later intake
     # the earlier application is refused (withdrawn): it leaves the map, the later one's warning goes with it
     w.move(earlier, "refuse", reason="申请人撤回申请")
     assert w.rule(later, "HS-PEND")["status"] == "pass"

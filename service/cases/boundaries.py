@@ -124,7 +124,7 @@ def apply_boundary(session: Session, actor: Principal, case: Case, boundary: Bou
     after = {"area_m2": case.area_m2, "boundary_source": boundary.source}
     audit(session, actor.actor, "case.boundary", case.id, before, after)
     run = run_case_check(session, case, actor.actor)
-    onemap.follow_change(session, case, actor.actor, "case.boundary", old)
+    onemap.follow_change(session, case, actor.actor, "case.boundary", old, pending_only=case.on_map == "pending")
     return run
 
 
