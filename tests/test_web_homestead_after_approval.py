@@ -63,9 +63,10 @@ def _visit(page, inspector: str, findings: str, photos: list[Path], footprint: P
 def test_a_homestead_from_approval_through_the_three_visits_to_completion(sample_app, tmp_path):
     if not chromium_path():
         unavailable("Debian's chromium is not installed (scripts/setup installs it)")
+    from gis.boundary import county_extent
     from service.cases.boundaries import boundary_from_upload
 
-    plot = boundary_from_upload(CLEAN_TXT.read_bytes(), CLEAN_TXT.name, 10 * 1024 * 1024).geometry
+    plot = boundary_from_upload(CLEAN_TXT.read_bytes(), CLEAN_TXT.name, 10 * 1024 * 1024, county_extent()).geometry
     api = LiveApi(sample_app)
     case = api.move(api.clean_homestead(), "accept")
     for dept, user in (("村镇规划股", "rev-village"), ("耕地保护股", "rev-farmland"), ("不动产登记股", "rev-registry")):

@@ -22,6 +22,7 @@ from service.cases import records
 from service.clocks.calendar import LOCAL_TZ
 from service.core.errors import Conflict, InvalidInput
 from service.core.models import Case, MiningRightEvent
+from service.core.settings import session_settings
 from service.core.tables import read_table
 
 LAYER = "mining_rights"
@@ -127,7 +128,8 @@ def _next_licence(session: Session, year: int) -> str:
         ),
         {"year": year},
     ).scalar_one()
-    return str(terms()["licence_pattern"]).format(year=year, seq=int(seq))
+    admin_code = session_settings(session).profile.admin_code
+    return str(terms()["licence_pattern"]).format(admin_code=admin_code, year=year, seq=int(seq))
 
 
 def grant(session: Session, actor: str, case: Case, details: Any, at: datetime, reason: str | None) -> set[str]:

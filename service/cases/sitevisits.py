@@ -234,7 +234,9 @@ def _cap(session: Session, case: Case) -> float | None:
     homestead = (run.report.get("homestead") if run else None) or {}
     if homestead.get("cap_m2") is not None:
         return float(homestead["cap_m2"])
-    return homestead_caps().get((session_settings(session).province, "other"))
+    settings = session_settings(session)
+    own = settings.profile.caps()  # the county's own caps, else the province's
+    return own.other_m2 if own is not None else homestead_caps().get((settings.province, "other"))
 
 
 def record_visit(session: Session, actor: Principal, case_id: int, version: int, visit: VisitInput) -> SiteVisit:

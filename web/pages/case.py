@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from service.access import permissions
 from service.access.auth import Principal
 from service.cases import mining_rights, records, sitevisits
+from service.cases.boundaries import county_extent
 from service.cases.checking import latest_check
 from service.cases.documents import available
 from service.cases.notices import one_time_notice
@@ -160,7 +161,7 @@ def case_visit(
             raise InvalidInput(
                 f"核查日期应为 YYYY-MM-DD（收到 {visited_on!r}）/ the visit's date must be YYYY-MM-DD"
             ) from None
-        read, footprint = visit_uploads(photos or [], as_built, settings)
+        read, footprint = visit_uploads(photos or [], as_built, settings, county_extent(session))
         visit = sitevisits.VisitInput(step, day, inspector, findings, read, footprint)
         sitevisits.record_visit(session, user, case.id, version, visit)
     except DomainError as exc:

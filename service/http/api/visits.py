@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Path, Response, UploadFile
 
 from service.access.auth import Principal
 from service.cases import sitevisits
+from service.cases.boundaries import county_extent
 from service.cases.views import case_detail
 from service.core.models import Case
 from service.http.deps import MAX_ID, SessionDep, SettingsDep, case_access, permission
@@ -49,7 +50,7 @@ def record(
     ] = None,
 ) -> dict[str, Any]:
     """Record the visit with its photos and findings and take its step (a blocking as-built footprint stays)."""
-    read, footprint = visit_uploads(photos or [], as_built, settings)
+    read, footprint = visit_uploads(photos or [], as_built, settings, county_extent(session))
     visit = sitevisits.VisitInput(step, visited_on, inspector, findings, read, footprint)
     done = sitevisits.record_visit(session, principal, case.id, version, visit)
     session.refresh(case)

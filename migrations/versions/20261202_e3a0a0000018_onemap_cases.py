@@ -1,7 +1,7 @@
 """onemap-cases: cases as layers of the one map, site visits, mining-right history, quota ledgers
 
-Revision ID: e1e0e0000004
-Revises: d1c0c0000003
+Revision ID: e3a0a0000018
+Revises: e2f0a0000017
 Create Date: 2026-12-01 09:00:00
 
 The layers cases_pending and cases_approved are views over the cases table (gis/data/layers.toml [case_layers]):
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "e1e0e0000004"
-down_revision: str | None = "d1c0c0000003"
+revision: str = "e3a0a0000018"
+down_revision: str | None = "e2f0a0000017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
