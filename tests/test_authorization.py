@@ -126,6 +126,32 @@ MATRIX = [
         {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409},
     ),
     ("POST", "/api/v1/cases/{case_id}/notices", None, _only(("clerk", "admin"), 201, case=True)),
+    # site visits: the visit's transition names who may record it (clerk, reviewer); then the version is stale
+    ("GET", "/api/v1/cases/{case_id}/visits", None, ALL_STAFF),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/visits",
+        {
+            "data": {
+                "version": "1",
+                "step": "site_selection",
+                "visited_on": "2026-11-30",
+                "inspector": "刘强",
+                "findings": "一致",
+            },
+            "files": {"photos": ("a.jpg", b"x", "image/jpeg")},
+        },
+        {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403},
+    ),
+    ("GET", "/api/v1/cases/{case_id}/visits/{visit_id}/photos/{photo_id}", None, dict.fromkeys(STAFF, 404)),
+    # a homestead holds no mining right (404); its workflow has no renewal, and the version is stale (409)
+    ("GET", "/api/v1/cases/{case_id}/mining-right", None, dict.fromkeys(STAFF, 404)),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/mining-right",
+        {"action": "renew", "version": 1, "valid_to": "2040-01-01"},
+        {**dict.fromkeys(STAFF, 409), "rev_other": 404},
+    ),
     (
         "POST",
         "/api/v1/recheck",
@@ -153,6 +179,7 @@ MATRIX = [
     ("GET", "/api/v1/conversions/audit", None, _only(STATS, 200)),
     ("GET", "/api/v1/conversions/audit.csv", None, _only(STATS, 200)),
     ("GET", "/api/v1/conversions/audit.gpkg", None, _only(STATS, 200)),
+    ("GET", "/api/v1/conversions/ledger", None, _only(STATS, 200)),
     # --- upward filing (roles from service/data/filing.toml; a homestead needs no higher approval, the uploads are no
     # package or receipt, and no package has the id asked for: each refused after the role check). Reading packages
     # is open to all staff.
@@ -179,6 +206,9 @@ MATRIX = [
     ("GET", "/healthz", None, _everyone(200)),
     ("GET", "/tiles/{layer_name}/{z}/{x}/{y}.pbf", None, _everyone(204)),  # below the layer's minimum zoom
     ("GET", "/tiles/{layer_name}.json", None, _everyone(200)),
+    # the layers of the cases are for staff: `parcels` is no layer of the cases (404 after the role check)
+    ("GET", "/tiles/cases/{layer_name}/{z}/{x}/{y}.pbf", None, dict.fromkeys(STAFF, 404)),
+    ("GET", "/tiles/cases/{layer_name}.json", None, dict.fromkeys(STAFF, 404)),
     ("GET", "/openapi.json", None, _everyone(200)),
     ("GET", "/docs", None, _everyone(200)),
     ("GET", "/docs/oauth2-redirect", None, _everyone(200)),
@@ -237,6 +267,28 @@ MATRIX = [
     ("GET", "/cases/{case_id}/decision.pdf", PAGE, _only(STAFF, 409, case=True)),
     ("GET", "/cases/{case_id}/certificate", PAGE, _only(STAFF, 409, case=True)),
     ("GET", "/cases/{case_id}/certificate.pdf", PAGE, _only(STAFF, 409, case=True)),
+    ("GET", "/cases/{case_id}/planning-permit", PAGE, _only(STAFF, 409, case=True)),  # not issued yet
+    ("GET", "/cases/{case_id}/planning-permit.pdf", PAGE, _only(STAFF, 409, case=True)),
+    (
+        "POST",
+        "/cases/{case_id}/visits",
+        {
+            PAGE: {
+                "version": "1",
+                "step": "site_selection",
+                "visited_on": "2026-11-30",
+                "inspector": "刘强",
+                "findings": "一致",
+            }
+        },
+        {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403},
+    ),
+    (
+        "POST",
+        "/cases/{case_id}/mining-right",
+        {PAGE: {"version": "1", "action": "renew", "valid_to": "2040-01-01"}},
+        {**dict.fromkeys(STAFF, 409), "rev_other": 404},
+    ),
     ("GET", f"/reports/monthly?month={MONTH}", PAGE, _only(STATS, 200)),
     ("GET", f"/callbacks?month={MONTH}", PAGE, _only(CALLBACKS, 200)),
     ("POST", "/callbacks/draw", {PAGE: {"month": MONTH}}, _only(CALLBACKS, 303)),
@@ -406,6 +458,8 @@ def _request(world, method, path, how, who):
         "task_id": task["id"],
         "case_no": mine["case_no"],
         "package_id": "0" * 32,
+        "visit_id": 1,
+        "photo_id": 1,
         "layer_name": "parcels",
         "z": 0,
         "x": 0,
@@ -450,6 +504,7 @@ def _request(world, method, path, how, who):
         kw["data"] = {"kind": "homestead", "geojson": json.dumps(world["drawn"])}
     elif isinstance(how, dict) and "files" in how:
         kw["files"] = how["files"]
+        kw["data"] = how.get("data")
     elif how is not None:
         kw["json"] = how
     return client.request(method, url, follow_redirects=False, **kw)

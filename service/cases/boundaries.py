@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from psycopg import AsyncConnection
 from shapely.geometry import MultiPolygon
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from gis.crs import planar_area_m2
 from gis.tiles import extent_query
 from service.access import permissions
 from service.access.auth import Principal
+from service.cases import onemap
 from service.cases.checking import run_case_check
 from service.cases.places import fill_places, places_of
 from service.cases.records import bump, locked_case, require_editable
@@ -107,10 +108,12 @@ def boundary_from_geojson(geojson: dict[str, Any], extent: CountyExtent) -> Boun
 
 
 def apply_boundary(session: Session, actor: Principal, case: Case, boundary: BoundaryInput) -> CheckRun:
-    """Put a boundary on a case (area, source) and run its check in the same transaction."""
+    """Put a boundary on a case (area, source) and run its check in the same transaction; the open cases the
+    boundary touches, before or after, are checked again (they may now meet it on the layers of the cases)."""
     geom = boundary.geometry
     if geom.is_empty or not geom.is_valid:
         raise InvalidInput("用地范围无效 / the boundary is empty or invalid")
+    old = to_shape(case.geom) if case.geom is not None else None
     before = {
         "area_m2": case.area_m2,
         "boundary_source": case.boundary_source,
@@ -132,7 +135,9 @@ def apply_boundary(session: Session, actor: Principal, case: Case, boundary: Bou
         "village": case.village,
     }
     audit(session, actor.actor, "case.boundary", case.id, before, after)
-    return run_case_check(session, case, actor.actor)
+    run = run_case_check(session, case, actor.actor)
+    onemap.follow_change(session, case, actor.actor, "case.boundary", old, pending_only=case.on_map == "pending")
+    return run
 
 
 def set_boundary(session: Session, actor: Principal, case_id: int, version: int, boundary: BoundaryInput) -> CheckRun:

@@ -8,15 +8,17 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import psycopg
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.access import permissions
 from service.access.auth import Principal, TokenSigner, query_code_key, secret_key
-from service.core.errors import NotAuthenticated, PermissionDenied, Unavailable
+from service.core.errors import Conflict, NotAuthenticated, PermissionDenied, Unavailable
 from service.core.models import Case
 from service.core.settings import Settings
 
@@ -62,6 +64,16 @@ def get_session(request: Request) -> Iterator[Session]:
         try:
             yield session
             session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            if isinstance(exc.orig, psycopg.errors.TransactionRollback):
+                # two changes that touch each other's cases at the same instant (a deadlock, a serialisation
+                # failure): PostgreSQL refused this one, and nothing of it was written
+                raise Conflict(
+                    "另一项操作同时涉及相同的案件，本次操作未保存，请重试 / another change touched the same cases at "
+                    "the same moment; nothing of this one was saved: try again"
+                ) from exc
+            raise
         except BaseException:
             session.rollback()
             raise

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gis.catalog import catalog
+from gis.catalog import case_layers, catalog
 from service.access.auth import Principal
 from service.core.models import User
 from service.core.settings import Settings
@@ -87,6 +87,10 @@ def display_name(request: Request, user: Principal | None) -> str:
     return name or user.username
 
 
+CASE_TILES = "/tiles/cases/{layer}/{z}/{x}/{y}.pbf"
+"""The layers of the cases (pending applications, approved land) are served to logged-in staff only."""
+
+
 def page(
     request: Request, name: str, context: dict[str, Any], user: Principal | None = None, status: int = 200
 ) -> Response:
@@ -118,14 +122,20 @@ def basemap_of(settings: Settings) -> Basemap:
     return Basemap(settings.basemap, settings.basemap_url, settings.basemap_attribution, settings.tianditu_key)
 
 
-def map_layers(lang: str) -> list[MapLayer]:
-    """Return the catalog layers as the map shows them."""
+def map_layers(lang: str, staff: bool = False) -> list[MapLayer]:
+    """Return the catalog layers as the map shows them; for staff, the layers of the cases above them."""
     specs = catalog()
-    return [
+    out = [
         MapLayer(n, specs[n].title if lang == "zh" else specs[n].title_en, specs[n].minzoom, n not in HIDDEN)
         for n in MAP_LAYERS
         if n in specs
     ]
+    if staff:
+        out += [
+            MapLayer(n, s.title if lang == "zh" else s.title_en, s.minzoom, url=CASE_TILES)
+            for n, s in case_layers().items()
+        ]
+    return out
 
 
 def county_bounds_of(session: Session, settings: Settings) -> tuple[float, float, float, float] | None:

@@ -41,7 +41,8 @@ def one_map(
     """Show the county's one map with every layer as vector tiles; `go` finds a parcel number, a village, a township
     or a typed coordinate and frames the map on it."""
     lang = lang_of(request)
-    layers = map_layers(lang)
+    user = session_user(request)
+    layers = map_layers(lang, staff=user is not None)
     found, error, status = None, None, 200
     if go and go.strip():
         try:
@@ -90,7 +91,7 @@ def one_map(
         "found": found,
         "error": error,
     }
-    return page(request, "map.html", context, user=session_user(request), status=status)
+    return page(request, "map.html", context, user=user, status=status)
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ from service.reports.conversions import (
     list_conversions,
     townships,
 )
+from service.reports.quotas import ledger, parse_year
 from web.i18n import lang_of
 from web.map.builder import bounds_of, build_map, render_parts
 from web.pages.common import basemap_of, map_layers, page
@@ -86,15 +87,22 @@ def planner(
     township: str | None = None,
     land_class: str | None = None,
     state: str | None = None,
+    year: str | None = None,
 ) -> Response:
-    """Every approved and pending conversion of farmland on the map and in a table, with totals of 农用地 and 耕地."""
+    """Every approved and pending conversion of farmland on the map and in a table, with totals of 农用地 and 耕地,
+    and the year's ledgers: the construction-land quota per township and the offset projects (占补平衡)."""
     # the period is ?from=&to= (YYYY-MM-DD), as in the API
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, state)
+    this_year = datetime.now(LOCAL_TZ).year
+    try:
+        book = ledger(session, parse_year(year, this_year))
+    except DomainError as exc:
+        book, error = ledger(session, this_year), error or str(exc)
     listing = _listing(session, f)
     fc = listing.geojson()
     lang = lang_of(request)
     m = build_map(
-        map_layers(lang),
+        map_layers(lang, staff=True),
         bounds=bounds_of(fc),
         static_url=settings.static_url,
         basemap=basemap_of(settings),
@@ -114,6 +122,8 @@ def planner(
             "townships": townships(session),
             "land_classes": land_classes(),
             "query": urlencode(f.as_query()) if f else "",
+            "ledger": book,
+            "flags": book.flags_by_case(),
         },
         user=user,
         status=422 if error else 200,

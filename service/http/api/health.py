@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from gis.catalog import catalog
+from gis.catalog import all_layers
 from service.http.deps import PoolDep
 
 router = APIRouter(tags=["health"])
@@ -23,5 +23,5 @@ async def healthz(pool: PoolDep) -> JSONResponse:
     except Exception as exc:  # the point of a health check is to report, not raise
         return JSONResponse({"status": "error", "database": "unreachable", "error": str(exc)[:200]}, status_code=503)
     known = {r[0]: {"version": int(r[1]), "count": int(r[2])} for r in rows}
-    layers = {name: known.get(name, {"version": 0, "count": 0}) for name in catalog()}
+    layers = {name: known.get(name, {"version": 0, "count": 0}) for name in all_layers()}
     return JSONResponse({"status": "ok", "database": "ok", "postgis": row[0] if row else None, "layers": layers})

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from gis.catalog import layer
+from gis.catalog import LayerSpec, case_layer, layer
 from gis.tiles import MAX_ZOOM, TileAddress, TileRequestError, extent_query, tile_query, version_query
+from service.access.auth import Principal
 from service.core.errors import BadRequest
-from service.http.deps import ConnDep, SettingsDep
+from service.http.deps import ConnDep, SettingsDep, permission
 from service.http.tilecache import TileCache
 
 router = APIRouter(tags=["tiles"])
@@ -25,12 +28,36 @@ async def tile(
     layer_name: str, z: int, x: int, y: int, request: Request, conn: ConnDep, settings: SettingsDep
 ) -> Response:
     """Return the MVT of one tile; 204 when empty or below the layer's minimum zoom, 400 for bad coordinates."""
-    spec = layer(layer_name)
+    return await _tile(layer(layer_name), z, x, y, request, conn, settings, "public")
+
+
+@router.get(
+    "/tiles/cases/{layer_name}/{z}/{x}/{y}.pbf",
+    summary="Mapbox vector tile of a layer of the cases (staff only)",
+    responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "empty tile"}},
+)
+async def case_tile(
+    layer_name: str,
+    z: int,
+    x: int,
+    y: int,
+    request: Request,
+    conn: ConnDep,
+    settings: SettingsDep,
+    _staff: Annotated[Principal, permission("cases.map")],
+) -> Response:
+    """Return the MVT of one tile of pending applications or approved land (case numbers, kinds, states)."""
+    return await _tile(case_layer(layer_name), z, x, y, request, conn, settings, "private")
+
+
+async def _tile(
+    spec: LayerSpec, z: int, x: int, y: int, request: Request, conn: ConnDep, settings: SettingsDep, scope: str
+) -> Response:
     try:
         TileAddress(z, x, y)
     except TileRequestError as exc:
         raise BadRequest(str(exc)) from exc
-    cache_control = {"Cache-Control": f"public, max-age={settings.tile_max_age}"}
+    cache_control = {"Cache-Control": f"{scope}, max-age={settings.tile_max_age}"}
     if z < spec.minzoom:
         return Response(status_code=204, headers=cache_control)
     row = await (await conn.execute(version_query(), {"layer": spec.name})).fetchone()
@@ -60,7 +87,18 @@ async def tile(
 @router.get("/tiles/{layer_name}.json", summary="TileJSON 3.0 of a layer")
 async def tilejson(layer_name: str, request: Request, conn: ConnDep) -> JSONResponse:
     """Return the TileJSON of a layer with its bounds, centre and zoom range."""
-    spec = layer(layer_name)
+    return await _tilejson(layer(layer_name), request, conn, "/tiles")
+
+
+@router.get("/tiles/cases/{layer_name}.json", summary="TileJSON 3.0 of a layer of the cases (staff only)")
+async def case_tilejson(
+    layer_name: str, request: Request, conn: ConnDep, _staff: Annotated[Principal, permission("cases.map")]
+) -> JSONResponse:
+    """Return the TileJSON of pending applications or approved land."""
+    return await _tilejson(case_layer(layer_name), request, conn, "/tiles/cases")
+
+
+async def _tilejson(spec: LayerSpec, request: Request, conn: ConnDep, prefix: str) -> JSONResponse:
     cur = await conn.execute(extent_query(spec))
     row = await cur.fetchone()
     if row and row[0] is not None:
@@ -76,7 +114,7 @@ async def tilejson(layer_name: str, request: Request, conn: ConnDep) -> JSONResp
             "description": f"{spec.title} / {spec.title_en}",
             "version": str(row[4] or 0) if row else "0",
             "scheme": "xyz",
-            "tiles": [f"{base}/tiles/{spec.name}/{{z}}/{{x}}/{{y}}.pbf"],
+            "tiles": [f"{base}{prefix}/{spec.name}/{{z}}/{{x}}/{{y}}.pbf"],
             "minzoom": spec.minzoom,
             "maxzoom": MAX_ZOOM,
             "bounds": bounds,
