@@ -42,7 +42,7 @@ Reader = Annotated[Principal, page_permission("case.read")]
 ReadCase = Annotated[Case, page_case("case.read")]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 
-READ_ACTIONS = ("case.view_personal", "notice.view", "document.view", "boundary.export", "filing.export")
+READ_ACTIONS = ("case.view_personal", "notice.view", "document.view", "boundary.export", "filing.export", "filing.read")
 """Audit actions that only record a reading of the case; the case page's timeline leaves them out."""
 
 
