@@ -85,3 +85,24 @@ def test_the_monthly_downloads_over_the_api_and_the_command(window, api, conn, c
     assert sheet["A3"].value == "'" + HYPERLINK and sheet["A3"].data_type == "s"
     out = CliRunner().invoke(cli, ["report", "monthly", "--month", "2026-03", "--format", "csv"])
     assert out.exit_code == 0 and "'" + PLUS in out.output
+
+
+def test_the_planners_conversion_list_csv_and_xlsx(window, client, staff, conn):
+    from tests.support.api import session_cookie
+
+    c = build(window)
+    window.s.commit()
+    conn.execute("UPDATE cases SET township = %s, village = %s WHERE case_no = %s", (HYPERLINK, DDE, c["A"].case_no))
+    conn.execute("UPDATE cases SET township = %s WHERE case_no = %s", (MINUS, c["C"].case_no))
+    conn.commit()
+    session_cookie(client, "planner", staff["planner"]["password"])
+    r = client.get("/planner/conversions.csv")
+    assert r.status_code == 200, r.text[:300]
+    cells = {cell for row in csv.reader(io.StringIO(r.content.decode("utf-8-sig"))) for cell in row}
+    assert {"'" + HYPERLINK, "'" + DDE, "'" + MINUS} <= cells and not {HYPERLINK, DDE, MINUS} & cells
+    r = client.get("/planner/conversions.xlsx")
+    wb = load_workbook(io.BytesIO(r.content))
+    all_cells = [cell for ws in wb for row in ws.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in all_cells if cell.data_type == "f"]
+    texts = {cell.value for cell in all_cells if isinstance(cell.value, str)}
+    assert {"'" + HYPERLINK, "'" + DDE, "'" + MINUS} <= texts and not {HYPERLINK, DDE, MINUS} & texts

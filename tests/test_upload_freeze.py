@@ -135,6 +135,13 @@ def test_a_100000_deep_drawn_geojson_is_a_clean_422_on_the_api_and_the_intake_pa
             data={"csrf_token": page.cookies["lw_csrf"], "kind": "homestead", "boundary_geojson": deep},
         )
         assert r.status_code == 422 and "the JSON nests deeper than the limit of 32 levels" in r.text, r.text[:300]
+        # the case page's boundary replacement reads a drawn polygon the same way
+        from tests.support.live import LiveApi
+
+        case = LiveApi(base).clean_homestead()
+        form = {"csrf_token": page.cookies["lw_csrf"], "version": str(case["version"]), "boundary_geojson": deep}
+        r = page.post(f"/cases/{case['id']}/boundary", data=form)
+        assert r.status_code == 422 and "the JSON nests deeper than the limit of 32 levels" in r.text, r.text[:300]
 
 
 def test_a_slow_parse_runs_off_the_event_loop(live, monkeypatch):
