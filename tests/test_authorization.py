@@ -29,7 +29,7 @@ from service.cli.app import app as cli_app
 from service.clocks.calendar import LOCAL_TZ
 from service.core.settings import Settings
 from service.reports.statistics import Month
-from tests.support.api import Api
+from tests.support.api import Api, session_cookie
 from tests.support.filing import XIANAN, members, write_chain
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app
@@ -82,6 +82,7 @@ MATRIX = [
     ("GET", "/api/v1/cases/{case_id}/boundary.txt", None, ALL_STAFF),
     ("GET", "/api/v1/cases/{case_id}/boundary.gpkg", None, ALL_STAFF),
     ("GET", "/api/v1/auth/me", None, EVERY_STAFF),
+    ("POST", "/api/v1/auth/logout", "logout", dict.fromkeys(STAFF, 204)),
     ("POST", "/api/v1/auth/token", "login", _everyone(200)),
     (
         "POST",
@@ -324,11 +325,11 @@ PAGE_FILES = {
 def expired_token():
     signer = TokenSigner(KEY, 60)
 
-    def issue(user, cookie=False):
+    def issue(session_id, cookie=False):
         # signed nine hours ago with the app's own key: a valid signature, past its lifetime
         with mock.patch("itsdangerous.timed.time") as clock:
             clock.time.return_value = time.time() - 9 * 3600  # logins last 8 hours
-            return signer.issue(user, cookie=cookie)
+            return signer.issue(session_id, cookie=cookie)
 
     return issue
 
@@ -377,10 +378,16 @@ def world(make_settings, db_url, conn, staff, load_layer, tmp_path, expired_toke
             "UPDATE cases SET version = version + 5 WHERE id = %s", (mine["id"],)
         )  # every version sent is stale
         conn.commit()
-        user = next(u for u in staff.values() if u["role"] == "clerk")
-        clerk = type("U", (), {"id": 1, "username": user["username"], "role": "clerk", "department": None})()
-        expired, expired_cookie = expired_token(clerk), expired_token(clerk, cookie=True)
+        # a session still open in the database, named by a token and a cookie signed past their lifetime
+        conn.execute(
+            "INSERT INTO staff_sessions (id, user_id, via, expires_at) "
+            "SELECT 'still-open', id, 'web', now() + interval '1 hour' FROM users WHERE username = 'clerk'"
+        )
+        conn.commit()
+        expired, expired_cookie = expired_token("still-open"), expired_token("still-open", cookie=True)
         ids = {u: conn.execute("SELECT id FROM users WHERE username = %s", (u,)).fetchone()[0] for u in STAFF.values()}
+        cookies = {who: session_cookie(client, name, staff[name]["password"]) for who, name in STAFF.items()}
+        client.cookies.clear()
         yield {
             "app": app,
             "api": api,
@@ -391,6 +398,7 @@ def world(make_settings, db_url, conn, staff, load_layer, tmp_path, expired_toke
             "expired_cookie": expired_cookie,
             "ids": ids,
             "staff": staff,
+            "cookies": cookies,
         }
 
 
@@ -410,18 +418,7 @@ CSRF = "matrix-csrf-token"
 
 def _session_cookie(world, who):
     if who in STAFF:
-        u = world["staff"][STAFF[who]]
-        user = type(
-            "U",
-            (),
-            {
-                "id": world["ids"][u["username"]],
-                "username": u["username"],
-                "role": u["role"],
-                "department": u.get("department"),
-            },
-        )()
-        return TokenSigner(KEY, 3600).issue(user, cookie=True)
+        return world["cookies"][who]
     return {"anonymous": None, "forged": "eyJ1aWQiOjF9.forged.signature", "expired": world["expired_cookie"]}[who]
 
 
@@ -474,6 +471,9 @@ def _request(world, method, path, how, who):
     client.cookies.clear()
     if how == PAGE or (isinstance(how, dict) and PAGE in how):
         cookie = _session_cookie(world, who)
+        if path == "/logout" and who in STAFF:  # a login of its own: ending it must not end the matrix's sessions
+            cookie = session_cookie(client, STAFF[who], world["staff"][STAFF[who]]["password"])
+            client.cookies.clear()
         if cookie:
             client.cookies.set("lw_session", cookie)
         client.cookies.set("lw_csrf", CSRF)
@@ -488,6 +488,10 @@ def _request(world, method, path, how, who):
         finally:
             client.cookies.clear()
     kw: dict = {"headers": dict(_headers(world, who))}
+    if how == "logout" and who in STAFF:  # a login of its own: ending it must not end the matrix's tokens
+        name = STAFF[who]
+        r = client.post("/api/v1/auth/token", data={"username": name, "password": world["staff"][name]["password"]})
+        kw["headers"] = {"Authorization": f"Bearer {r.json()['access_token']}"}
     if how == "intake":
         kw["json"] = {"kind": "homestead", "applicant_name": "王五", "boundary": world["drawn"]}
     elif how == "login":
@@ -505,7 +509,7 @@ def _request(world, method, path, how, who):
     elif isinstance(how, dict) and "files" in how:
         kw["files"] = how["files"]
         kw["data"] = how.get("data")
-    elif how is not None:
+    elif how is not None and how != "logout":
         kw["json"] = how
     return client.request(method, url, follow_redirects=False, **kw)
 

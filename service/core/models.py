@@ -395,3 +395,34 @@ class OffsetProject(Base):
     accepted_on: Mapped[date] = mapped_column(Date)
     source: Mapped[str | None] = mapped_column(Text)
     loaded_at: Mapped[datetime] = _now()
+
+
+class StaffSession(Base):
+    """One login of a member of staff (a browser's cookie or an API client's token), checked on every request.
+
+    A token or cookie names its session; the session ends at logout, and every session of a user ends when their
+    password, role, department or active flag changes (service/access/auth.py).
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (CheckConstraint("via IN ('web', 'api')", name="via"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    via: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AttemptCount(Base):
+    """Attempts at a guarded door (a login, a query code) per scope and key within a window, shared by every worker."""
+
+    __tablename__ = "attempt_counts"
+
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

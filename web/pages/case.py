@@ -3,7 +3,6 @@ while it may still change, the leader's decision and exception, documents, timel
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -46,7 +45,7 @@ Reader = Annotated[Principal, page_permission("case.read")]
 ReadCase = Annotated[Case, page_case("case.read")]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 
-READ_ACTIONS = ("case.view_personal", "notice.view", "document.view", "boundary.export", "filing.export")
+READ_ACTIONS = ("case.view_personal", "notice.view", "document.view", "boundary.export", "filing.export", "filing.read")
 """Audit actions that only record a reading of the case; the case page's timeline leaves them out."""
 
 
@@ -393,11 +392,8 @@ def case_boundary(
             boundary = boundary_from_upload(
                 data, boundary_file.filename, settings.max_upload_bytes, county_extent(session)
             )
-        elif boundary_geojson:
-            try:
-                boundary = boundary_from_geojson(json.loads(boundary_geojson), county_extent(session))
-            except ValueError as exc:
-                raise InvalidInput(f"绘制的范围无法解析 / the drawn boundary does not parse: {exc}") from exc
+        elif boundary_geojson:  # parsed with its nesting measured first: 100 000 brackets are a 422, not a 500
+            boundary = boundary_from_geojson(boundary_geojson, county_extent(session))
         else:
             raise InvalidInput(
                 "用地范围：请选择文件或在地图上绘制新的范围 / boundary: choose a file or draw the new boundary on the map"

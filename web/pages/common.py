@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,26 @@ from web.map.builder import Basemap, MapLayer
 from web.map.landuse_style import layer_style
 from web.session import csrf_token, set_csrf_cookie
 
+CSP_NONCE = "csp_nonce"
+"""Where web/security.py keeps the request's script nonce in the ASGI scope's state."""
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)(?![^>]*\snonce=)", re.IGNORECASE)
+
+
+def script_nonce(request: Request) -> str:
+    """Return this response's script nonce: an inline <script> runs only with it (the CSP allows no other)."""
+    return str(request.scope.get("state", {}).get(CSP_NONCE, ""))
+
+
+def nonced(html: str, request: Request) -> str:
+    """Return HTML we generated ourselves (a folium map's header, Swagger UI) with the nonce on its inline scripts.
+
+    Never for anything holding what a user typed: the nonce would bless a script smuggled in with it.
+    """
+    return _INLINE_SCRIPT.sub(f'<script nonce="{script_nonce(request)}"', html)
+
+
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
-templates.env.globals.update(TEMPLATE_GLOBALS)
+templates.env.globals.update(TEMPLATE_GLOBALS, script_nonce=script_nonce, nonced=nonced)
 templates.env.filters.update(TEMPLATE_FILTERS)
 
 # The order layers are drawn in (bottom first) and whether they start visible.

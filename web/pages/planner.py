@@ -25,7 +25,7 @@ from service.reports.conversions import (
 )
 from service.reports.quotas import ledger, parse_year
 from web.i18n import lang_of
-from web.map.builder import bounds_of, build_map, render_parts
+from web.map.builder import bounds_of, build_map, popup_layer, render_parts
 from web.pages.common import basemap_of, map_layers, page
 from web.session import page_permission
 
@@ -72,10 +72,9 @@ def _conversion_layer(fc: dict[str, Any], zh: bool) -> folium.GeoJson:
     titles = {"approved": ("已批准", "Approved"), "pending": ("在办", "Pending")}
     for feat in fc["features"]:
         feat["properties"]["state_title"] = titles[feat["properties"]["state"]][0 if zh else 1]
-    popup = folium.GeoJsonPopup(
-        fields=list(labels), aliases=[v[0 if zh else 1] for v in labels.values()], localize=True
+    return popup_layer(
+        fc, "农用地转用" if zh else "Conversions", {k: v[0 if zh else 1] for k, v in labels.items()}, style
     )
-    return folium.GeoJson(fc, name="农用地转用" if zh else "Conversions", style_function=style, popup=popup)
 
 
 @router.get("/planner", response_class=HTMLResponse)
