@@ -23,6 +23,8 @@ KEY = "outage-secret-key-0123456789abcdef"
 VALUES = {
     "case_id": "1",
     "task_id": "1",
+    "visit_id": "1",
+    "photo_id": "1",
     "package_id": "p1",
     "case_no": "XA-ZJD-2026-0001",
     "layer_name": "parcels",
@@ -86,7 +88,13 @@ def _send(client, method, path, token, csrf):
         elif path.startswith("/api/"):
             kw["json"] = {"stars": 5}
         else:
-            kw["data"] = {"csrf_token": csrf, "case_no": VALUES["case_no"], "query_code": "ABCD2345", "stars": "5"}
+            kw["data"] = {
+                "csrf_token": csrf,
+                "case_no": VALUES["case_no"],
+                "query_code": "ABCD2345",
+                "stars": "5",
+                "document": "decision",
+            }
     return client.request(method, url, headers=headers, follow_redirects=False, **kw)
 
 

@@ -25,6 +25,8 @@ P = {
     "refuse": "<a href=javascript:alert('refuse')>不予受理</a>",
     "note": "<img src=x onerror=alert('note')>已回访",
     "comment": "<svg/onload=alert('comment')>满意",
+    "inspector": "<img src=x onerror=alert('inspector')>刘强",
+    "findings": "<svg onload=alert('findings')>现场一致",
 }
 
 
@@ -62,6 +64,17 @@ def planted(sample_app, conn):
     api = LiveApi(sample_app)
     taken = _intake(api, CLEAN_TXT, "A")
     approved = {**api.move(_reviewed(api, taken), "approve", "leader"), "query_code": taken["query_code"]}
+    certified = api.move(approved, "issue_certificate")
+    api.post(
+        f"/api/v1/cases/{approved['id']}/visits",
+        data={
+            "version": str(certified["version"]),
+            "step": "site_selection",
+            "visited_on": datetime.now(LOCAL_TZ).date().isoformat(),
+            "inspector": P["inspector"],
+            "findings": P["findings"],
+        },
+    )
     blocked = _intake(api, FARMLAND_TXT, "B")
     api.post(f"/api/v1/cases/{blocked['id']}/notices")
     blocked = api.post(
@@ -175,6 +188,7 @@ def test_payloads_in_every_field_never_run_on_any_page(sample_app, planted):
     planner_popup = next((p for p in popups["/planner"] if d["case_no"] in p["text"]), popups["/planner"])
     assert P["township"] + "D" in planner_popup["text"] and "<img" not in planner_popup["html"], planner_popup
     assert P["opinion"] in seen[f"/cases/{a['id']}"]
+    assert P["inspector"] in seen[f"/cases/{a['id']}"] and P["findings"] in seen[f"/cases/{a['id']}"]
     for text in (P["override"], P["reject"]):
         assert text in seen[f"/cases/{r['id']}"]
     assert P["refuse"] in seen[f"/cases/{c['id']}"]

@@ -118,6 +118,9 @@ def make_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContex
             configure=_configure,
             open=False,
             timeout=settings.db_wait_seconds,
+            # the pool's reconnection backs off exponentially without a cap until it gives up: after a long outage it
+            # would wait minutes before trying again; giving up after 10 s lets the next request start afresh (1 s)
+            reconnect_timeout=10,
         )
         await pool.open(wait=True, timeout=30)
         engine = make_engine(url, pool_size=settings.db_pool_size)

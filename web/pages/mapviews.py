@@ -10,7 +10,6 @@ from fastapi import Request
 from web.i18n import lang_of
 from web.map.builder import build_map, render_parts
 from web.pages.common import basemap_of, home_bounds, map_layers
-from web.session import session_user
 
 
 def conflicts_of(report: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +99,7 @@ def case_map(
     after a completion visit the as-built footprint coloured by its verdict."""
     lang = lang_of(request)
     m = build_map(
-        map_layers(lang, staff=session_user(request) is not None),
+        map_layers(lang, staff=True),  # intake, case and filing pages: staff only
         static_url=settings.static_url,
         basemap=basemap_of(settings),
         boundary=boundary,

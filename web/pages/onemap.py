@@ -42,7 +42,6 @@ def one_map(
     """Show the county's one map with every layer as vector tiles; `go` finds a parcel number, a village, a township
     or a typed coordinate and frames the map on it."""
     lang = lang_of(request)
-    user = session_user(request)
     layers = map_layers(lang, staff=user is not None)
     found, error, status = None, None, 200
     if go and go.strip():
