@@ -50,6 +50,16 @@ def _intake(api, path, suffix):
     )
 
 
+def _photo() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 160, 90)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
 def _reviewed(api, case):
     case = api.move(case, "accept")
     for dept, user in (("村镇规划股", "rev-village"), ("耕地保护股", "rev-farmland"), ("不动产登记股", "rev-registry")):
@@ -74,6 +84,7 @@ def planted(sample_app, conn):
             "inspector": P["inspector"],
             "findings": P["findings"],
         },
+        files=[("photos", ("site.jpg", _photo(), "image/jpeg"))],
     )
     blocked = _intake(api, FARMLAND_TXT, "B")
     api.post(f"/api/v1/cases/{blocked['id']}/notices")
