@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -45,11 +46,15 @@ _COLUMN_TYPES: dict[str, type[TypeEngine]] = {
     "integer": Integer,
     "float": Float,
     "date": Date,
+    "timestamp": DateTime,
 }
 
 
 COUNTY_CODE = re.compile(r"^[1-9][0-9]{5}$")
 """A county's GB/T 2260 administrative code: the key every layer table is LIST-partitioned by."""
+
+CASE_MAP = ("pending", "approved")
+"""What a case can be on the one map (cases.on_map): its applied boundary while pending, its land once approved."""
 
 
 class CatalogError(ValueError):
@@ -83,6 +88,8 @@ class LayerSpec:
     label: str | None = None
     source_layers: tuple[str, ...] = ()
     """Names (lower case) of the source layer holding this layer in a multi-layer file, besides its own name."""
+    cases: str | None = None
+    """For a layer of the cases (a view over the cases table): the cases it shows, `pending` or `approved`."""
 
     @property
     def column_names(self) -> list[str]:
@@ -100,6 +107,12 @@ class LayerSpec:
         return f"{self.name}_sub"
 
 
+def _column_type(layer_name: str, c: ColumnSpec) -> TypeEngine:
+    if c.type not in _COLUMN_TYPES:
+        raise CatalogError(f"layer {layer_name}: column {c.name} has unknown type {c.type!r}")
+    return DateTime(timezone=True) if c.type == "timestamp" else _COLUMN_TYPES[c.type]()
+
+
 def _build_tables(name: str, columns: tuple[ColumnSpec, ...], subdivide: bool) -> tuple[Table, Table | None]:
     # Every layer table is LIST-partitioned by county (one partition per county, `<table>_c<code>`), so an
     # instance holds many counties and an import replaces one county's partition without touching the others.
@@ -110,9 +123,7 @@ def _build_tables(name: str, columns: tuple[ColumnSpec, ...], subdivide: bool) -
         Column("src_fid", Text, nullable=True, comment="feature id in the source file"),
     ]
     for c in columns:
-        if c.type not in _COLUMN_TYPES:
-            raise CatalogError(f"layer {name}: column {c.name} has unknown type {c.type!r}")
-        cols.append(Column(c.name, _COLUMN_TYPES[c.type], nullable=True, index=c.index))
+        cols.append(Column(c.name, _column_type(name, c), nullable=True, index=c.index))
     cols += [
         Column("props", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
         Column("geom", Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False),
@@ -173,23 +184,31 @@ layer_loads = Table(
 """History of every load of every layer (one row per import)."""
 
 
+def _columns(spec: dict[str, Any]) -> tuple[ColumnSpec, ...]:
+    return tuple(
+        ColumnSpec(
+            cname,
+            c["type"],
+            tuple(a.lower() for a in c.get("aliases", ())),
+            bool(c.get("private", False)),
+            bool(c.get("index", False)),
+            bool(c.get("landuse_code", False)),
+        )
+        for cname, c in spec["columns"].items()
+    )
+
+
+@cache
+def _raw() -> dict[str, Any]:
+    return tomllib.loads(resources.files("gis").joinpath("data/layers.toml").read_text("utf-8"))
+
+
 @cache
 def catalog() -> dict[str, LayerSpec]:
-    """Return the layer catalog, read once from gis/data/layers.toml."""
-    raw = tomllib.loads(resources.files("gis").joinpath("data/layers.toml").read_text("utf-8"))
+    """Return the imported layers of the catalog, read once from gis/data/layers.toml."""
     out: dict[str, LayerSpec] = {}
-    for name, spec in raw["layers"].items():
-        columns = tuple(
-            ColumnSpec(
-                cname,
-                c["type"],
-                tuple(a.lower() for a in c.get("aliases", ())),
-                bool(c.get("private", False)),
-                bool(c.get("index", False)),
-                bool(c.get("landuse_code", False)),
-            )
-            for cname, c in spec["columns"].items()
-        )
+    for name, spec in _raw()["layers"].items():
+        columns = _columns(spec)
         table, sub = _build_tables(name, columns, bool(spec.get("subdivide", False)))
         out[name] = LayerSpec(
             name=name,
@@ -206,9 +225,63 @@ def catalog() -> dict[str, LayerSpec]:
     return out
 
 
+case_views = MetaData()
+"""The views of the case layers: kept apart from the schema's metadata (the migration creates them as views)."""
+
+
+@cache
+def case_layers() -> dict[str, LayerSpec]:
+    """Return the layers of the cases (pending applications, approved land): views over the cases table."""
+    out: dict[str, LayerSpec] = {}
+    for name, spec in _raw().get("case_layers", {}).items():
+        if name in _raw()["layers"]:
+            raise CatalogError(f"case layer {name} is also an imported layer")
+        if spec.get("cases") not in CASE_MAP:
+            raise CatalogError(f"case layer {name}: `cases` must be one of {', '.join(CASE_MAP)}")
+        columns = _columns(spec)
+        cols: list[Column] = [Column("id", BigInteger, primary_key=True)]
+        cols += [Column(c.name, _column_type(name, c)) for c in columns]
+        cols.append(Column("geom", Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False)))
+        # the county the case was lodged in (not a column of the tiles): staff of one county see its cases alone
+        cols.append(Column("county", Text))
+        out[name] = LayerSpec(
+            name=name,
+            title=spec["title"],
+            title_en=spec["title_en"],
+            columns=columns,
+            minzoom=int(spec.get("minzoom", 10)),
+            label=spec.get("label"),
+            table=Table(name, case_views, *cols),
+            sub_table=None,
+            cases=spec["cases"],
+        )
+    return out
+
+
+def all_layers() -> dict[str, LayerSpec]:
+    """Return every layer of the one map: the imported ones, then the layers of the cases."""
+    return {**catalog(), **case_layers()}
+
+
 def layer(name: str) -> LayerSpec:
-    """Return one layer of the catalog, or raise CatalogError naming the known layers."""
+    """Return one imported layer of the catalog, or raise CatalogError naming the known layers."""
     layers = catalog()
     if name not in layers:
         raise CatalogError(f"未知图层 unknown layer {name!r}; known layers: {', '.join(layers)}")
+    return layers[name]
+
+
+def any_layer(name: str) -> LayerSpec:
+    """Return a layer of the one map, imported or of the cases, or raise CatalogError naming them all."""
+    layers = all_layers()
+    if name not in layers:
+        raise CatalogError(f"未知图层 unknown layer {name!r}; known layers: {', '.join(layers)}")
+    return layers[name]
+
+
+def case_layer(name: str) -> LayerSpec:
+    """Return a layer of the cases, or raise CatalogError naming them."""
+    layers = case_layers()
+    if name not in layers:
+        raise CatalogError(f"未知的案件图层 unknown case layer {name!r}; known: {', '.join(layers)}")
     return layers[name]

@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import box
 
-from gis.catalog import catalog
+from gis.catalog import all_layers
 from gis.importer import load, read
 from web.app import create_app
 
@@ -40,7 +40,7 @@ def test_healthz_lists_every_layer(client, parcels_loaded):
     body = r.json()
     assert body["status"] == "ok" and body["database"] == "ok"
     assert body["postgis"].startswith("3.")
-    assert set(body["layers"]) == set(catalog())
+    assert set(body["layers"]) == set(all_layers())
     assert body["layers"]["parcels"] == {"version": 1, "count": 2}
     assert body["layers"]["eco_redline"] == {"version": 0, "count": 0}
 

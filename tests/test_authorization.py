@@ -29,7 +29,7 @@ from service.cli.app import app as cli_app
 from service.clocks.calendar import LOCAL_TZ
 from service.core.settings import Settings
 from service.reports.statistics import Month
-from tests.support.api import Api
+from tests.support.api import Api, session_cookie
 from tests.support.filing import XIANAN, members, write_chain
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app
@@ -82,6 +82,7 @@ MATRIX = [
     ("GET", "/api/v1/cases/{case_id}/boundary.txt", None, ALL_STAFF),
     ("GET", "/api/v1/cases/{case_id}/boundary.gpkg", None, ALL_STAFF),
     ("GET", "/api/v1/auth/me", None, EVERY_STAFF),
+    ("POST", "/api/v1/auth/logout", "logout", dict.fromkeys(STAFF, 204)),
     ("POST", "/api/v1/auth/token", "login", _everyone(200)),
     (
         "POST",
@@ -126,6 +127,32 @@ MATRIX = [
         {"clerk": 403, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 409},
     ),
     ("POST", "/api/v1/cases/{case_id}/notices", None, _only(("clerk", "admin"), 201, case=True)),
+    # site visits: the visit's transition names who may record it (clerk, reviewer); then the version is stale
+    ("GET", "/api/v1/cases/{case_id}/visits", None, ALL_STAFF),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/visits",
+        {
+            "data": {
+                "version": "1",
+                "step": "site_selection",
+                "visited_on": "2026-11-30",
+                "inspector": "刘强",
+                "findings": "一致",
+            },
+            "files": {"photos": ("a.jpg", b"x", "image/jpeg")},
+        },
+        {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403},
+    ),
+    ("GET", "/api/v1/cases/{case_id}/visits/{visit_id}/photos/{photo_id}", None, dict.fromkeys(STAFF, 404)),
+    # a homestead holds no mining right (404); its workflow has no renewal, and the version is stale (409)
+    ("GET", "/api/v1/cases/{case_id}/mining-right", None, dict.fromkeys(STAFF, 404)),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/mining-right",
+        {"action": "renew", "version": 1, "valid_to": "2040-01-01"},
+        {**dict.fromkeys(STAFF, 409), "rev_other": 404},
+    ),
     (
         "POST",
         "/api/v1/recheck",
@@ -153,6 +180,7 @@ MATRIX = [
     ("GET", "/api/v1/conversions/audit", None, _only(STATS, 200)),
     ("GET", "/api/v1/conversions/audit.csv", None, _only(STATS, 200)),
     ("GET", "/api/v1/conversions/audit.gpkg", None, _only(STATS, 200)),
+    ("GET", "/api/v1/conversions/ledger", None, _only(STATS, 200)),
     # --- upward filing (roles from service/data/filing.toml; a homestead needs no higher approval, the uploads are no
     # package or receipt, and no package has the id asked for: each refused after the role check). Reading packages
     # is open to all staff.
@@ -180,6 +208,9 @@ MATRIX = [
     ("GET", "/tiles/{z}/{x}/{y}.pbf", None, _everyone(204)),  # every layer, each below its minimum zoom
     ("GET", "/tiles/{layer_name}/{z}/{x}/{y}.pbf", None, _everyone(204)),  # below the layer's minimum zoom
     ("GET", "/tiles/{layer_name}.json", None, _everyone(200)),
+    # the layers of the cases are for staff: `parcels` is no layer of the cases (404 after the role check)
+    ("GET", "/tiles/cases/{layer_name}/{z}/{x}/{y}.pbf", None, dict.fromkeys(STAFF, 404)),
+    ("GET", "/tiles/cases/{layer_name}.json", None, dict.fromkeys(STAFF, 404)),
     ("GET", "/openapi.json", None, _everyone(200)),
     ("GET", "/docs", None, _everyone(200)),
     ("GET", "/docs/oauth2-redirect", None, _everyone(200)),
@@ -238,6 +269,28 @@ MATRIX = [
     ("GET", "/cases/{case_id}/decision.pdf", PAGE, _only(STAFF, 409, case=True)),
     ("GET", "/cases/{case_id}/certificate", PAGE, _only(STAFF, 409, case=True)),
     ("GET", "/cases/{case_id}/certificate.pdf", PAGE, _only(STAFF, 409, case=True)),
+    ("GET", "/cases/{case_id}/planning-permit", PAGE, _only(STAFF, 409, case=True)),  # not issued yet
+    ("GET", "/cases/{case_id}/planning-permit.pdf", PAGE, _only(STAFF, 409, case=True)),
+    (
+        "POST",
+        "/cases/{case_id}/visits",
+        {
+            PAGE: {
+                "version": "1",
+                "step": "site_selection",
+                "visited_on": "2026-11-30",
+                "inspector": "刘强",
+                "findings": "一致",
+            }
+        },
+        {"clerk": 409, "rev_own": 409, "rev_other": 404, "leader": 403, "planner": 403, "admin": 403},
+    ),
+    (
+        "POST",
+        "/cases/{case_id}/mining-right",
+        {PAGE: {"version": "1", "action": "renew", "valid_to": "2040-01-01"}},
+        {**dict.fromkeys(STAFF, 409), "rev_other": 404},
+    ),
     ("GET", f"/reports/monthly?month={MONTH}", PAGE, _only(STATS, 200)),
     ("GET", f"/callbacks?month={MONTH}", PAGE, _only(CALLBACKS, 200)),
     ("POST", "/callbacks/draw", {PAGE: {"month": MONTH}}, _only(CALLBACKS, 303)),
@@ -273,11 +326,11 @@ PAGE_FILES = {
 def expired_token():
     signer = TokenSigner(KEY, 60)
 
-    def issue(user, cookie=False):
+    def issue(session_id, cookie=False):
         # signed nine hours ago with the app's own key: a valid signature, past its lifetime
         with mock.patch("itsdangerous.timed.time") as clock:
             clock.time.return_value = time.time() - 9 * 3600  # logins last 8 hours
-            return signer.issue(user, cookie=cookie)
+            return signer.issue(session_id, cookie=cookie)
 
     return issue
 
@@ -326,10 +379,16 @@ def world(make_settings, db_url, conn, staff, load_layer, tmp_path, expired_toke
             "UPDATE cases SET version = version + 5 WHERE id = %s", (mine["id"],)
         )  # every version sent is stale
         conn.commit()
-        user = next(u for u in staff.values() if u["role"] == "clerk")
-        clerk = type("U", (), {"id": 1, "username": user["username"], "role": "clerk", "department": None})()
-        expired, expired_cookie = expired_token(clerk), expired_token(clerk, cookie=True)
+        # a session still open in the database, named by a token and a cookie signed past their lifetime
+        conn.execute(
+            "INSERT INTO staff_sessions (id, user_id, via, expires_at) "
+            "SELECT 'still-open', id, 'web', now() + interval '1 hour' FROM users WHERE username = 'clerk'"
+        )
+        conn.commit()
+        expired, expired_cookie = expired_token("still-open"), expired_token("still-open", cookie=True)
         ids = {u: conn.execute("SELECT id FROM users WHERE username = %s", (u,)).fetchone()[0] for u in STAFF.values()}
+        cookies = {who: session_cookie(client, name, staff[name]["password"]) for who, name in STAFF.items()}
+        client.cookies.clear()
         yield {
             "app": app,
             "api": api,
@@ -340,6 +399,7 @@ def world(make_settings, db_url, conn, staff, load_layer, tmp_path, expired_toke
             "expired_cookie": expired_cookie,
             "ids": ids,
             "staff": staff,
+            "cookies": cookies,
         }
 
 
@@ -359,18 +419,7 @@ CSRF = "matrix-csrf-token"
 
 def _session_cookie(world, who):
     if who in STAFF:
-        u = world["staff"][STAFF[who]]
-        user = type(
-            "U",
-            (),
-            {
-                "id": world["ids"][u["username"]],
-                "username": u["username"],
-                "role": u["role"],
-                "department": u.get("department"),
-            },
-        )()
-        return TokenSigner(KEY, 3600).issue(user, cookie=True)
+        return world["cookies"][who]
     return {"anonymous": None, "forged": "eyJ1aWQiOjF9.forged.signature", "expired": world["expired_cookie"]}[who]
 
 
@@ -407,6 +456,8 @@ def _request(world, method, path, how, who):
         "task_id": task["id"],
         "case_no": mine["case_no"],
         "package_id": "0" * 32,
+        "visit_id": 1,
+        "photo_id": 1,
         "layer_name": "parcels",
         "z": 0,
         "x": 0,
@@ -421,6 +472,9 @@ def _request(world, method, path, how, who):
     client.cookies.clear()
     if how == PAGE or (isinstance(how, dict) and PAGE in how):
         cookie = _session_cookie(world, who)
+        if path == "/logout" and who in STAFF:  # a login of its own: ending it must not end the matrix's sessions
+            cookie = session_cookie(client, STAFF[who], world["staff"][STAFF[who]]["password"])
+            client.cookies.clear()
         if cookie:
             client.cookies.set("lw_session", cookie)
         client.cookies.set("lw_csrf", CSRF)
@@ -435,6 +489,10 @@ def _request(world, method, path, how, who):
         finally:
             client.cookies.clear()
     kw: dict = {"headers": dict(_headers(world, who))}
+    if how == "logout" and who in STAFF:  # a login of its own: ending it must not end the matrix's tokens
+        name = STAFF[who]
+        r = client.post("/api/v1/auth/token", data={"username": name, "password": world["staff"][name]["password"]})
+        kw["headers"] = {"Authorization": f"Bearer {r.json()['access_token']}"}
     if how == "intake":
         kw["json"] = {"kind": "homestead", "applicant_name": "王五", "boundary": world["drawn"]}
     elif how == "login":
@@ -451,7 +509,8 @@ def _request(world, method, path, how, who):
         kw["data"] = {"kind": "homestead", "geojson": json.dumps(world["drawn"])}
     elif isinstance(how, dict) and "files" in how:
         kw["files"] = how["files"]
-    elif how is not None:
+        kw["data"] = how.get("data")
+    elif how is not None and how != "logout":
         kw["json"] = how
     return client.request(method, url, follow_redirects=False, **kw)
 

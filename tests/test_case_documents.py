@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from shapely.geometry import mapping
 
 from service.access.auth import TokenSigner
-from tests.support.api import Api
+from tests.support.api import Api, session_cookie
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app
 
@@ -79,11 +79,9 @@ def world(make_settings, db_url, conn, staff, load_layer, tmp_path):
                 "boundary": drawn(b(90, 90, 105, 102)),
             },
         ).json()
-        signer = TokenSigner(KEY, 3600)
-        clerk = type("U", (), {"id": 1, "username": "clerk", "role": "clerk", "department": None})()
-        client.cookies.set("lw_session", signer.issue(clerk, cookie=True))
+        client.cookies.set("lw_session", session_cookie(client, "clerk", staff["clerk"]["password"]))
         client.cookies.set("lw_csrf", "csrf-token-for-tests")
-        yield {"client": client, "api": api, "ok": ok, "code": code, "blocked": blocked}
+        yield {"client": client, "api": api, "ok": ok, "code": code, "blocked": blocked, "staff": staff}
 
 
 def test_receipt_at_intake_carries_the_query_code(world):
@@ -246,9 +244,8 @@ def test_documents_need_a_login_and_access_to_the_case(world):
     r = client.get(f"/cases/{ok['id']}/certificate", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/login?next=/cases/{ok['id']}/certificate"
     # a reviewer of a department with no task on the case does not see it
-    signer = TokenSigner(KEY, 3600)
-    reviewer = type("U", (), {"id": 9, "username": "rev-mineral", "role": "reviewer", "department": "矿产资源管理股"})()
-    client.cookies.set("lw_session", signer.issue(reviewer, cookie=True))
+    client.cookies.clear()
+    client.cookies.set("lw_session", session_cookie(client, "rev-mineral", world["staff"]["rev-mineral"]["password"]))
     assert client.get(f"/cases/{ok['id']}/check-report").status_code == 404
 
 

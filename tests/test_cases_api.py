@@ -271,7 +271,7 @@ def test_mining_first_come_first_served(api: Api):
     assert second["check"]["verdict"] == "block"
     report = api.get(f"/api/v1/cases/{second['id']}/check").json()
     pend = next(r for r in report["rules"] if r["rule"] == "MN-PEND")
-    assert [f["id"] for f in pend["features"]] == [first["case_no"]]
+    assert [f["attrs"]["case_no"] for f in pend["features"]] == [first["case_no"]]
     assert pend["overlap_m2"] == pytest.approx(5000.0, abs=0.01)
 
 

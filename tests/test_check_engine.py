@@ -1,14 +1,16 @@
 """The check engine against a small hand-made one map in zone 38 (EPSG:4526), with exact areas."""
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from shapely.geometry import MultiPolygon, Polygon
 
-from gis.check import CheckInputError, CheckRequest, PendingApplication, run_check
+from gis.check import CheckInputError, CheckRequest, run_check
 from tests.support.onemap import b, lonlat
 
 ON = date(2026, 11, 22)
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def check(conn, kind, geom, **kw):
@@ -25,6 +27,10 @@ def test_clean_homestead_passes_every_rule(conn, one_map):
         "HS-VIL": "pass",
         "HS-CAP": "pass",
         "HS-ONE": "pass",
+        "HS-ONE-APP": "pass",
+        "HS-ONE-PEND": "pass",
+        "HS-APPR": "pass",
+        "HS-PEND": "pass",
         "HS-OWN": "pass",
     }
     assert r.homestead == {
@@ -123,38 +129,42 @@ def test_mining_depth_ranges_and_validity(conn, one_map):
     assert expired.rule("MN-RIGHT").status == "pass"
 
 
+def lodge(conn, case_no, kind, geom, received_at, top=None, bottom=None, status="received", on_map="pending"):
+    """A case row as the service leaves it (the layers of the cases are views over the cases table)."""
+    return conn.execute(
+        "INSERT INTO cases (case_no, kind, status, applicant_name, query_code_hash, received_at, depth_top, "
+        "depth_bottom, on_map, geom) VALUES (%s, %s, %s, '甲', 'x', %s, %s, %s, %s, ST_Multi(ST_GeomFromText(%s, 4490))) "
+        "RETURNING id",
+        (case_no, kind, status, received_at.replace(tzinfo=BEIJING), top, bottom, on_map, lonlat(geom).wkt),
+    ).fetchone()[0]
+
+
 def test_pending_applications_first_come_first_served_to_the_second(conn, one_map):
     area = b(600, 0, 700, 100)
-    earlier = PendingApplication(
-        "XA-2026-CK-000001", datetime(2026, 11, 2, 10, 0, 0), lonlat(b(650, 0, 750, 100)), 300, 0
-    )
-    later = PendingApplication(
-        "XA-2026-CK-000003", datetime(2026, 11, 2, 10, 0, 2), lonlat(b(600, 50, 700, 150)), 300, 0
-    )
+    lodge(conn, "XA-2026-CK-000001", "mining", b(650, 0, 750, 100), datetime(2026, 11, 2, 10, 0, 0), 300, 0)
+    lodge(conn, "XA-2026-CK-000003", "mining", b(600, 50, 700, 150), datetime(2026, 11, 2, 10, 0, 2), 300, 0)
+    lodge(conn, "XA-2026-CK-000004", "mining", b(600, 0, 610, 10), datetime(2026, 11, 1), 300, 0, "refused", None)
+    me = lodge(conn, "XA-2026-CK-000002", "mining", area, datetime(2026, 11, 2, 10, 0, 1), 200, 0)
     r = check(
-        conn,
-        "mining",
-        area,
-        depth_top=200,
-        depth_bottom=0,
-        lodged_at=datetime(2026, 11, 2, 10, 0, 1),
-        pending=[earlier, later],
+        conn, "mining", area, depth_top=200, depth_bottom=0, lodged_at=datetime(2026, 11, 2, 10, 0, 1), case_id=me
     )
     pend = r.rule("MN-PEND")
     assert pend.status == "block"
-    assert [f.id for f in pend.features] == ["XA-2026-CK-000001"]
+    assert [f.attrs["case_no"] for f in pend.features] == ["XA-2026-CK-000001"]
     assert pend.overlap_m2 == pytest.approx(5000.0, abs=0.01)
+    assert "XA-2026-CK-000001 受理于 2026-11-02 10:00:00，重叠 5000.00 平方米" in pend.message
     # the later one is checked against us and loses; depth-disjoint pending ones never conflict
     r2 = check(
-        conn,
-        "mining",
-        area,
-        depth_top=600,
-        depth_bottom=400,
-        lodged_at=datetime(2026, 11, 2, 10, 0, 1),
-        pending=[earlier],
+        conn, "mining", area, depth_top=600, depth_bottom=400, lodged_at=datetime(2026, 11, 2, 10, 0, 1), case_id=me
     )
     assert r2.rule("MN-PEND").status == "pass"
+    # checked before intake (no lodging time, no case), every pending case comes first, the refused one never
+    r3 = check(conn, "mining", area, depth_top=200, depth_bottom=0)
+    assert [f.attrs["case_no"] for f in r3.rule("MN-PEND").features] == [
+        "XA-2026-CK-000001",
+        "XA-2026-CK-000003",
+        "XA-2026-CK-000002",
+    ]
 
 
 def test_reimport_flips_a_verdict(conn, one_map, load_layer):

@@ -7,8 +7,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from shapely.geometry import mapping
 
-from service.access.auth import TokenSigner
-from tests.support.api import Api
+from tests.support.api import Api, session_cookie
 from tests.support.onemap import b, load_one_map, lonlat
 from web.app import create_app
 
@@ -31,9 +30,7 @@ def notice_case(make_settings, db_url, conn, staff, load_layer, tmp_path):
             },
         ).json()
         api.post(f"/api/v1/cases/{case['id']}/notices")
-        signer = TokenSigner(KEY, 3600)
-        user = type("U", (), {"id": 1, "username": "clerk", "role": "clerk", "department": None})()
-        client.cookies.set("lw_session", signer.issue(user, cookie=True))
+        client.cookies.set("lw_session", session_cookie(client, "clerk", staff["clerk"]["password"]))
         yield client, case
 
 

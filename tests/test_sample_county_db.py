@@ -7,7 +7,7 @@ import pyogrio
 import pytest
 from shapely.geometry import shape
 
-from gis.catalog import catalog
+from gis.catalog import all_layers, case_layers, catalog
 from gis.check import CheckRequest, run_check
 from gis.importer import load, read
 
@@ -74,6 +74,7 @@ def test_anchors_say_what_the_map_says(conn, sample_loaded):
 
 def test_sample_county_loads_and_health_lists_every_layer(client, sample_loaded):
     body = client.get("/healthz").json()
-    assert set(body["layers"]) == set(catalog())
-    assert all(v["version"] == 1 and v["count"] > 0 for v in body["layers"].values())
+    assert set(body["layers"]) == set(all_layers())
+    assert all(body["layers"][n]["version"] == 1 and body["layers"][n]["count"] > 0 for n in catalog())
+    assert all(body["layers"][n]["count"] == 0 for n in case_layers())  # no case lodged yet
     assert body["layers"]["parcels"]["count"] == len(pyogrio.read_dataframe(SAMPLE / "county.gpkg", layer="parcels"))

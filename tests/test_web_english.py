@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support.onemap import b
 from tests.test_cases_api import homestead
 from tests.test_web_review import csrf, login
 from web.i18n import has_cjk, messages
@@ -101,9 +102,9 @@ def site(api, one_map, staff):
         ).json()
     decided = api.move(decided, "approve", as_="leader").json()
     assert decided["status"] == "approved", decided
-    reviewing = homestead(api, household="HH4").json()
+    reviewing = homestead(api, b(60, 240, 70, 250), household="HH4").json()  # beside the approved plot, not on it
     assert api.move(reviewing, "accept").json()["status"] == "in_review"
-    waiting = homestead(api, materials=["application_form"], household="HH3").json()
+    waiting = homestead(api, b(75, 240, 85, 250), materials=["application_form"], household="HH3").json()
     assert api.post(f"/api/v1/cases/{waiting['id']}/notices").status_code == 201
     yield client, api, decided, code, waiting, reviewing
 

@@ -10,8 +10,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.core.errors import DomainError, NotAuthenticated
-from service.http.errors import status_for
+from service.core.errors import DomainError, NotAuthenticated, TooLarge
+from service.http.bodies import json_refusal, refusal_of
+from service.http.errors import OUTAGE_MESSAGE, OUTAGES, status_for
 from web.i18n import lang_of, translator
 from web.pages.common import page
 from web.session import login_redirect, session_user
@@ -20,7 +21,7 @@ from web.session import login_redirect, session_user
 MACHINE_PREFIXES = ("/api/", "/tiles/", "/docs/")
 MACHINE_PATHS = ("/api", "/docs", "/redoc", "/openapi.json", "/healthz")
 # HTTP errors of the framework itself shown as pages (others, such as a rate limit's 429, keep their own handler)
-PAGE_HTTP_STATUSES = {404, 405}
+PAGE_HTTP_STATUSES = {404, 405, 413}
 
 
 def is_page(request: Request) -> bool:
@@ -30,7 +31,9 @@ def is_page(request: Request) -> bool:
     return not (path.startswith(machine) or path in MACHINE_PATHS)
 
 
-def error_page(request: Request, status: int, message: str, fields: list[dict[str, Any]] | None = None) -> Response:
+async def error_page(
+    request: Request, status: int, message: str, fields: list[dict[str, Any]] | None = None
+) -> Response:
     """Render the error page: what went wrong, where (method and page), and the way back."""
     t = translator(lang_of(request))
     key = f"error_{status}"
@@ -49,7 +52,7 @@ def error_page(request: Request, status: int, message: str, fields: list[dict[st
             "where": f"{request.method} {request.url.path}",
             "back": back,
         },
-        user=session_user(request),
+        user=await session_user(request),
         status=status,
     )
 
@@ -72,15 +75,16 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, NotAuthenticated):
             return login_redirect(request.url.path)
         assert isinstance(exc, DomainError)
-        return error_page(request, status_for(exc), exc.message)
+        return await error_page(request, status_for(exc), exc.message)
 
     async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if not is_page(request) or exc.status_code not in PAGE_HTTP_STATUSES:
             return await _delegate(json_http, request, exc)
         t = translator(lang_of(request))
+        refusal = refusal_of(request.scope) if exc.status_code == 413 else None
         message = t("error_page_missing") if exc.status_code == 404 else str(exc.detail)
-        return error_page(request, exc.status_code, message)
+        return await error_page(request, exc.status_code, refusal.message if refusal else message)
 
     async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -91,13 +95,29 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         zh = "、".join(f["field"] for f in fields)
-        return error_page(
+        return await error_page(
             request,
             422,
             f"表单填写有误：{zh} / the form has invalid or missing fields: {', '.join(f['field'] for f in fields)}",
             fields,
         )
 
+    json_outage = app.exception_handlers[OUTAGES[0]]
+
+    async def outage(request: Request, exc: Exception) -> Response:
+        if not is_page(request):
+            return await _delegate(json_outage, request, exc)
+        return await error_page(request, 503, OUTAGE_MESSAGE)
+
     app.add_exception_handler(DomainError, domain)
+    for cls in OUTAGES:
+        app.add_exception_handler(cls, outage)
     app.add_exception_handler(StarletteHTTPException, http)
     app.add_exception_handler(RequestValidationError, validation)
+
+
+async def too_large(request: Request, exc: TooLarge) -> Response:
+    """Answer a request body over its limit: the error page on a page route, the API's JSON elsewhere."""
+    if not is_page(request):
+        return await json_refusal(request, exc)
+    return await error_page(request, 413, exc.message)

@@ -1,8 +1,9 @@
 """Security headers on every response (pages, API, static files), as one ASGI middleware.
 
 The Content-Security-Policy allows our own origin and nothing else, except the configured basemap's tile host for
-images. What it has to allow, and why:
-- script-src 'unsafe-inline': folium writes each map as an inline <script>, and the print views use `onclick`;
+images. Inline scripts run only with the response's nonce (a fresh one per response): folium's map scripts and the
+few of our templates carry it (web/pages/common.py, `script_nonce` and `nonced`); an injected `<script>` or event
+handler attribute does not run. What it still has to allow, and why:
 - script-src 'unsafe-eval': leaflet-measure 2.1.7 compiles its lodash templates with `new Function` when it loads;
 - style-src 'unsafe-inline': folium's <style> blocks and style attributes (Leaflet's own are set from script);
 - img-src data:: icons in the vendored CSS (Bootstrap, Leaflet.draw) are data: URIs.
@@ -12,13 +13,14 @@ The map fetches vector tiles from /tiles (connect-src 'self'); nothing is framed
 from __future__ import annotations
 
 import re
+import secrets
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.core.settings import Settings
 from web.map.builder import Basemap
-from web.pages.common import basemap_of
+from web.pages.common import CSP_NONCE, basemap_of
 
 _ORIGIN = re.compile(r"^(?P<scheme>https?)://(?P<host>[^/?#:]+)(?P<port>:\d+)?(?:[/?#]|$)", re.IGNORECASE)
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
@@ -51,13 +53,13 @@ def basemap_sources(basemap: Basemap) -> list[str]:
     return sources
 
 
-def content_security_policy(settings: Settings) -> str:
-    """Return the Content-Security-Policy for this installation."""
+def content_security_policy(settings: Settings, nonce: str = "{nonce}") -> str:
+    """Return the Content-Security-Policy for this installation and a response's script nonce."""
     img = " ".join(["'self'", "data:", *basemap_sources(basemap_of(settings))])
     return "; ".join(
         [
             "default-src 'self'",
-            "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+            f"script-src 'self' 'nonce-{nonce}' 'unsafe-eval'",
             "style-src 'self' 'unsafe-inline'",
             f"img-src {img}",
             "font-src 'self' data:",
@@ -71,9 +73,8 @@ def content_security_policy(settings: Settings) -> str:
 
 
 def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
-    """Return the headers every response carries (HSTS only when configured: the app is behind TLS)."""
+    """Return the headers every response carries besides the CSP (HSTS only when configured: behind TLS)."""
     headers = {
-        "Content-Security-Policy": content_security_policy(settings),
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "same-origin",
@@ -86,21 +87,28 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
 
 
 class SecurityHeaders:
-    """Add the security headers to every HTTP response that does not set them itself."""
+    """Add the security headers to every HTTP response that does not set them itself, with a fresh script nonce in
+    each response's CSP (kept in the request's state for the templates)."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.headers = security_headers(settings)
+        self.policy = content_security_policy(settings)  # its "{nonce}" filled in per response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on; add the headers to the response's start."""
+        """Pass the request on with its nonce; add the headers to the response's start."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        nonce = secrets.token_urlsafe(18)
+        scope.setdefault("state", {})[CSP_NONCE] = nonce
+        policy = self.policy.replace("{nonce}", nonce).encode("latin-1")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                if "content-security-policy" not in headers:
+                    headers.raw.append((b"content-security-policy", policy))
                 for name, value in self.headers:
                     if name.decode("latin-1") not in headers:
                         headers.raw.append((name, value))

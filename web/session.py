@@ -9,8 +9,9 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from service.access.auth import Principal
-from service.core.errors import NotAuthenticated, PermissionDenied
-from service.http.deps import CSRF_COOKIE, SESSION_COOKIE, case_access, csrf_matches, permission, signer_for
+from service.core.errors import DomainError, NotAuthenticated, PermissionDenied
+from service.http.deps import CSRF_COOKIE, SESSION_COOKIE, case_access, csrf_matches, permission, session_of, signer_for
+from service.http.errors import OUTAGES
 
 CSRF_FIELD = "csrf_token"
 
@@ -47,22 +48,33 @@ def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> Non
         )
 
 
-def session_user(request: Request) -> Principal | None:
-    """Return the member of staff of a valid session cookie, or None."""
+async def session_user(request: Request) -> Principal | None:
+    """Return the member of staff of the session cookie when its session is open, else None (also when the database
+    cannot be asked: a page shown anonymously is no harm)."""
+    known = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
     try:
-        return signer_for(request).read(cookie, cookie=True)
-    except NotAuthenticated:
+        user = await session_of(request, signer_for(request).read(cookie, cookie=True))
+    except (DomainError, *OUTAGES):
         return None
+    request.state.principal = user
+    return user
 
 
-def current_user(request: Request) -> Principal:
-    """Return the logged-in member of staff, or send the browser to the login page."""
-    user = session_user(request)
-    if user is None:
+async def current_user(request: Request) -> Principal:
+    """Return the logged-in member of staff (an open session), or send the browser to the login page."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
         raise LoginRequired(str(request.url.path))
+    try:
+        user = await session_of(request, signer_for(request).read(cookie, cookie=True))
+    except NotAuthenticated:
+        raise LoginRequired(str(request.url.path)) from None
+    request.state.principal = user
     return user
 
 

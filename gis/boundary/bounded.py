@@ -43,6 +43,9 @@ class _Parser:
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p),
+            # Arrow's own allocator (jemalloc/mimalloc, used by pyogrio's reads) reserves gigabytes of address space
+            # up front, which the address-space limit below turns into "malloc of size 64 failed" on any file
+            "ARROW_DEFAULT_MEMORY_POOL": "system",
         }
         command = [sys.executable, "-m", "gis.boundary.bounded", str(theirs.fileno())]
         self.process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)

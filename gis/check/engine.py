@@ -7,7 +7,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis import landuse
 from gis.boundary.geometry import as_multipolygon
-from gis.catalog import STORAGE_SRID, layer
+from gis.catalog import STORAGE_SRID, any_layer, case_layers
 from gis.check.report import (
     CheckReport,
     CompensationZone,
@@ -45,17 +45,6 @@ class CheckInputError(ValueError):
     """The boundary or the options cannot be checked (empty, not polygonal, outside any zone)."""
 
 
-@dataclass(frozen=True)
-class PendingApplication:
-    """A pending application of the same kind that may have priority (first come, first served)."""
-
-    ref: str
-    lodged_at: datetime
-    geometry: BaseGeometry
-    depth_top: float | None = None
-    depth_bottom: float | None = None
-
-
 @dataclass
 class CheckRequest:
     """What to check: a boundary in EPSG:4490 (lon/lat) and the facts of the application."""
@@ -67,7 +56,12 @@ class CheckRequest:
     depth_top: float | None = None
     depth_bottom: float | None = None
     lodged_at: datetime | None = None
-    pending: Sequence[PendingApplication] = field(default_factory=tuple)
+    """When the application was lodged: cases lodged before it come first (none given: every pending case does)."""
+    case_id: int | None = None
+    """The case checked, which the layers of the cases leave out (it is never its own conflict)."""
+    county: str | None = None
+    """The county (GB/T 2260 code) the application is lodged in: the layers of the cases are compared within it
+    (none: the cases of every county)."""
     on_date: date | None = None
     province: str | None = None
     """Selects the homestead area caps (homestead_caps.csv); a homestead check without one or caps is refused."""
@@ -86,7 +80,7 @@ class HomesteadCaps:
 
 def _layer_overlaps_sql(name: str, geometry: str | None = None) -> sql.Composable:
     """Per-feature overlaps of the boundary with one layer, as a JSON array (subdivided table when there is one)."""
-    spec = layer(name)
+    spec = any_layer(name)
     table = sql.Identifier(spec.name)
     # A feature wholly inside the boundary (tested in lon/lat against the boundary PostGIS prepares once) is its
     # own overlap: only features crossing the boundary's edge are cut, in the GK zone.
@@ -107,10 +101,17 @@ def _layer_overlaps_sql(name: str, geometry: str | None = None) -> sql.Composabl
             "JOIN {t} p ON p.id = x.fid"
         ).format(sub=sql.Identifier(spec.sub_name), cut=cut.format(g=sql.SQL("s.geom")), t=table, attrs=attrs)
     else:
+        # a layer of the cases holds the case checked too: it is left out before anything is cut, and so are the
+        # cases of other counties (an instance may hold many; each county's cases are weighed on their own)
+        itself = (
+            sql.SQL(" AND p.id IS DISTINCT FROM b.case_id AND (b.county IS NULL OR p.county = b.county)")
+            if spec.cases
+            else sql.SQL("")
+        )
         pieces = sql.SQL(
             "SELECT p.id AS fid, i.ig, ST_Area(i.ig) AS m2, json_build_object({attrs}) AS attrs "
-            "FROM {t} p, {cut} WHERE p.geom && b.g AND ST_Intersects(p.geom, b.g) OFFSET 0"
-        ).format(t=table, cut=cut.format(g=sql.SQL("p.geom")), attrs=attrs)
+            "FROM {t} p, {cut} WHERE p.geom && b.g AND ST_Intersects(p.geom, b.g){itself} OFFSET 0"
+        ).format(t=table, cut=cut.format(g=sql.SQL("p.geom")), attrs=attrs, itself=itself)
     # Geometry goes back only where the map needs it: per feature when a rule picks features (validity,
     # depth ranges), all overlaps of the layer collected for a conflict (features of a layer do not overlap, so
     # a dissolve would only cost time), none for inventories (owners, land use, price zones). JSON, not jsonb:
@@ -135,7 +136,7 @@ def _layer_overlaps_sql(name: str, geometry: str | None = None) -> sql.Composabl
 
 def _outside_sql(name: str) -> sql.Composable:
     """Area (GK m²) of the boundary outside a layer, with the outside part."""
-    spec = layer(name)
+    spec = any_layer(name)
     src = sql.Identifier(spec.sub_name if spec.sub_table is not None else spec.name)
     return sql.SQL(
         """(SELECT jsonb_build_object('m2', ST_Area(d), 'geom', ST_AsGeoJSON(ST_Transform(d, {srid}), 9)::jsonb)
@@ -145,20 +146,6 @@ def _outside_sql(name: str) -> sql.Composable:
     ).format(src=src, srid=sql.Literal(STORAGE_SRID))
 
 
-_PENDING_SQL = sql.SQL(
-    """(SELECT coalesce(jsonb_agg(jsonb_build_object('id', ref, 'm2', m2,
-            'attrs', jsonb_build_object('ref', ref, 'lodged_at', lodged, 'depth_top', top, 'depth_bottom', bottom),
-            'geom', ST_AsGeoJSON(ST_Transform(ig, {srid}), 9)::jsonb)), '[]')
-          FROM (SELECT a.*, ST_Area(ig) AS m2
-                  FROM (SELECT t.ref, t.lodged, t.top, t.bottom,
-                               ST_CollectionExtract(ST_Intersection(ST_Transform(ST_GeomFromWKB(t.w, {srid}), b.srid),
-                                                                    b.gk), 3) AS ig
-                          FROM unnest(%(p_ref)s::text[], %(p_lodged)s::timestamptz[], %(p_top)s::float8[],
-                                      %(p_bottom)s::float8[], %(p_wkb)s::bytea[]) AS t(ref, lodged, top, bottom, w)
-                         WHERE ST_Intersects(ST_GeomFromWKB(t.w, {srid}), b.g)) a) x
-         WHERE m2 > %(tol)s)"""
-).format(srid=sql.Literal(STORAGE_SRID))
-
 _HOUSEHOLD_SQL = sql.SQL(
     """(SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'attrs', to_jsonb(p) - 'geom') ORDER BY id), '[]')
           FROM parcels p WHERE b.household IS NOT NULL AND household_id = b.household
@@ -166,9 +153,23 @@ _HOUSEHOLD_SQL = sql.SQL(
 )
 
 
+def _household_cases_sql(name: str) -> sql.Composable:
+    """The household's other cases on a layer of the cases, wherever they lie (one household, one homestead)."""
+    spec = case_layers()[name]
+    attrs = sql.SQL(", ").join(
+        sql.SQL("{}, c.{}").format(sql.Literal(col), sql.Identifier(col)) for col in ["id", *spec.column_names]
+    )
+    return sql.SQL(
+        """(SELECT coalesce(json_agg(json_build_object('id', c.id, 'm2', 0, 'attrs', json_build_object({attrs}))
+                                     ORDER BY c.received_at, c.id), '[]'::json)
+              FROM {t} c WHERE b.household IS NOT NULL AND c.household_id = b.household
+               AND c.id IS DISTINCT FROM b.case_id AND (b.county IS NULL OR c.county = b.county))"""
+    ).format(attrs=attrs, t=sql.Identifier(name))
+
+
 def _geometry_need(rules: tuple[Rule, ...], layer_name: str) -> str | None:
-    on_layer = [r for r in rules if r.layer == layer_name]
-    if any(r.predicate == "mining_conflict" or r.options.get("valid_only") for r in on_layer):
+    on_layer = [r for r in rules if r.layer == layer_name and r.predicate != "household_case"]
+    if any(r.predicate in ("mining_conflict", "case_conflict") or r.options.get("valid_only") for r in on_layer):
         return "feature"
     if any(r.predicate == "overlap" for r in on_layer):
         return "union"
@@ -183,10 +184,10 @@ def _columns(rules: RuleSet, kind: str) -> dict[str, sql.Composable]:
         cols[f"hits:{n}"] = _layer_overlaps_sql(n, _geometry_need(kind_rules, n))
     for n in dict.fromkeys(r.layer for r in kind_rules if r.predicate == "outside"):
         cols[f"outside:{n}"] = _outside_sql(n)
-    if any(r.predicate == "pending_conflict" for r in kind_rules):
-        cols["pending"] = _PENDING_SQL
     if any(r.predicate == "household" for r in kind_rules):
         cols["household"] = _HOUSEHOLD_SQL
+    for n in dict.fromkeys(r.layer for r in kind_rules if r.predicate == "household_case"):
+        cols[f"household:{n}"] = _household_cases_sql(n)
     return cols
 
 
@@ -244,14 +245,16 @@ def build_query(rules: RuleSet, kind: str, batch: bool = False, only: Sequence[s
     source: sql.Composable
     if batch:
         source = sql.SQL(
-            "SELECT c.id AS case_id, c.geom AS g, ST_Transform(c.geom, z.srid) AS gk, z.srid, c.household_id AS household "
+            "SELECT c.id AS case_id, c.received_at AS lodged, c.geom AS g, ST_Transform(c.geom, z.srid) AS gk, z.srid, "
+            "c.household_id AS household, c.county "
             "FROM cases c CROSS JOIN LATERAL (SELECT 4488 + floor((ST_X(ST_Centroid(c.geom)) + 1.5) / 3)::int AS srid) z "
             "WHERE c.id = ANY(%(case_ids)s)"
         )
-        parts.insert(0, sql.SQL("b.case_id"))
+        parts[0:0] = [sql.SQL("b.case_id"), sql.SQL("b.lodged AS lodged_at")]
     else:
         source = sql.SQL(
-            "SELECT g, ST_Transform(g, %(gk)s) AS gk, %(gk)s::int AS srid, %(household)s::text AS household "
+            "SELECT g, ST_Transform(g, %(gk)s) AS gk, %(gk)s::int AS srid, %(household)s::text AS household, "
+            "%(case_id)s::bigint AS case_id, %(county)s::text AS county "
             "FROM (SELECT ST_GeomFromWKB(%(wkb)s, {srid}) AS g) s"
         ).format(srid=sql.Literal(STORAGE_SRID))
     return sql.SQL("WITH b AS ({source}) SELECT {cols} FROM b").format(source=source, cols=sql.SQL(",\n  ").join(parts))
@@ -274,12 +277,9 @@ def _prepare(req: CheckRequest, rules: RuleSet) -> tuple[bytes, dict[str, Any], 
         "gk": epsg_3deg(zone),
         "tol": rules.min_overlap_m2,
         "household": req.household_id,
+        "case_id": req.case_id,
+        "county": req.county,
         "right_types": right_types,
-        "p_ref": [p.ref for p in req.pending],
-        "p_lodged": [_aware(p.lodged_at) for p in req.pending],
-        "p_top": [p.depth_top for p in req.pending],
-        "p_bottom": [p.depth_bottom for p in req.pending],
-        "p_wkb": [shapely.to_wkb(p.geometry) for p in req.pending],
     }
     return statement(rules, req.kind), params, zone
 
@@ -360,11 +360,6 @@ def run_check_batch(
         "case_ids": list(requests),
         "tol": rules.min_overlap_m2,
         "right_types": right_types,
-        "p_ref": [],
-        "p_lodged": [],
-        "p_top": [],
-        "p_bottom": [],
-        "p_wkb": [],
     }
     cur = conn.execute(statement(rules, kind, batch=True), params)
     assert cur.description is not None
@@ -373,7 +368,11 @@ def run_check_batch(
     for row in cur.fetchall():
         values = dict(zip(names, row, strict=True))
         case_id = int(values.pop("case_id"))
-        out[case_id] = interpret(requests[case_id], values, int(values.pop("zone")), rules)
+        req = requests[case_id]
+        lodged = values.pop("lodged_at")
+        if req.lodged_at is None or req.case_id is None:  # the stored case's own facts
+            req = replace(req, lodged_at=req.lodged_at or lodged, case_id=case_id)
+        out[case_id] = interpret(req, values, int(values.pop("zone")), rules)
     return out
 
 
@@ -486,6 +485,40 @@ def _landuse(hits: list[dict[str, Any]]) -> list[LandUseArea]:
     return out
 
 
+def _other_cases(r: Rule, req: CheckRequest, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cases under the boundary that conflict by the rule: of its kinds, lodged earlier, at intersecting depths."""
+    lodged = _aware(req.lodged_at) if req.lodged_at else None
+    earlier_only, depths = bool(r.options.get("earlier_only")), bool(r.options.get("depths"))
+    return [
+        h
+        for h in hits
+        if h["attrs"].get("kind") in r.options["kinds"]
+        and not (earlier_only and lodged is not None and _lodged(h) >= lodged)
+        and not (
+            depths
+            and not _depths_intersect(
+                req.depth_top, req.depth_bottom, h["attrs"].get("depth_top"), h["attrs"].get("depth_bottom")
+            )
+        )
+    ]
+
+
+def _lodged(hit: dict[str, Any]) -> datetime:
+    return _aware(datetime.fromisoformat(str(hit["attrs"]["received_at"])))
+
+
+def _case_list(found: list[dict[str, Any]]) -> dict[str, str]:
+    """Each case found, named with its lodging time (Beijing time) and its own overlap, in Chinese and English."""
+    zh, en = [], []
+    for h in found[:10]:
+        no, at = h["attrs"].get("case_no") or h["id"], _lodged(h).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        m2 = float(h.get("m2") or 0.0)
+        zh.append(f"{no} 受理于 {at}" + (f"，重叠 {m2:.2f} 平方米" if m2 else ""))
+        en.append(f"{no} lodged {at}" + (f", {m2:.2f} m² overlap" if m2 else ""))
+    more = "…" if len(found) > 10 else ""
+    return {"cases": "；".join(zh) + more, "cases_en": "; ".join(en) + more}
+
+
 def _evaluate(
     r: Rule,
     req: CheckRequest,
@@ -499,7 +532,7 @@ def _evaluate(
     tol: float,
     extra: dict[str, Any],
 ) -> RuleResult:
-    label = layer(r.layer).label if r.predicate != "pending_conflict" else "ref"
+    label = any_layer(r.layer).label
     found: list[dict[str, Any]] = []
     status = "pass"
     basis = r.basis
@@ -535,18 +568,17 @@ def _evaluate(
         overlap = sum(float(h["m2"]) for h in found)
         if overlap > tol:
             status = r.status
-    elif r.predicate == "pending_conflict":
-        lodged = _aware(req.lodged_at) if req.lodged_at else None
-        found = [
-            h
-            for h in _hits(row.get("pending"))
-            if (lodged is None or datetime.fromisoformat(h["attrs"]["lodged_at"]) < lodged)
-            and _depths_intersect(
-                req.depth_top, req.depth_bottom, h["attrs"].get("depth_top"), h["attrs"].get("depth_bottom")
-            )
-        ]
+    elif r.predicate == "case_conflict":
+        found = _other_cases(r, req, hits.get(r.layer, []))
         overlap = sum(float(h["m2"]) for h in found)
+        values.update(_case_list(found))
         if overlap > tol:
+            status = r.status
+    elif r.predicate == "household_case":
+        held = _hits(row.get(f"household:{r.layer}"))
+        found = [h for h in held if h["attrs"].get("kind") in r.options["kinds"]]
+        values.update(_case_list(found))
+        if found:
             status = r.status
     elif r.predicate == "household":
         held = _hits(row.get("household"))
@@ -581,7 +613,7 @@ def _evaluate(
     values["overlap_mu"] = m2_to_mu(overlap)
     values["features"] = _labels(found, label)
     values.setdefault("count", len(found))
-    if status != "pass" and geometry is None and r.predicate not in ("household", "area_cap"):
+    if status != "pass" and geometry is None and r.predicate not in ("household", "household_case", "area_cap"):
         geometry = _union(found) if any(h.get("geom") for h in found) else unions.get(r.layer)
     if status == "pass":
         message = "通过" if r.predicate != "inventory" else f"涉及 {len(found)} 个要素"

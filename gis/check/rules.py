@@ -9,10 +9,21 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from gis.catalog import catalog
+from gis.catalog import all_layers, case_layers
 
 KINDS = ("homestead", "requisition", "mining")
-PREDICATES = {"overlap", "outside", "area_cap", "household", "mining_conflict", "pending_conflict", "inventory"}
+PREDICATES = {
+    "overlap",
+    "outside",
+    "area_cap",
+    "household",
+    "household_case",
+    "mining_conflict",
+    "case_conflict",
+    "inventory",
+}
+CASE_PREDICATES = {"case_conflict", "household_case"}
+"""Predicates that read a layer of the cases (gis.catalog.case_layers)."""
 STATUSES = ("pass", "warn", "block")
 
 
@@ -64,8 +75,8 @@ class RuleSet:
         return self.kinds[kind]
 
     def layers(self, kind: str) -> list[str]:
-        """Return the distinct catalog layers the rules of a kind read."""
-        return list(dict.fromkeys(r.layer for r in self.for_kind(kind) if r.predicate != "pending_conflict"))
+        """Return the distinct layers the rules of a kind read by overlap (the household's cases are read by household)."""
+        return list(dict.fromkeys(r.layer for r in self.for_kind(kind) if r.predicate != "household_case"))
 
 
 _RULE_KEYS = {"id", "title", "layer", "predicate", "status", "basis", "message", "message_en"}
@@ -94,8 +105,12 @@ def parse_rules(text: str) -> RuleSet:
                 raise RuleError(f"rule {rule.id}: unknown predicate {rule.predicate!r}")
             if rule.status not in STATUSES:
                 raise RuleError(f"rule {rule.id}: unknown status {rule.status!r}")
-            if rule.predicate != "pending_conflict" and rule.layer not in catalog():
+            if rule.layer not in all_layers():
                 raise RuleError(f"rule {rule.id}: unknown layer {rule.layer!r}")
+            if (rule.predicate in CASE_PREDICATES) != (rule.layer in case_layers()):
+                raise RuleError(f"rule {rule.id}: {rule.predicate} reads a layer of the cases, and only it does")
+            if rule.predicate in CASE_PREDICATES and not rule.options.get("kinds"):
+                raise RuleError(f"rule {rule.id}: {rule.predicate} needs the conflicting `kinds`")
             rules.append(rule)
         kinds[kind] = tuple(rules)
         titles[kind] = (spec.get("title", kind), spec.get("title_en", kind))
@@ -103,7 +118,7 @@ def parse_rules(text: str) -> RuleSet:
     a = raw["approval"]
     engine = raw.get("engine", {})
     for name in engine.get("split_layers", []):
-        if name not in catalog():
+        if name not in all_layers():
             raise RuleError(f"engine.split_layers: unknown layer {name!r}")
     return RuleSet(
         kinds=kinds,

@@ -1,13 +1,15 @@
 """scale: many counties in one instance — layer tables LIST-partitioned by county, cases and staff carry a county
 
 Revision ID: f5ca1e000019
-Revises: e2f0a0000017
+Revises: e2a0a0000004
 Create Date: 2026-12-02 12:00:00
 
 Each layer table (and its subdivided side table) becomes a partitioned table with a `county` column (GB/T 2260 code)
 as its partition key; the rows already loaded go into the partition of this instance's county (its profile's admin
 code). Ids keep their values and come from a sequence of the table's own (PostgreSQL 15 has no identity columns on
 partitioned tables). Cases get the county they were lodged in; staff get an optional county (none: every county).
+The layers of the cases (views over cases, not partitioned) show each case's county, so a tile or a check can keep
+to one county's cases.
 """
 
 from collections.abc import Sequence
@@ -16,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "f5ca1e000019"
-down_revision: str | None = "e2f0a0000017"
+down_revision: str | None = "e2a0a0000004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -32,6 +34,17 @@ LAYERS = (
     "land_price_zones",
     "townships",
 )
+# the views of the layers of the cases as e3a0a0000018 made them; this revision adds the county at their end
+CASE_VIEWS = {
+    "cases_pending": "on_map = 'pending'",
+    "cases_approved": "on_map = 'approved'",
+}
+CASE_VIEW_COLUMNS = {
+    "cases_pending": "id, case_no, kind, status, received_at, township, village, area_m2, depth_top, depth_bottom, "
+    "household_id, geom",
+    "cases_approved": "id, case_no, kind, status, received_at, decided_at, township, village, area_m2, depth_top, "
+    "depth_bottom, household_id, geom",
+}
 SUBDIVIDED = ("basic_farmland", "eco_redline", "urban_boundary", "village_boundary", "land_price_zones", "townships")
 TABLES = LAYERS + tuple(f"{name}_sub" for name in SUBDIVIDED)
 
@@ -113,11 +126,21 @@ def upgrade() -> None:
     op.execute(f"UPDATE cases SET county = '{county}'")
     op.alter_column("cases", "county", nullable=False)
     op.create_index("ix_cases_county", "cases", ["county"])
+    for view, where in CASE_VIEWS.items():  # a column added at the end: CREATE OR REPLACE keeps what depends on it
+        op.execute(
+            f"CREATE OR REPLACE VIEW {view} AS SELECT {CASE_VIEW_COLUMNS[view]}, county FROM cases "
+            f"WHERE {where} AND geom IS NOT NULL"
+        )
     op.add_column("users", sa.Column("county", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     op.drop_column("users", "county")
+    for view, where in CASE_VIEWS.items():  # a view's column cannot be dropped in place
+        op.execute(f"DROP VIEW {view}")
+        op.execute(
+            f"CREATE VIEW {view} AS SELECT {CASE_VIEW_COLUMNS[view]} FROM cases WHERE {where} AND geom IS NOT NULL"
+        )
     op.drop_index("ix_cases_county", table_name="cases")
     op.drop_column("cases", "county")
     op.drop_column("layer_loads", "county")

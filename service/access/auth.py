@@ -8,19 +8,21 @@ import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from psycopg import AsyncConnection
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from gis.catalog import COUNTY_CODE
 from service.access import permissions
 from service.core.errors import InvalidInput, NotAuthenticated
-from service.core.models import User
+from service.core.models import StaffSession, User
 from service.core.settings import Settings, get_settings
 from service.core.tables import read_table
 
@@ -116,6 +118,7 @@ class Principal:
     audit_name: str | None = None
     county: str | None = None
     """The county (GB/T 2260 code) whose cases this member of staff works on; none: every county."""
+    session_id: str | None = None
 
     @property
     def actor(self) -> str:
@@ -123,9 +126,9 @@ class Principal:
         return self.audit_name or f"{self.role}:{self.username}"
 
 
-def principal_of(user: User) -> Principal:
-    """Return the principal of a staff account."""
-    return Principal(user.id, user.username, user.role, user.department, county=user.county)
+def principal_of(user: User, session_id: str | None = None) -> Principal:
+    """Return the principal of a staff account (in a login session)."""
+    return Principal(user.id, user.username, user.role, user.department, session_id=session_id, county=user.county)
 
 
 def operator() -> Principal:
@@ -159,22 +162,82 @@ class TokenSigner:
             return None
         return str(data["q"]) if data.get("c") == case_id else None
 
-    def issue(self, user: User, cookie: bool = False) -> str:
-        """Return a signed token naming the user."""
-        payload = {"uid": user.id, "u": user.username, "r": user.role, "d": user.department}
-        if getattr(user, "county", None):  # staff of one county; the tests' stand-in accounts have none
-            payload["c"] = user.county
-        return (self._cookie if cookie else self._token).dumps(payload)
+    def issue(self, session_id: str, cookie: bool = False) -> str:
+        """Return a signed token naming a login session (who it is, is read from the database on every request)."""
+        return (self._cookie if cookie else self._token).dumps({"s": session_id})
 
-    def read(self, token: str, cookie: bool = False) -> Principal:
-        """Return the principal of a valid token, or raise NotAuthenticated saying why."""
+    def read(self, token: str, cookie: bool = False) -> str:
+        """Return the session id of a validly signed, unexpired token, or raise NotAuthenticated saying why."""
         try:
             data = (self._cookie if cookie else self._token).loads(token, max_age=self.max_age)
         except SignatureExpired as exc:
             raise NotAuthenticated("登录已过期，请重新登录 / the session has expired; log in again") from exc
         except BadSignature as exc:
             raise NotAuthenticated("登录凭据无效 / the credentials are invalid") from exc
-        return Principal(int(data["uid"]), str(data["u"]), str(data["r"]), data.get("d"), county=data.get("c"))
+        session_id = data.get("s") if isinstance(data, dict) else None
+        if not isinstance(session_id, str):
+            raise NotAuthenticated("登录凭据无效 / the credentials are invalid")
+        return session_id
+
+
+# One indexed query per request (two primary-key lookups): the session must still be open and the account active;
+# the role and department are today's, not the login's.
+SESSION_PRINCIPAL = """
+SELECT u.id, u.username, u.role, u.department, u.county
+FROM staff_sessions s JOIN users u ON u.id = s.user_id
+WHERE s.id = %s AND s.ended_at IS NULL AND s.expires_at > now() AND u.active
+"""
+SESSION_ENDED = (
+    "登录已失效（已退出、密码或角色已变更、或账号已停用），请重新登录 / the session has ended (logged out, the password "
+    "or role changed, or the account was deactivated): log in again"
+)
+
+
+async def session_principal(conn: AsyncConnection, session_id: str) -> Principal:
+    """Return the member of staff of an open session of an active account, or raise NotAuthenticated."""
+    cur = await conn.execute(SESSION_PRINCIPAL, (session_id,))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotAuthenticated(SESSION_ENDED)
+    return Principal(int(row[0]), str(row[1]), str(row[2]), row[3], session_id=session_id, county=row[4])
+
+
+def start_session(session: Session, user: User, via: str, seconds: int, address: str | None = None) -> str:
+    """Open a login session for a user (`via` web or api) lasting `seconds`; return its id for the token."""
+    session_id = secrets.token_urlsafe(24)
+    expires = func.now() + timedelta(seconds=seconds)
+    session.add(StaffSession(id=session_id, user_id=user.id, via=via, address=address, expires_at=expires))
+    session.flush()
+    return session_id
+
+
+def end_session(session: Session, session_id: str, reason: str = "logout") -> bool:
+    """End one login session (logout); return whether it was still open."""
+    done = session.execute(
+        update(StaffSession)
+        .where(StaffSession.id == session_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=func.now(), end_reason=reason)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+def end_user_sessions(session: Session, user_id: int, reason: str) -> int:
+    """End every open session of a user (a changed password, role or department, a deactivation); return how many."""
+    done = session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=func.now(), end_reason=reason)
+    )
+    return int(getattr(done, "rowcount", 0))
+
+
+def forget_old_sessions(session: Session, keep_days: int = 30) -> int:
+    """Delete sessions that expired or ended more than `keep_days` ago (kept that long to show who was logged in)."""
+    cutoff = func.now() - timedelta(days=keep_days)
+    done = session.execute(
+        delete(StaffSession).where((StaffSession.expires_at < cutoff) | (StaffSession.ended_at < cutoff))
+    )
+    return int(getattr(done, "rowcount", 0))
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
@@ -229,15 +292,40 @@ def add_user(
     return user
 
 
-def set_password(session: Session, username: str, password: str) -> User:
-    """Change a user's password (and clear the must-change flag)."""
-    if len(password) < 8:
-        raise InvalidInput("密码至少8位 / the password must have at least 8 characters")
+def _user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise InvalidInput(f"用户不存在 / no user {username!r}")
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    """Change a user's password (and clear the must-change flag); every session of the old password ends."""
+    if len(password) < 8:
+        raise InvalidInput("密码至少8位 / the password must have at least 8 characters")
+    user = _user(session, username)
     user.password_hash = hash_secret(password)
     user.must_change_password = False
+    end_user_sessions(session, user.id, "password")
+    return user
+
+
+def set_active(session: Session, username: str, active: bool) -> User:
+    """Activate or deactivate a member of staff; a deactivation ends every session at once."""
+    user = _user(session, username)
+    user.active = active
+    if not active:
+        end_user_sessions(session, user.id, "deactivated")
+    return user
+
+
+def set_role(session: Session, username: str, role: str, department: str | None = None) -> User:
+    """Change a member of staff's role and department; every session with the old ones ends."""
+    if role not in permissions.roles():
+        raise InvalidInput(f"未知角色 unknown role {role!r}; roles: {', '.join(permissions.roles())}")
+    user = _user(session, username)
+    user.role, user.department = role, department
+    end_user_sessions(session, user.id, "role")
     return user
 
 

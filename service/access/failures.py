@@ -1,111 +1,105 @@
-"""Failure limits on logins and query-code lookups: N failures of a key within a sliding window, then a pause.
+"""Failure limits on logins and query-code lookups, kept in PostgreSQL so they hold across workers and restarts.
 
-Kept in memory per server process, deliberately. The limits stop online guessing of passwords and of 8-character
-query codes (31^8 codes); with W worker processes an attacker gets at most W times the budget, which changes
-nothing about that. A table would cost a write on every failure in a transaction of its own (the request's
-transaction rolls back on the failure it would record) and a sweep of old rows; a restart forgets the counts,
-which an attacker cannot cause. Only failures count: staff and applicants who get it right are never slowed down.
+Each attempt is counted *before* it is tried, in a statement of its own that commits at once (one upsert per key,
+its row lock making the count atomic): N parallel guesses get at most `limit` tries, not N. An attempt that succeeds
+is refunded, so people who get it right are never slowed down. A key's count runs in a window that starts with its
+first attempt; once the window has passed the count starts again, and a refused caller is told how long to wait.
+
+Who is locked out by whom (service/data and README, Security): the tightest limit is per name *and* address, so a
+stranger's wrong passwords for an account from another address never block its owner's own address; the address
+alone has a limit (one machine trying many names) and the name alone a much larger one (guessing spread over many
+addresses), which only an attacker with many addresses can reach.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
 
 from service.core.errors import TooManyAttempts
 from service.core.settings import Settings
 
-MAX_KEYS = 100_000  # the oldest keys are forgotten beyond this (the keys are chosen by whoever is guessing)
+RESERVE = text(
+    """
+    INSERT INTO attempt_counts AS c (scope, key, attempts, started_at) VALUES (:scope, :key, 1, now())
+    ON CONFLICT (scope, key) DO UPDATE SET
+      attempts = CASE WHEN c.started_at <= now() - make_interval(secs => :window) THEN 1 ELSE c.attempts + 1 END,
+      started_at = CASE WHEN c.started_at <= now() - make_interval(secs => :window) THEN now() ELSE c.started_at END
+    WHERE c.started_at <= now() - make_interval(secs => :window) OR c.attempts < :limit
+    RETURNING attempts
+    """
+)
+WAIT = text(
+    "SELECT extract(epoch FROM started_at + make_interval(secs => :window) - now()) FROM attempt_counts "
+    "WHERE scope = :scope AND key = :key"
+)
+REFUND = text("UPDATE attempt_counts SET attempts = attempts - 1 WHERE scope = :scope AND key = :key AND attempts > 0")
+FORGET = text("DELETE FROM attempt_counts WHERE scope = :scope AND key = :key")
+EXPIRED = text("DELETE FROM attempt_counts WHERE started_at <= now() - make_interval(secs => :window)")
 
 
 @dataclass(frozen=True)
 class Limit:
-    """At most `failures` failures of one key within `window` seconds."""
+    """At most `attempts` failed attempts of one key within `window` seconds."""
 
-    failures: int
+    attempts: int
     window: float
 
 
 class FailureLimiter:
-    """Counts failures per (scope, key); `check` refuses a key that has used up its scope's limit."""
+    """Counts attempts per (scope, key) in the database; `reserve` refuses a key that has used up its limit."""
 
-    def __init__(self, limits: Mapping[str, Limit], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, engine: Engine, limits: Mapping[str, Limit]) -> None:
+        self.engine = engine
         self.limits = dict(limits)
-        self._clock = clock
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> FailureLimiter:
+    def from_settings(cls, engine: Engine, settings: Settings) -> FailureLimiter:
         """Return the limiter of logins and query-code lookups configured in the settings."""
         w = float(settings.failure_window_seconds)
         return cls(
+            engine,
             {
-                "login:user": Limit(settings.login_failures_per_user, w),
+                "login:user+ip": Limit(settings.login_failures_per_user_and_ip, w),
                 "login:ip": Limit(settings.login_failures_per_ip, w),
-                "query_code:case": Limit(settings.query_code_failures_per_case, w),
+                "login:user": Limit(settings.login_failures_per_user, w),
+                "query_code:case+ip": Limit(settings.query_code_failures_per_case_and_ip, w),
                 "query_code:ip": Limit(settings.query_code_failures_per_ip, w),
-            }
+                "query_code:case": Limit(settings.query_code_failures_per_case, w),
+            },
         )
 
-    def _recent(self, scope: str, key: str, now: float) -> deque[float] | None:
-        times = self._failures.get((scope, key))
-        if times is not None:
-            window = self.limits[scope].window
-            while times and times[0] <= now - window:
-                times.popleft()
-        return times
+    def reserve(self, keys: Mapping[str, str], what: str) -> None:
+        """Count one attempt for each key, or refuse (TooManyAttempts with the seconds to wait) and count none.
 
-    def _wait(self, keys: Mapping[str, str], now: float) -> float:
-        wait = 0.0
-        for scope, key in keys.items():
-            limit = self.limits[scope]
-            times = self._recent(scope, key, now)
-            if times and len(times) >= limit.failures:
-                wait = max(wait, times[-limit.failures] + limit.window - now)
-        return wait
-
-    def retry_after(self, keys: Mapping[str, str]) -> int:
-        """Return the seconds until every (scope: key) may try again; 0 when none is blocked."""
-        with self._lock:
-            wait = self._wait(keys, self._clock())
-        return math.ceil(wait) if wait > 0 else 0
-
-    def check(self, keys: Mapping[str, str], what: str) -> None:
-        """Refuse (TooManyAttempts, with the seconds to wait) when any of the keys has used up its limit.
-
-        Attempts under way are not counted: concurrent logins of one busy account or one office behind NAT must not
-        refuse each other. Parallel guesses can therefore pass the check together, at most one per request the
-        server runs at once (its thread pool), and then the key is blocked for the window.
+        The keys are taken in one order everywhere, so concurrent attempts never wait on each other in a cycle.
         """
-        with self._lock:
-            wait = self._wait(keys, self._clock())
-        if wait > 0:
-            seconds = math.ceil(wait)
-            minutes = max(1, math.ceil(seconds / 60))
-            raise TooManyAttempts(
-                f"{what}失败次数过多，请 {minutes} 分钟后再试 / too many failed attempts; try again in {seconds} seconds",
-                retry_after=seconds,
-            )
+        with self.engine.begin() as c:
+            for scope, key in sorted(keys.items()):
+                limit = self.limits[scope]
+                params = {"scope": scope, "key": key, "window": limit.window, "limit": limit.attempts}
+                if c.execute(RESERVE, params).first() is None:
+                    wait = c.execute(WAIT, params).scalar() or 1.0
+                    seconds = max(1, math.ceil(float(wait)))
+                    minutes = max(1, math.ceil(seconds / 60))
+                    # raised inside the transaction: the attempts counted for the other keys are rolled back
+                    raise TooManyAttempts(
+                        f"{what}失败次数过多，请 {minutes} 分钟后再试 / too many failed attempts; try again in "
+                        f"{seconds} seconds",
+                        retry_after=seconds,
+                    )
 
-    def failed(self, keys: Mapping[str, str]) -> None:
-        """Count one failure for each of the keys."""
-        with self._lock:
-            now = self._clock()
-            for scope, key in keys.items():
-                times = self._recent(scope, key, now)
-                if times is None:
-                    times = self._failures[(scope, key)] = deque(maxlen=self.limits[scope].failures)
-                self._failures.move_to_end((scope, key))
-                times.append(now)
-            while len(self._failures) > MAX_KEYS:
-                self._failures.popitem(last=False)
+    def refund(self, keys: Mapping[str, str], forget: tuple[str, ...] = ()) -> None:
+        """Give back the attempt of a success; the scopes in `forget` are cleared altogether (an owner's own address)."""
+        with self.engine.begin() as c:
+            for scope, key in sorted(keys.items()):
+                c.execute(FORGET if scope in forget else REFUND, {"scope": scope, "key": key})
 
-    def forget(self, scope: str, key: str) -> None:
-        """Clear a key's failures (a user who has just logged in)."""
-        with self._lock:
-            self._failures.pop((scope, key), None)
+    def sweep(self) -> int:
+        """Delete the counts whose window has passed; return how many."""
+        window = max(limit.window for limit in self.limits.values())
+        with self.engine.begin() as c:
+            return int(getattr(c.execute(EXPIRED, {"window": window}), "rowcount", 0))

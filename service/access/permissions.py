@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, select, true
 from sqlalchemy.orm import Session
 
 from service.core.errors import NotFound, PermissionDenied
-from service.core.models import Case, ReviewTask
+from service.core.models import Case, FilingPackage, ReviewTask
 from service.core.tables import read_table
 
 if TYPE_CHECKING:
@@ -124,6 +124,16 @@ def visible_case(session: Session, principal: Principal, case_id: int) -> Case:
 def sees_case(session: Session, principal: Principal, case_id: int) -> bool:
     """Return whether the principal may see the case."""
     return session.scalar(select(Case.id).where(Case.id == case_id, case_visibility(principal))) is not None
+
+
+def package_visibility(principal: Principal) -> ColumnElement[bool]:
+    """Return the condition on filing packages that the principal may see: those of a case they may see.
+
+    A package received from the level below has no case on this instance, so only roles that see every case see it.
+    """
+    if principal.role not in table().department_only:
+        return true()
+    return FilingPackage.case_id.in_(select(Case.id).where(case_visibility(principal)))
 
 
 def is_public_route(method: str, path: str) -> bool:

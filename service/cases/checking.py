@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import shapely
 from geoalchemy2.shape import to_shape
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from gis.check import CheckReport, CheckRequest, PendingApplication, run_check
+from gis.check import CheckReport, CheckRequest, run_check
 from gis.check.engine import run_check_batch
 from service.cases.records import SYSTEM
 from service.cases.workflow import open_states
@@ -39,9 +38,11 @@ def check_request(
     depth_top: float | None = None,
     depth_bottom: float | None = None,
     lodged_at: datetime | None = None,
-    pending: Sequence[PendingApplication] = (),
+    case_id: int | None = None,
+    county: str | None = None,
 ) -> CheckRequest:
-    """Return what the check engine needs for an application of this installation (its profile's caps)."""
+    """Return what the check engine needs for an application of this installation (its profile's caps); the cases
+    of the map it is weighed against are those of `county` (a GB/T 2260 code; none: of every county)."""
     return CheckRequest(
         kind=kind,
         geometry=geometry,
@@ -49,27 +50,15 @@ def check_request(
         depth_top=depth_top,
         depth_bottom=depth_bottom,
         lodged_at=lodged_at,
-        pending=pending,
+        case_id=case_id,
+        county=county,
         province=settings.province,
         homestead_caps=settings.profile.caps(),
     )
 
 
-def _pending_mining(session: Session, case: Case) -> list[PendingApplication]:
-    rows = session.execute(
-        select(Case.case_no, Case.received_at, func.ST_AsBinary(Case.geom), Case.depth_top, Case.depth_bottom).where(
-            Case.kind == "mining",
-            Case.id != case.id,
-            Case.status.in_(open_states()),
-            Case.geom.is_not(None),
-            Case.geom.op("&&")(case.geom),
-        )
-    ).all()
-    return [PendingApplication(r[0], r[1], shapely.from_wkb(bytes(r[2])), r[3], r[4]) for r in rows]
-
-
 def case_check_request(session: Session, case: Case, geometry: BaseGeometry | None = None) -> CheckRequest:
-    """Return the check request of a case: its facts, and for a stored boundary the applications lodged before it."""
+    """Return the check request of a case: its facts, its lodging time and its id (the layers of the cases leave it out)."""
     return check_request(
         session_settings(session),
         case.kind,
@@ -78,13 +67,17 @@ def case_check_request(session: Session, case: Case, geometry: BaseGeometry | No
         depth_top=case.depth_top,
         depth_bottom=case.depth_bottom,
         lodged_at=case.received_at,
-        pending=_pending_mining(session, case) if case.kind == "mining" and case.geom is not None else (),
+        case_id=case.id,
+        county=case.county,
     )
 
 
-def preview_check(session: Session, kind: str, geometry: BaseGeometry, household_id: str | None = None) -> CheckReport:
-    """Check a boundary before anything is taken in (the intake page's 一张图核查); nothing is stored."""
-    req = check_request(session_settings(session), kind, geometry, household_id=household_id)
+def preview_check(
+    session: Session, kind: str, geometry: BaseGeometry, household_id: str | None = None, county: str | None = None
+) -> CheckReport:
+    """Check a boundary before anything is taken in (the intake page's 一张图核查; against the cases of `county`
+    when the clerk works for one); nothing is stored."""
+    req = check_request(session_settings(session), kind, geometry, household_id=household_id, county=county)
     return run_check(session.connection().connection.driver_connection, req)  # type: ignore[arg-type]
 
 
@@ -128,7 +121,9 @@ def stored_boundary_requests(session: Session, cases: Sequence[Case]) -> dict[in
     """Return check requests that read each case's boundary from the cases table (for the batch statement)."""
     settings = session_settings(session)
     return {
-        c.id: check_request(settings, c.kind, MultiPolygon(), household_id=c.household_id, lodged_at=c.received_at)
+        c.id: check_request(
+            settings, c.kind, MultiPolygon(), household_id=c.household_id, lodged_at=c.received_at, case_id=c.id
+        )
         for c in cases
     }
 
@@ -159,22 +154,23 @@ def _batch_in_parallel(session: Session, conn: Any, kind: str, requests: dict[in
     return reports
 
 
-def recheck_open_cases(session: Session, actor: str = SYSTEM) -> tuple[int, list[RecheckChange]]:
-    """Re-run the check of every open case with a boundary against today's layers; return the changed verdicts.
+def recheck_cases(
+    session: Session, cases: Sequence[Case], actor: str, trigger: str, detail: dict[str, Any] | None = None
+) -> dict[int, CheckRun]:
+    """Re-run the check of cases with a boundary in one statement per kind and store each as the case's latest.
 
-    Homestead and requisition cases are checked in one statement per kind; mining cases one by one, since each
-    is weighed against the applications lodged before it.
+    A large batch is split over two connections (see _batch_in_parallel) only when nothing in this transaction is
+    uncommitted that the other connection could miss: a recheck that follows a change (`detail` names it) stays on
+    this transaction's connection.
     """
-    cases = session.scalars(
-        select(Case).where(Case.status.in_(open_states()), Case.geom.is_not(None)).order_by(Case.id)
-    ).all()
-    latest = [c.latest_check_id for c in cases if c.latest_check_id]
-    before = {r.case_id: r.verdict for r in session.scalars(select(CheckRun).where(CheckRun.id.in_(latest)))}
     conn = session.connection().connection.driver_connection
     reports: dict[int, Any] = {}
-    for kind in dict.fromkeys(c.kind for c in cases if c.kind != "mining"):
+    for kind in dict.fromkeys(c.kind for c in cases):
         requests = stored_boundary_requests(session, [c for c in cases if c.kind == kind])
-        reports.update(_batch_in_parallel(session, conn, kind, requests))
+        if detail is None:
+            reports.update(_batch_in_parallel(session, conn, kind, requests))
+        else:
+            reports.update(run_check_batch(conn, kind, requests))  # type: ignore[arg-type]
     runs = [
         CheckRun(
             case_id=cid,
@@ -182,7 +178,7 @@ def recheck_open_cases(session: Session, actor: str = SYSTEM) -> tuple[int, list
             verdict=rep.verdict,
             layer_versions=rep.layer_versions,
             report=rep.to_dict(),
-            trigger="recheck",
+            trigger=trigger,
         )
         for cid, rep in reports.items()
     ]
@@ -192,13 +188,30 @@ def recheck_open_cases(session: Session, actor: str = SYSTEM) -> tuple[int, list
     for run in runs:
         assert run.case_id is not None
         by_id[run.case_id].latest_check_id = run.id
-        detail = {"check_id": run.id, "verdict": run.verdict, "trigger": "recheck"}
-        audit(session, actor, "check.run", run.case_id, None, detail)
-    after = {run.case_id: run.verdict for run in runs}
-    for case in cases:
-        if case.kind == "mining":
-            after[case.id] = run_case_check(session, case, actor, trigger="recheck").verdict
+        audit(
+            session,
+            actor,
+            "check.run",
+            run.case_id,
+            None,
+            {"check_id": run.id, "verdict": run.verdict, "trigger": trigger, **(detail or {})},
+        )
     session.flush()
+    return {run.case_id: run for run in runs if run.case_id is not None}
+
+
+def recheck_open_cases(session: Session, actor: str = SYSTEM) -> tuple[int, list[RecheckChange]]:
+    """Re-run the check of every open case with a boundary against today's layers; return the changed verdicts.
+
+    Every kind is checked in one statement for all its open cases (a mining case is weighed against the
+    applications lodged before it by the layer of pending cases, in the same statement).
+    """
+    cases = session.scalars(
+        select(Case).where(Case.status.in_(open_states()), Case.geom.is_not(None)).order_by(Case.id)
+    ).all()
+    latest = [c.latest_check_id for c in cases if c.latest_check_id]
+    before = {r.case_id: r.verdict for r in session.scalars(select(CheckRun).where(CheckRun.id.in_(latest)))}
+    after = {cid: run.verdict for cid, run in recheck_cases(session, cases, actor, "recheck").items()}
     return len(cases), [
         RecheckChange(c.id, c.case_no, before.get(c.id), after[c.id]) for c in cases if before.get(c.id) != after[c.id]
     ]

@@ -37,6 +37,7 @@ DOCUMENTS = {
     "check_report": "一张图核查报告",
     "decision": "决定书",
     "certificate": "农村宅基地批准书",
+    "planning_permit": "乡村建设规划许可证",
 }
 
 
@@ -50,6 +51,8 @@ def available(case: Case) -> list[str]:
         out.append("decision")
     if case.kind in rules["certificate_kinds"] and case.status in rules["certificate_states"]:
         out.append("certificate")
+    if case.kind in rules["certificate_kinds"] and case.status in rules["permit_states"]:
+        out.append("planning_permit")
     return out
 
 
@@ -342,3 +345,36 @@ def for_applicant(session: Session, case: Case, document: str) -> dict[str, Any]
     if document not in APPLICANT_DOCUMENTS:
         raise InvalidInput(f"未知文书 {document} / unknown document {document!r}: {' | '.join(APPLICANT_DOCUMENTS)}")
     return APPLICANT_DOCUMENTS[document](session, f"applicant:{case.case_no}", case)
+
+
+def planning_permit(session: Session, actor: Principal, case: Case) -> dict[str, Any]:
+    """Return the rural construction planning permit (乡村建设规划许可证) issued beside the homestead certificate;
+    409 until the certificate has been issued."""
+    issued = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.case_id == case.id, AuditEntry.action == "transition.issue_certificate")
+        .order_by(AuditEntry.id.desc())
+    ).first()
+    if case.kind != "homestead" or issued is None or case.status not in texts()["available"]["permit_states"]:
+        state = workflow().state_title(case.status)
+        raise Conflict(
+            f"案件 {case.case_no} 尚未核发乡村建设规划许可证（当前状态：{state}）/ no rural construction planning permit "
+            f"has been issued on case {case.case_no} (state {case.status})"
+        )
+    kind = texts()["kinds"]["homestead"]
+    run = latest_check(session, case)
+    issued_on = _local(issued.at)
+    number = texts()["planning_permit_number"].format(
+        admin_code=_profile(session).admin_code, year=_year(case), seq=_seq(case).replace("-", "")
+    )
+    _viewed(session, actor, case, "planning_permit")
+    return {
+        **_facts(session, case),
+        "sign": signature(session, "planning_permit", None, issued_on),
+        "number": number,
+        "issued_date": issued_on,
+        "homestead": run.report.get("homestead") if run else None,
+        "permit_basis": kind["permit_basis"],
+        "permit_terms": kind["permit_terms"],
+        "permit_terms_en": kind["permit_terms_en"],
+    }

@@ -149,11 +149,15 @@ def create_case(
         raise InvalidInput(
             "绿色通道仅适用于工业项目用地 / the green channel is for industrial requisition projects only"
         )
-    received_at = records.now()
+    started = records.now()
     code = new_query_code()
     code_hash = hash_query_code(code, session_code_key(session))  # before the counter's lock: nothing slow under it
+    case_no = _next_number(session, intake.kind, started.astimezone(clocks.LOCAL_TZ).year)
+    # the lodging time is taken under the counter's lock: concurrent intakes of a kind are lodged in the order of
+    # their numbers, and each sees every earlier one (first come, first served is by lodging time)
+    received_at = records.now()
     case = Case(
-        case_no=_next_number(session, intake.kind, received_at.astimezone(clocks.LOCAL_TZ).year),
+        case_no=case_no,
         kind=intake.kind,
         county=actor.county or session_settings(session).profile.admin_code,
         status="received",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from service.access import permissions
 from service.access.auth import Principal
-from service.cases import records
+from service.cases import mining_rights, onemap, records
 from service.cases.checking import latest_check
 from service.cases.records import SYSTEM, bump, get_case, locked_case
 from service.cases.workflow import REVIEW, Transition, workflow
@@ -91,6 +92,22 @@ GUARDS: dict[str, Callable[[Session, Case, datetime], str | None]] = {
 }
 """Each guard named in workflow.toml: None when it holds, else what is missing (中文 / English)."""
 
+Effect = Callable[[Session, str, Case, Any, datetime, str | None], set[str]]
+EFFECTS: dict[str, Effect] = {
+    "grant_mining_right": mining_rights.grant,
+    "renew_mining_right": mining_rights.renew,
+    "change_mining_right": mining_rights.change,
+    "transfer_mining_right": mining_rights.transfer,
+    "cancel_mining_right": mining_rights.cancel,
+}
+"""Each effect named in workflow.toml: what taking the transition does besides moving the case; it answers the
+layers of the one map it changed (their versions are bumped last)."""
+
+FORMS = {
+    "site_visit": ("现场核查登记表", "the site-visit form (POST /api/v1/cases/{id}/visits)"),
+    "mining_right": ("采矿权变更登记表", "the mining-right form (POST /api/v1/cases/{id}/mining-right)"),
+}
+
 
 def unmet_guards(session: Session, case: Case, t: Transition, at: datetime) -> list[str]:
     """Return what keeps a transition from being taken now (empty when every guard holds)."""
@@ -105,18 +122,35 @@ def transition(
     version: int,
     reason: str | None = None,
     at: datetime | None = None,
+    details: Any = None,
 ) -> Case:
-    """Move a case along its workflow; 409 for an illegal or stale move, 403 for a role that may not."""
+    """Move a case along its workflow; 409 for an illegal or stale move, 403 for a role that may not.
+
+    `details` are what a transition taken through a form brings (a site visit, a mining right's new facts).
+    """
     at = at or records.now()
     t = workflow().kind(get_case(session, case_id).kind).get(name)
     if t is not None:
         permissions.require_role_in(actor.role, t.roles, t.title, t.title_en)
     case = locked_case(session, case_id, version)
-    return take(session, actor.actor, actor.role, case, name, reason, at)
+    return take(session, actor.actor, actor.role, case, name, reason, at, details)
 
 
-def take(session: Session, actor: str, role: str, case: Case, name: str, reason: str | None, at: datetime) -> Case:
-    """Take a transition of a locked case (the system's own moves pass role SYSTEM)."""
+def take(
+    session: Session,
+    actor: str,
+    role: str,
+    case: Case,
+    name: str,
+    reason: str | None,
+    at: datetime,
+    details: Any = None,
+) -> Case:
+    """Take a transition of a locked case (the system's own moves pass role SYSTEM).
+
+    Its effects run after the move; when the case joins or leaves a layer of the one map (or an effect changes a
+    layer), the open cases it touches are checked again in the same transaction.
+    """
     wf = workflow().kind(case.kind)
     t = wf.get(name)
     allowed = [x.name for x in allowed_transitions(case)]
@@ -130,11 +164,18 @@ def take(session: Session, actor: str, role: str, case: Case, name: str, reason:
         permissions.require_role_in(role, t.roles, t.title, t.title_en)
     if t.reason_required and not (reason and reason.strip()):
         raise InvalidInput(f"“{t.title}”必须说明理由 / {name!r} needs a reason")
+    if t.form is not None and details is None:
+        zh, en = FORMS[t.form]
+        raise Conflict(
+            f"“{t.title}”须通过{zh}办理 / {t.title_en or name!r} is taken through {en}", allowed=allowed, form=t.form
+        )
     failures = unmet_guards(session, case, t, at)
     if failures:
         raise Conflict("；".join(failures), allowed=allowed, unmet=failures)
     before = snapshot(case)
+    was_on_map = case.on_map
     case.status = t.target
+    case.on_map = workflow().on_map(t.target, case.on_map)
     case.state_entered_at = at
     if t.to == REVIEW:
         session.add(ReviewTask(case_id=case.id, department=wf.review_lead, lead=True))
@@ -152,6 +193,12 @@ def take(session: Session, actor: str, role: str, case: Case, name: str, reason:
     session.flush()
     session.refresh(case)
     clocks.refresh(case, at)
+    changed: set[str] = set()
+    for effect in t.effects:
+        changed |= EFFECTS[effect](session, actor, case, details, at, reason)
     audit(session, actor, f"transition.{name}", case.id, before, snapshot(case), detail=reason)
+    if case.on_map != was_on_map or changed:
+        onemap.follow_change(session, case, actor, f"transition.{name}")
+    onemap.bump_layers(session, changed)  # last: the lock on a layer's version closes no cycle with case rows
     session.flush()
     return case

@@ -117,7 +117,13 @@ def case_detail(session: Session, case: Case, role: str, at: datetime | None = N
         if run
         else None,
         "allowed_transitions": [
-            {"name": t.name, "title": t.title, "reason_required": t.reason_required, "decides": t.decides}
+            {
+                "name": t.name,
+                "title": t.title,
+                "reason_required": t.reason_required,
+                "decides": t.decides,
+                "form": t.form,
+            }
             for t in allowed_transitions(case, role)
         ],
     }

@@ -21,7 +21,29 @@ GUARDS = {
     "compensation_announcement_over",
     "needs_higher",
 }
-_TRANSITION_KEYS = {"name", "title", "title_en", "from", "to", "roles", "guards", "reason_required", "clock", "decides"}
+EFFECTS = {
+    "grant_mining_right",
+    "renew_mining_right",
+    "change_mining_right",
+    "transfer_mining_right",
+    "cancel_mining_right",
+}
+FORMS = {"site_visit", "mining_right"}
+MAPS = {"pending", "approved", "none", "keep"}
+_TRANSITION_KEYS = {
+    "name",
+    "title",
+    "title_en",
+    "from",
+    "to",
+    "roles",
+    "guards",
+    "reason_required",
+    "clock",
+    "decides",
+    "effects",
+    "form",
+}
 
 
 class WorkflowError(ValueError):
@@ -42,6 +64,10 @@ class Transition:
     clock: str | None = None
     decides: bool = False
     title_en: str = ""
+    effects: tuple[str, ...] = ()
+    """What taking it does besides moving the case (named in workflow.toml, done by service/cases/transitions.py)."""
+    form: str | None = None
+    """The form it is taken through (a site visit, a mining right's change): not a bare move of the case."""
 
     @property
     def target(self) -> str:
@@ -85,6 +111,8 @@ class State:
     title: str
     title_en: str
     decided: bool
+    map: str = "pending"
+    """What a case in this state is on the one map: pending, approved, none, or keep (what it was)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +144,11 @@ class Workflow:
             return state
         return (s.title_en or s.title) if lang == "en" else s.title
 
+    def on_map(self, state: str, was: str | None) -> str | None:
+        """Return what a case entering a state is on the one map (pending, approved or None), given what it was."""
+        m = self.states[state].map
+        return was if m == "keep" else None if m == "none" else m
+
     def kind(self, kind: str) -> KindWorkflow:
         """Return one kind's workflow."""
         if kind not in self.kinds:
@@ -139,6 +172,8 @@ def _transition(kind: str, t: dict[str, Any], states: dict[str, State]) -> Trans
         clock=t.get("clock"),
         decides=bool(t.get("decides", False)),
         title_en=t.get("title_en", ""),
+        effects=tuple(t.get("effects", ())),
+        form=t.get("form"),
     )
     for s in (*tr.from_states, tr.target):
         if s not in states:
@@ -146,6 +181,10 @@ def _transition(kind: str, t: dict[str, Any], states: dict[str, State]) -> Trans
     unknown = set(tr.guards) - GUARDS
     if unknown:
         raise WorkflowError(f"{kind}.{tr.name}: unknown guards {sorted(unknown)}")
+    if set(tr.effects) - EFFECTS:
+        raise WorkflowError(f"{kind}.{tr.name}: unknown effects {sorted(set(tr.effects) - EFFECTS)}")
+    if tr.form is not None and tr.form not in FORMS:
+        raise WorkflowError(f"{kind}.{tr.name}: unknown form {tr.form!r}")
     return tr
 
 
@@ -153,9 +192,18 @@ def parse(workflow_text: str, materials_text: str) -> Workflow:
     """Parse and validate the workflow and materials data."""
     raw = tomllib.loads(workflow_text)
     states = {
-        name: State(name, s["title"], s.get("title_en", ""), bool(s.get("decided", False)))
+        name: State(
+            name,
+            s["title"],
+            s.get("title_en", ""),
+            bool(s.get("decided", False)),
+            s.get("map", "none" if s.get("decided") else "pending"),
+        )
         for name, s in raw["states"].items()
     }
+    for state in states.values():
+        if state.map not in MAPS:
+            raise WorkflowError(f"state {state.name}: map must be one of {', '.join(sorted(MAPS))}")
     if set(raw["kinds"]) != set(KINDS):
         raise WorkflowError(f"workflow.toml must define the kinds {', '.join(KINDS)} (gis/data/rules.toml)")
     kinds: dict[str, KindWorkflow] = {}

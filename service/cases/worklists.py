@@ -31,15 +31,18 @@ def review_tasks(session: Session, department: str | None) -> list[dict[str, Any
 
 
 def decision_states() -> set[str]:
-    """Return the states in which a case waits for a leader's decision: a transition out of them may be taken only by
-    the roles of permissions.toml's `case.decide` (领导审批 and 报上级审批, read from workflow.toml)."""
+    """Return the states in which a case waits for a leader's decision: an open state a transition out of which may be
+    taken only by the roles of permissions.toml's `case.decide` (领导审批 and 报上级审批, read from workflow.toml).
+    A decided case's later changes (a mining right's renewal) are asked for, not awaited: they are no decision due."""
     deciders = set(permissions.action("case.decide").roles)
+    waiting = set(workflow().open_states)
     return {
         state
         for kind in workflow().kinds.values()
         for t in kind.transitions
         if set(t.roles) <= deciders
         for state in t.from_states
+        if state in waiting
     }
 
 

@@ -14,6 +14,7 @@ from service.cli.calendar import calendar_app
 from service.cli.common import fail, orm_session, running_database_url
 from service.cli.filing import filing_app
 from service.cli.profile import init, profile_app
+from service.cli.quotas import quota_app
 from service.cli.users import user_app
 from service.core.settings import get_settings, settings_errors
 
@@ -52,6 +53,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.callback_app, name="callback")
 app.add_typer(filing_app, name="filing")
+app.add_typer(quota_app, name="quota")
 
 
 @app.command("serve")

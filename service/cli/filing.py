@@ -161,7 +161,7 @@ def decide_cmd(
         pkg, receipt = decide(session, actor(), instance, package_id, decision, reason)
         forwarded = receipt["payload"].get("forwarded")
         if forwarded:
-            sent = get_package(session, forwarded["package_id"])
+            sent = get_package(session, forwarded["package_id"], actor())
             onward = (sent.package_id, sent.archive)
     # written only once the decision is committed: a receipt must never vouch for a decision that was not saved
     target = receipt_path or Path(f"receipt-{pkg.package_id}-{pkg.receipt_seq}.json")
@@ -229,7 +229,7 @@ def list_cmd(
 ) -> None:
     """报批包列表 / List the packages sent and received."""
     with operator_session() as session:
-        pkgs = list_packages(session, direction)
+        pkgs = list_packages(session, actor(), direction)
     table = Table("package", "dir", "case", "from", "to", "status", "sender verdict", "agrees", "created")
     for p in pkgs:
         agrees = "—" if p.agrees is None else ("yes" if p.agrees else f"no ({len(p.disagreements)})")

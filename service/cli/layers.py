@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from gis.boundary import CountyExtent
-from gis.catalog import CatalogError, catalog
+from gis.catalog import CatalogError, all_layers, case_layers, catalog
 from gis.importer import ImportResult, LayerImportError, layer_versions, load, plan_import, read
 from service.cli.common import (
     database_if_running,
@@ -153,12 +153,13 @@ def load_sample(
 
 
 def layers_cmd() -> None:
-    """图层列表 / List the layers with their versions and feature counts."""
+    """图层列表 / List the layers with their versions and feature counts (the layers of the cases last)."""
     with psycopg.connect(running_database_url()) as conn:
         versions = layer_versions(conn)
+        rows = conn.execute("SELECT layer, version, feature_count FROM layer_versions").fetchall()
+    versions.update({str(r[0]): {"version": int(r[1]), "count": int(r[2])} for r in rows if r[0] in case_layers()})
     table = Table("layer", "title", "version", "features")
-    for name, spec in catalog().items():
-        table.add_row(
-            name, f"{spec.title} {spec.title_en}", str(versions[name]["version"]), str(versions[name]["count"])
-        )
+    for name, spec in all_layers().items():
+        v = versions.get(name, {"version": 0, "count": 0})
+        table.add_row(name, f"{spec.title} {spec.title_en}", str(v["version"]), str(v["count"]))
     out.print(table)

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from service.access import permissions
-from service.access.auth import add_user, demo_users, ensure_demo_users, set_password
+from service.access.auth import add_user, demo_users, ensure_demo_users, set_active, set_password, set_role
 from service.cli.common import actor, operator_command, operator_session, out
 from service.core.audit import audit
 
@@ -44,7 +44,48 @@ def user_passwd(
     with operator_session() as session:
         set_password(session, username, password)
         audit(session, actor().actor, "user.passwd", None, None, {"username": username})
-    out.print(f"password of {username} changed")
+    out.print(f"password of {username} changed; their sessions have ended")
+
+
+@user_app.command("deactivate")
+@operator_command("users.manage")
+def user_deactivate(username: Annotated[str, typer.Argument(help="用户名 / username")]) -> None:
+    """停用用户（立即退出所有登录）/ Deactivate a member of staff: every login of theirs ends at once."""
+    with operator_session() as session:
+        set_active(session, username, False)
+        audit(session, actor().actor, "user.deactivate", None, None, {"username": username})
+    out.print(f"user {username} deactivated; their sessions have ended")
+
+
+@user_app.command("activate")
+@operator_command("users.manage")
+def user_activate(username: Annotated[str, typer.Argument(help="用户名 / username")]) -> None:
+    """重新启用用户 / Activate a deactivated member of staff again (they log in anew)."""
+    with operator_session() as session:
+        set_active(session, username, True)
+        audit(session, actor().actor, "user.activate", None, None, {"username": username})
+    out.print(f"user {username} activated")
+
+
+@user_app.command("role")
+@operator_command("users.manage")
+def user_role(
+    username: Annotated[str, typer.Argument(help="用户名 / username")],
+    role: Annotated[str, typer.Option("--role", help=" | ".join(permissions.roles()))],
+    department: Annotated[str | None, typer.Option(help="审查股室 / department (reviewers)")] = None,
+) -> None:
+    """变更角色（立即退出所有登录）/ Change a member of staff's role and department: every login of theirs ends."""
+    with operator_session() as session:
+        user = set_role(session, username, role, department)
+        audit(
+            session,
+            actor().actor,
+            "user.role",
+            None,
+            None,
+            {"username": username, "role": role, "department": department},
+        )
+    out.print(f"user {user.username} is now {user.role}; their sessions have ended")
 
 
 @user_app.command("demo")

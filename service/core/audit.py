@@ -30,6 +30,7 @@ _SNAPSHOT_FIELDS = (
     "depth_bottom",
     "green_channel",
     "area_m2",
+    "on_map",
     "latest_check_id",
     "statutory_due",
     "promised_due",

@@ -20,6 +20,10 @@ class InvalidInput(DomainError):
     """Input that cannot be accepted (a malformed file, an unknown kind, a value out of range)."""
 
 
+class TooLarge(DomainError):
+    """A request body or a file larger than its configured limit (the message names the limit and its setting)."""
+
+
 class NotFound(DomainError):
     """The thing asked for does not exist (or is not visible to the asker)."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -25,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from gis.catalog import STORAGE_SRID, catalog, metadata
+from gis.catalog import CASE_MAP, STORAGE_SRID, catalog, metadata
 from gis.check.rules import KINDS
 from service.core.tables import read_table
 
@@ -80,6 +81,7 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         CheckConstraint(f"kind IN {KINDS!r}", name="kind"),
+        CheckConstraint(f"on_map IN {CASE_MAP!r}", name="on_map"),
         UniqueConstraint("idempotency_key", name="uq_cases_idempotency_key"),
     )
 
@@ -98,7 +100,7 @@ class Case(Base):
     phone: Mapped[str | None] = mapped_column(Text)
     township: Mapped[str | None] = mapped_column(Text)
     village: Mapped[str | None] = mapped_column(Text)
-    household_id: Mapped[str | None] = mapped_column(Text)
+    household_id: Mapped[str | None] = mapped_column(Text, index=True)
     project_name: Mapped[str | None] = mapped_column(Text)
     industry: Mapped[str | None] = mapped_column(Text)
     company: Mapped[str | None] = mapped_column(Text)
@@ -111,6 +113,9 @@ class Case(Base):
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=True)
     boundary_source: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     area_m2: Mapped[float | None] = mapped_column(Float)
+    on_map: Mapped[str | None] = mapped_column(Text, server_default="pending")
+    """What the case is on the one map: its applied boundary while `pending`, its land once `approved`, or nothing
+    (refused, rejected, withdrawn): the layers cases_pending and cases_approved (gis/data/layers.toml) show it."""
 
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     state_entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -311,3 +316,117 @@ class FilingPackage(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
+
+
+class SiteVisit(Base):
+    """A site visit after a homestead's approval (选址踏勘, 放线, 竣工验收): when, who, what was found; the completion
+    visit holds the as-built footprint and its comparison with the approved plot."""
+
+    __tablename__ = "site_visits"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(Text)
+    visited_on: Mapped[date] = mapped_column(Date)
+    inspector: Mapped[str] = mapped_column(Text)
+    findings: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(Text)
+    as_built = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False), nullable=True)
+    comparison: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _now()
+    photos: Mapped[list[VisitPhoto]] = relationship(back_populates="visit", order_by="VisitPhoto.id")
+
+
+class VisitPhoto(Base):
+    """A photo taken at a site visit, kept in the database with its visit (one transaction, in every backup)."""
+
+    __tablename__ = "visit_photos"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("site_visits.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(Text)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    visit: Mapped[SiteVisit] = relationship(back_populates="photos")
+
+
+class MiningRightEvent(Base):
+    """One entry of a mining right's history: granted, renewed, changed, transferred or cancelled (the right itself
+    is a feature of the mining_rights layer)."""
+
+    __tablename__ = "mining_right_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    licence_no: Mapped[str] = mapped_column(Text, index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = _now()
+
+
+class LandQuota(Base):
+    """A township's new-construction-land quota of a year (新增建设用地计划指标), as loaded from the plan's table."""
+
+    __tablename__ = "land_quotas"
+    __table_args__ = (CheckConstraint("quota_m2 >= 0", name="quota_m2"),)
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    township: Mapped[str] = mapped_column(Text, primary_key=True)
+    quota_m2: Mapped[float] = mapped_column(Float)
+    source: Mapped[str | None] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = _now()
+
+
+class OffsetProject(Base):
+    """A registered project that made new cultivated land (补充耕地项目), offsetting conversions of 耕地 (占补平衡)."""
+
+    __tablename__ = "offset_projects"
+    __table_args__ = (CheckConstraint("area_m2 > 0", name="area_m2"),)
+
+    project_no: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    township: Mapped[str | None] = mapped_column(Text)
+    area_m2: Mapped[float] = mapped_column(Float)
+    grade: Mapped[int | None] = mapped_column(Integer)
+    accepted_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = _now()
+
+
+class StaffSession(Base):
+    """One login of a member of staff (a browser's cookie or an API client's token), checked on every request.
+
+    A token or cookie names its session; the session ends at logout, and every session of a user ends when their
+    password, role, department or active flag changes (service/access/auth.py).
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (CheckConstraint("via IN ('web', 'api')", name="via"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    via: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AttemptCount(Base):
+    """Attempts at a guarded door (a login, a query code) per scope and key within a window, shared by every worker."""
+
+    __tablename__ = "attempt_counts"
+
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -71,17 +71,36 @@ class Settings(BaseSettings):
         ge=0,
         description="Strict-Transport-Security max-age in seconds; set only when served behind TLS (0: off).",
     )
-    login_failures_per_user: int = Field(default=5, ge=1, description="failed logins per username within the window")
+    login_failures_per_user_and_ip: int = Field(
+        default=5, ge=1, description="failed logins of one username from one client address within the window"
+    )
     login_failures_per_ip: int = Field(
         default=20, ge=1, description="failed logins per client address within the window"
     )
-    query_code_failures_per_case: int = Field(default=10, ge=1, description="wrong query codes per case number")
+    login_failures_per_user: int = Field(
+        default=50, ge=1, description="failed logins of one username from every address together within the window"
+    )
+    query_code_failures_per_case_and_ip: int = Field(
+        default=10, ge=1, description="wrong query codes for one case number from one client address"
+    )
     query_code_failures_per_ip: int = Field(
         default=30, ge=1, description="wrong case numbers or codes per client address"
+    )
+    query_code_failures_per_case: int = Field(
+        default=100, ge=1, description="wrong query codes for one case number from every address together"
     )
     failure_window_seconds: int = Field(default=900, ge=1, description="the window the failures above are counted in")
 
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest boundary upload.")
+    max_form_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Largest JSON body or form of a staff route without a file."
+    )
+    max_anonymous_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Largest body of a route anyone may call (login, portal, token)."
+    )
+    db_wait_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long a request waits for a database connection before a 503."
+    )
 
     tile_feature_limit: int = Field(default=20000, ge=100)
     tile_max_age: int = Field(default=3600, ge=0)

@@ -578,8 +578,12 @@ def receive_package(
 # --- decisions and receipts ---------------------------------------------------------------------------------------
 
 
-def _package(session: Session, package_id: str, direction: str, lock: bool = False) -> FilingPackage:
-    q = select(FilingPackage).where(FilingPackage.package_id == package_id, FilingPackage.direction == direction)
+def _package(session: Session, package_id: str, direction: str, reader: Principal, lock: bool = False) -> FilingPackage:
+    q = select(FilingPackage).where(
+        FilingPackage.package_id == package_id,
+        FilingPackage.direction == direction,
+        permissions.package_visibility(reader),
+    )
     pkg = session.scalar(q.with_for_update() if lock else q)
     if pkg is None:
         what = "收到的" if direction == "received" else "上报的"
@@ -587,11 +591,17 @@ def _package(session: Session, package_id: str, direction: str, lock: bool = Fal
     return pkg
 
 
-def get_package(session: Session, package_id: str) -> FilingPackage:
-    """Return a package by id (received first: an instance may both receive and send)."""
+def get_package(session: Session, package_id: str, reader: Principal) -> FilingPackage:
+    """Return a package by id that the reader may see (received first: an instance may both receive and send).
+
+    A package the reader may not see answers as one that does not exist (permissions.package_visibility).
+    """
+    visible = permissions.package_visibility(reader)
     for direction in ("received", "sent"):
         pkg = session.scalar(
-            select(FilingPackage).where(FilingPackage.package_id == package_id, FilingPackage.direction == direction)
+            select(FilingPackage).where(
+                FilingPackage.package_id == package_id, FilingPackage.direction == direction, visible
+            )
         )
         if pkg is not None:
             return pkg
@@ -701,6 +711,14 @@ def _issue_receipt(
     return receipt
 
 
+def read_package(session: Session, package_id: str, reader: Principal, what: str) -> FilingPackage:
+    """Return a package the reader may see, the reading (`what`: view, archive, receipt) written to the audit log on
+    its case when it has one: the archive carries the applicant's full identity."""
+    pkg = get_package(session, package_id, reader)
+    audit(session, reader.actor, "filing.read", pkg.case_id, None, {"package_id": pkg.package_id, "what": what})
+    return pkg
+
+
 def decide(
     session: Session,
     actor: Principal,
@@ -717,7 +735,7 @@ def decide(
         raise InvalidInput(f"未知决定 {decision!r} / unknown decision {decision!r}; known: {', '.join(r.decisions)}")
     permissions.require_role_in(actor.role, d.roles, d.title, d.title_en)
     at = at or records.now()
-    pkg = _package(session, package_id, "received", lock=True)
+    pkg = _package(session, package_id, "received", actor, lock=True)
     if pkg.status not in d.from_statuses:
         raise Conflict(
             f"报批包状态为“{r.statuses[pkg.status]}”，不能{d.title} / a package that is {pkg.status!r} cannot take "
@@ -767,7 +785,7 @@ def import_receipt(
         raise InvalidInput(f"回执缺少字段 {exc} / the receipt lacks {exc}", failed="format") from exc
     if status not in r.statuses:
         raise InvalidInput(f"回执状态 {status!r} 未知 / unknown status {status!r} in the receipt", failed="format")
-    pkg = _package(session, package_id, "sent", lock=True)
+    pkg = _package(session, package_id, "sent", actor, lock=True)
     if (
         level != pkg.receiver_level
         or p.get("sender_name") != pkg.sender_name
@@ -912,9 +930,11 @@ def package_view(session: Session, pkg: FilingPackage, full: bool = False) -> di
     return out
 
 
-def list_packages(session: Session, direction: str | None = None, limit: int = 200) -> list[FilingPackage]:
-    """Return packages newest first (sent, received or both)."""
-    q = select(FilingPackage)
+def list_packages(
+    session: Session, reader: Principal, direction: str | None = None, limit: int = 200
+) -> list[FilingPackage]:
+    """Return the packages the reader may see, newest first (sent, received or both)."""
+    q = select(FilingPackage).where(permissions.package_visibility(reader))
     if direction:
         if direction not in ("sent", "received"):
             raise InvalidInput(

@@ -8,15 +8,17 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import psycopg
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.access import permissions
-from service.access.auth import Principal, TokenSigner, query_code_key, secret_key
-from service.core.errors import NotAuthenticated, PermissionDenied, Unavailable
+from service.access.auth import Principal, TokenSigner, query_code_key, secret_key, session_principal
+from service.core.errors import Conflict, NotAuthenticated, PermissionDenied, Unavailable
 from service.core.models import Case
 from service.core.settings import Settings
 from service.http.reads import ReadRouting
@@ -42,9 +44,11 @@ async def get_pool(request: Request) -> AsyncConnectionPool:
     return pool
 
 
-async def get_conn(pool: Annotated[AsyncConnectionPool, Depends(get_pool)]) -> AsyncIterator[AsyncConnection]:
-    """Yield a pooled connection for one request."""
-    async with pool.connection() as conn:
+async def get_conn(
+    request: Request, pool: Annotated[AsyncConnectionPool, Depends(get_pool)]
+) -> AsyncIterator[AsyncConnection]:
+    """Yield a pooled connection for one request (a 503 when none comes within LANDWINDOW_DB_WAIT_SECONDS)."""
+    async with pool.connection(timeout=request.app.state.settings.db_wait_seconds) as conn:
         yield conn
 
 
@@ -72,6 +76,16 @@ def get_session(request: Request) -> Iterator[Session]:
         try:
             yield session
             session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            if isinstance(exc.orig, psycopg.errors.TransactionRollback):
+                # two changes that touch each other's cases at the same instant (a deadlock, a serialisation
+                # failure): PostgreSQL refused this one, and nothing of it was written
+                raise Conflict(
+                    "另一项操作同时涉及相同的案件，本次操作未保存，请重试 / another change touched the same cases at "
+                    "the same moment; nothing of this one was saved: try again"
+                ) from exc
+            raise
         except BaseException:
             session.rollback()
             raise
@@ -110,6 +124,13 @@ def code_key_for(request: Request) -> bytes:
     return key
 
 
+async def session_of(request: Request, session_id: str) -> Principal:
+    """Return the member of staff of an open login session, read from the database (one indexed query)."""
+    pool = await get_pool(request)
+    async with pool.connection(timeout=request.app.state.settings.db_wait_seconds) as conn:
+        return await session_principal(conn, session_id)
+
+
 async def get_principal(
     request: Request,
     signer: Annotated[TokenSigner, Depends(get_signer)],
@@ -117,21 +138,25 @@ async def get_principal(
 ) -> Principal:
     """Return the logged-in member of staff from the bearer token or the session cookie.
 
-    A browser sends the cookie with any site's request: a cookie-authenticated unsafe request must prove it comes
-    from our own pages (see cookie_request_is_ours). A bearer token is never sent by a browser on its own.
+    The token or cookie names a login session; the session and the account are read on every request, so a logout,
+    a changed password or role, or a deactivation takes effect at once. A browser sends the cookie with any site's
+    request: a cookie-authenticated unsafe request must prove it comes from our own pages (see
+    cookie_request_is_ours). A bearer token is never sent by a browser on its own.
     """
     if token:
-        return signer.read(token)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        principal = signer.read(cookie, cookie=True)
+        principal = await session_of(request, signer.read(token))
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise NotAuthenticated("请先登录 / log in first")
+        principal = await session_of(request, signer.read(cookie, cookie=True))
         if request.method not in SAFE_METHODS and not cookie_request_is_ours(request):
             raise PermissionDenied(
                 "跨站请求校验失败：请带上页面的 X-CSRF-Token 或使用令牌 / CSRF check failed: send the page's X-CSRF-Token "
                 "header or use a bearer token"
             )
-        return principal
-    raise NotAuthenticated("请先登录 / log in first")
+    request.state.principal = principal
+    return principal
 
 
 def csrf_matches(request: Request, token: str) -> bool:

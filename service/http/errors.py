@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 from typing import Any
 
 import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.catalog import CatalogError
 from gis.importer import LayerImportError
 from service.core import errors
+from service.http.bodies import json_refusal, refusal_of
+
+logger = logging.getLogger(__name__)
 
 STATUS: dict[type[Exception], int] = {
     errors.BadRequest: 400,
     errors.InvalidInput: 422,
+    errors.TooLarge: 413,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.NotAuthenticated: 401,
@@ -29,12 +37,23 @@ STATUS: dict[type[Exception], int] = {
 }
 
 
+OUTAGES: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,  # the pool's PoolTimeout too: no connection came within LANDWINDOW_DB_WAIT_SECONDS
+    psycopg.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
+"""What the database driver raises when the database is down or unreachable: answered 503, never a 500."""
+OUTAGE_MESSAGE = "数据库暂时无法访问，请稍后再试 / the database cannot be reached right now; try again shortly"
+
 DESCRIPTIONS = {
     400: "Bad request (a request that cannot mean anything)",
     401: "Not logged in, or the token has expired",
     403: "The role may not do this",
     404: "Not found (or not visible to the asker)",
     409: "Conflicts with the current state (stale version, illegal transition, duplicate)",
+    413: "The request body (or the file in it) is larger than its limit; the message names the setting",
     422: "Invalid input: request validation (a list of field errors) or a domain refusal (a sentence)",
     429: "Too many failed attempts from this address or for this name (see Retry-After)",
     503: "The database is not reachable",
@@ -93,8 +112,26 @@ def install(app: FastAPI) -> None:
         }
         return JSONResponse(body, status_code=422)
 
+    async def outage(request: Request, exc: Exception) -> JSONResponse:
+        # what the driver says (host, port, the server's message) is for the log, not for whoever asked
+        logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": OUTAGE_MESSAGE, "error": "Unavailable"}, status_code=503)
+
+    default_http = app.exception_handlers[StarletteHTTPException]
+
+    async def http(request: Request, exc: Exception) -> Response:
+        # a streamed body that passed its route's limit (service/http/bodies.py): name the limit and its setting
+        refusal = refusal_of(request.scope) if getattr(exc, "status_code", None) == 413 else None
+        if refusal is not None:
+            return await json_refusal(request, refusal)
+        result = default_http(request, exc)
+        return await result if inspect.isawaitable(result) else result
+
     for cls in (errors.DomainError, CatalogError, LayerImportError):
         app.add_exception_handler(cls, handle)
+    app.add_exception_handler(StarletteHTTPException, http)
+    for outage_cls in OUTAGES:
+        app.add_exception_handler(outage_cls, outage)
     for data_cls in (DataError, psycopg.DataError):
         app.add_exception_handler(data_cls, data_error)
     install_openapi(app)

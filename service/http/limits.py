@@ -1,12 +1,11 @@
-"""Failure limits of logins and query-code lookups, per client address and per username or case number.
+"""Failure limits of logins and query-code lookups, per client address, per username or case number, and per both.
 
-Shared by the API and the pages (/login, /portal): the same counters, so one door gives no extra guesses.
-A refused attempt is a TooManyAttempts (429 with Retry-After); see service/ratelimit.py for why it is in memory.
+Shared by the API and the pages (/login, /portal): the same counters (in PostgreSQL, service/access/failures.py),
+so one door gives no extra guesses, and neither does another worker or a restart.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,17 +15,13 @@ from service.access.failures import FailureLimiter
 from service.cases.lookup import normal_case_no
 from service.core.errors import NotAuthenticated, NotFound
 
-_create_lock = threading.Lock()
-
 
 def failure_limiter(request: Request) -> FailureLimiter:
-    """Return the app's limiter, made once from its settings."""
+    """Return the app's limiter, made once from its settings over its database engine."""
     limiter = getattr(request.app.state, "failure_limiter", None)
     if limiter is None:
-        with _create_lock:
-            limiter = getattr(request.app.state, "failure_limiter", None)
-            if limiter is None:
-                limiter = request.app.state.failure_limiter = FailureLimiter.from_settings(request.app.state.settings)
+        limiter = FailureLimiter.from_settings(request.app.state.engine, request.app.state.settings)
+        request.app.state.failure_limiter = limiter
     return limiter
 
 
@@ -37,26 +32,33 @@ def client_address(request: Request) -> str:
 
 @contextmanager
 def login_attempt(request: Request, username: str) -> Iterator[None]:
-    """Run a password check as one attempt: a NotAuthenticated counts against the username and the address."""
+    """Run a password check as one attempt: counted first, given back when the password was right."""
     limiter = failure_limiter(request)
-    keys = {"login:user": username.strip(), "login:ip": client_address(request)}
-    limiter.check(keys, "登录")
+    name, address = username.strip(), client_address(request)
+    keys = {"login:user+ip": f"{address} {name}", "login:ip": address, "login:user": name}
+    limiter.reserve(keys, "登录")
     try:
         yield
     except NotAuthenticated:
-        limiter.failed(keys)
+        raise  # a wrong password: the attempt stays counted
+    except BaseException:
+        limiter.refund(keys)  # the attempt did not get to the password (a database error): not a failure
         raise
-    limiter.forget("login:user", keys["login:user"])
+    limiter.refund(keys, forget=("login:user+ip",))
 
 
 @contextmanager
 def query_code_attempt(request: Request, case_no: str) -> Iterator[None]:
-    """Run a query-code lookup as one attempt: a NotFound counts against the case number and the address."""
+    """Run a query-code lookup as one attempt: counted first, given back when the number and code were right."""
     limiter = failure_limiter(request)
-    keys = {"query_code:case": normal_case_no(case_no), "query_code:ip": client_address(request)}
-    limiter.check(keys, "查询")
+    number, address = normal_case_no(case_no), client_address(request)
+    keys = {"query_code:case+ip": f"{address} {number}", "query_code:ip": address, "query_code:case": number}
+    limiter.reserve(keys, "查询")
     try:
         yield
     except NotFound:
-        limiter.failed(keys)
         raise
+    except BaseException:
+        limiter.refund(keys)
+        raise
+    limiter.refund(keys)

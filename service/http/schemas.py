@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
@@ -92,6 +92,21 @@ class TransitionIn(BaseModel):
     transition: str = Field(min_length=1, max_length=50)
     version: int = Field(ge=1, le=MAX_VERSION)
     reason: str | None = Field(default=None, max_length=2000)
+
+
+class MiningRightIn(BaseModel):
+    """A change of a granted mining right: 延续 (valid_to), 变更 (holder, mineral, depths), 转让 (holder), 注销."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["renew", "change", "transfer", "cancel"]
+    version: int = Field(ge=1, le=MAX_VERSION)
+    reason: str | None = Field(default=None, max_length=2000)
+    valid_to: date | None = Field(default=None, description="延续后的有效期止")
+    holder: str | None = Field(default=None, max_length=200, description="采矿权人（变更名称或受让人）")
+    mineral: str | None = Field(default=None, max_length=50)
+    depth_top: float | None = Field(default=None, ge=-5000, le=9000, description="开采标高上 (m)")
+    depth_bottom: float | None = Field(default=None, ge=-5000, le=9000, description="开采标高下 (m)")
 
 
 class MaterialsIn(BaseModel):

@@ -9,7 +9,6 @@ every approved conversion and lists where it disagrees.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -26,6 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
+from gis.catalog import case_layers
 from gis.check.engine import run_check_batch
 from gis.check.rules import kind_title
 from gis.crs import m2_to_mu
@@ -37,6 +37,7 @@ from service.clocks.local_time import local_minute
 from service.core.errors import InvalidInput
 from service.core.personal import mask_name
 from service.core.settings import session_settings
+from service.core.spreadsheets import csv_text, safe_row
 from service.reports.statistics import CULTIVATED, settings, transition_actions
 
 _CLASS = re.compile(r"^\d{2}(\d{2})?$")
@@ -240,10 +241,8 @@ class ConversionList:
         return [header, *rows]
 
     def csv_text(self) -> str:
-        """Return the list as CSV (the caller adds the BOM a spreadsheet needs)."""
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\r\n").writerows(self.table())
-        return buf.getvalue()
+        """Return the list as CSV, cells made safe for spreadsheets (the caller adds the BOM a spreadsheet needs)."""
+        return csv_text(self.table())
 
     def xlsx_bytes(self) -> bytes:
         """Return the list as an Excel workbook (one sheet, the header bold and frozen)."""
@@ -255,7 +254,7 @@ class ConversionList:
         assert ws is not None
         ws.title = "农用地转用 Conversions"
         for row in self.table():
-            ws.append(row)
+            ws.append(safe_row(row))  # townships, villages and applicants typed by clerks: never a formula
         for cell in ws[1]:
             cell.font = Font(bold=True)
         ws.freeze_panes = "B2"
@@ -415,9 +414,9 @@ class AuditRow:
 
     @property
     def changed_layers(self) -> list[str]:
-        """Return the layers re-imported since the decision."""
+        """Return the layers re-imported since the decision (the layers of the cases change with every case)."""
         stored = self.conversion.layer_versions
-        return sorted(k for k, v in self.today_versions.items() if stored.get(k) != v)
+        return sorted(k for k, v in self.today_versions.items() if stored.get(k) != v and k not in case_layers())
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready row."""
@@ -466,10 +465,8 @@ class ConversionAudit:
         }
 
     def csv_text(self) -> str:
-        """Return the audit as CSV, one row per approved conversion."""
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(
+        """Return the audit as CSV, one row per approved conversion (cells made safe for spreadsheets)."""
+        rows: list[list[Any]] = [
             [
                 "案件编号 case_no",
                 "类型 kind",
@@ -487,10 +484,10 @@ class ConversionAudit:
                 "不一致 disagrees",
                 "变化的规则 changed_rules",
             ]
-        )
+        ]
         for r in self.rows:
             d = r.to_dict()
-            w.writerow(
+            rows.append(
                 [
                     d["case_no"],
                     kind_title(d["kind"]),
@@ -512,7 +509,7 @@ class ConversionAudit:
                     ),
                 ]
             )
-        return buf.getvalue()
+        return csv_text(rows)
 
     def gpkg_bytes(self) -> bytes:
         """Return the audit as a GeoPackage: each approved conversion's boundary with the audit's attributes."""
@@ -543,7 +540,7 @@ class ConversionAudit:
             )
             geoms.append(shape(r.conversion.geometry))  # stored as MULTIPOLYGON
         frame = gpd.GeoDataFrame(records, geometry=geoms, crs="EPSG:4490")
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory(prefix="landwindow-export-") as tmp:
             path = Path(tmp) / "conversion_audit.gpkg"
             frame.to_file(path, layer="conversion_audit", driver="GPKG", engine="pyogrio")
             return path.read_bytes()
@@ -583,6 +580,8 @@ def audit_conversions(
             if now.rule in ignored:
                 continue
             was = before.get(now.rule)
+            if was is None and now.status == "pass":
+                continue  # a rule added since the decision, which today's map does not trip
             was_status, was_m2 = (was["status"], float(was.get("overlap_m2") or 0)) if was else ("—", 0.0)
             if was_status != now.status or abs(was_m2 - now.overlap_m2) > AREA_TOLERANCE_M2:
                 changes.append(

@@ -18,7 +18,6 @@ clerk who took it in (`cases.received_by`, the same clerk its rating is booked t
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import asdict, dataclass, field
@@ -40,6 +39,7 @@ from service.clocks import case_clocks as clocks
 from service.clocks.calendar import LOCAL_TZ
 from service.core.errors import InvalidInput
 from service.core.models import KINDS, AuditEntry, Case
+from service.core.spreadsheets import csv_text, safe_row
 from service.core.tables import read_table
 
 CULTIVATED = "耕地"
@@ -215,15 +215,16 @@ class MonthlyStatistics:
         return [header, *([_cell(getattr(c, k)) for k, _, _ in CONVERSION_COLUMNS] for c in self.conversions)]
 
     def csv_text(self) -> str:
-        """Return the CSV: the figures, a blank line, then the converted land by township."""
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow([f"月度统计 Monthly statistics {self.month}"])
-        w.writerows(self.table())
-        w.writerow([])
-        w.writerow([f"农用地转用面积（按乡镇）Converted area by township {self.month}"])
-        w.writerows(self.conversion_table())
-        return buf.getvalue()
+        """Return the CSV: the figures, a blank line, then the converted land by township (cells made safe)."""
+        return csv_text(
+            [
+                [f"月度统计 Monthly statistics {self.month}"],
+                *self.table(),
+                [],
+                [f"农用地转用面积（按乡镇）Converted area by township {self.month}"],
+                *self.conversion_table(),
+            ]
+        )
 
     def xlsx_bytes(self) -> bytes:
         """Return the workbook: one sheet of figures, one of converted land by township."""
@@ -237,7 +238,7 @@ class MonthlyStatistics:
         for name, rows in ((ws, self.table()), (wb.create_sheet("转用面积 Conversions"), self.conversion_table())):
             name.append([f"{self.month}"])
             for row in rows:
-                name.append(row)
+                name.append(safe_row(row))  # names and townships typed by clerks: never a formula
             for cell in name[2]:
                 cell.font = Font(bold=True)
             name.freeze_panes = "C3" if name is ws else "B3"

@@ -36,3 +36,14 @@ class Api:
         if reason:
             body["reason"] = reason
         return self.post(f"/api/v1/cases/{case['id']}/transitions", as_=as_, json=body)
+
+
+def session_cookie(client: TestClient, username: str, password: str) -> str:
+    """Log in on the login page and return the session cookie of that real (revocable) session."""
+    client.get("/login")
+    data = {"username": username, "password": password, "csrf_token": client.cookies.get("lw_csrf")}
+    r = client.post("/login", data=data, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    cookie = client.cookies.get("lw_session")
+    assert cookie
+    return cookie

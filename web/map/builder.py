@@ -9,6 +9,7 @@ ship (awesome-markers icons, TopoJSON, Vega, …) is an `OfflineAssetError`, not
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,6 +33,8 @@ __all__ = [
     "build_map",
     "landuse_colors",
     "map_html",
+    "popup_layer",
+    "popup_text",
     "render_parts",
 ]
 
@@ -477,6 +480,53 @@ def build_map(
     return m
 
 
+def popup_text(value: Any) -> Any:
+    """Return a value as a popup or tooltip may show it: text HTML-escaped (folium writes popups and tooltips with
+    innerHTML), lists and objects escaped inside, numbers and empty values unchanged."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, Mapping):
+        return {popup_text(k): popup_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [popup_text(v) for v in value]
+    return value
+
+
+def popup_layer(
+    features: Mapping[str, Any],
+    name: str,
+    labels: Mapping[str, str],
+    style_function: Any,
+    tooltip: str | None = None,
+) -> folium.GeoJson:
+    """Return a GeoJSON layer whose features open a popup of `labels` (property → label), every shown value and label
+    escaped by popup_text; `tooltip` names a property shown on hover, escaped the same way.
+
+    The one way a map here shows feature properties in a popup or tooltip: a township typed by a clerk as
+    `<img src=x onerror=…>` is shown as that text, not run.
+    """
+    feats = list(features.get("features") or [])
+    fields = [k for k in labels if all(k in (f.get("properties") or {}) for f in feats)]
+    shown = set(fields) | ({tooltip} if tooltip else set())
+    safe = {
+        **features,
+        "features": [
+            {
+                **f,
+                "properties": {k: popup_text(v) if k in shown else v for k, v in (f.get("properties") or {}).items()},
+            }
+            for f in feats
+        ],
+    }
+    popup = (
+        folium.GeoJsonPopup(fields=fields, aliases=[popup_text(labels[k]) for k in fields], localize=True)
+        if fields
+        else None
+    )
+    hover = folium.GeoJsonTooltip(fields=[tooltip], labels=False) if tooltip and feats else None
+    return folium.GeoJson(safe, name=name, style_function=style_function, popup=popup, tooltip=hover)
+
+
 def _conflicts(conflicts: Mapping[str, Any], zh: bool) -> folium.GeoJson:
     labels = {
         "rule": ("规则", "Rule"),
@@ -485,8 +535,6 @@ def _conflicts(conflicts: Mapping[str, Any], zh: bool) -> folium.GeoJson:
         "overlap_mu": ("重叠面积（亩）", "Overlap (mu)"),
         "message": ("说明", "Message"),
     }
-    feats = conflicts.get("features") or []
-    fields = [k for k in labels if all(k in (f.get("properties") or {}) for f in feats)]
 
     def style(f: dict[str, Any]) -> dict[str, Any]:
         warn = (f.get("properties") or {}).get("status") == "warn"
@@ -497,12 +545,12 @@ def _conflicts(conflicts: Mapping[str, Any], zh: bool) -> folium.GeoJson:
             "fillOpacity": 0.5,
         }
 
-    popup = (
-        folium.GeoJsonPopup(fields=fields, aliases=[labels[k][0 if zh else 1] for k in fields], localize=True)
-        if fields
-        else None
+    return popup_layer(
+        conflicts,
+        "冲突图斑" if zh else "Conflicts",
+        {k: v[0 if zh else 1] for k, v in labels.items()},
+        style,
     )
-    return folium.GeoJson(dict(conflicts), name="冲突图斑" if zh else "Conflicts", style_function=style, popup=popup)
 
 
 _COMMENT_URL = re.compile(r"(?m)^[ \t]*//[^\n]*https?://[^\n]*$")

@@ -27,6 +27,15 @@ LAYER_STYLES: dict[str, dict[str, Any]] = {
     "mining_rights": {"color": "#7B4A24", "weight": 1.6, "fill": True, "fillColor": "#A0642D", "fillOpacity": 0.3},
     "townships": {"color": "#000000", "weight": 2.6, "fill": False},
     "land_price_zones": {"color": "#707070", "weight": 1.4, "dashArray": "6 4", "fill": False},
+    "cases_pending": {
+        "color": "#1F5FBF",
+        "weight": 1.6,
+        "dashArray": "5 3",
+        "fill": True,
+        "fillColor": "#4F8FEF",
+        "fillOpacity": 0.18,
+    },
+    "cases_approved": {"color": "#8B1A89", "weight": 1.8, "fill": True, "fillColor": "#C03CBE", "fillOpacity": 0.22},
     "outline": {"color": "#3366CC", "weight": 1.2, "fill": False},
 }
 LANDUSE_STYLE: dict[str, Any] = {"fill": True, "fillOpacity": 0.75, "color": "#FFFFFF", "weight": 0.4}

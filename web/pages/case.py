@@ -3,7 +3,7 @@ while it may still change, the leader's decision and exception, documents, timel
 
 from __future__ import annotations
 
-import json
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.access import permissions
 from service.access.auth import Principal
+from service.cases import mining_rights, records, sitevisits
 from service.cases.applicants import reissue_query_code
 from service.cases.boundaries import (
     BoundaryInput,
@@ -27,11 +28,13 @@ from service.cases.review import complete_task, override_block
 from service.cases.transitions import allowed_transitions, transition
 from service.cases.views import case_detail, timeline
 from service.cases.workflow import IN_REVIEW, workflow
+from service.clocks.calendar import LOCAL_TZ
 from service.core.audit import audit
 from service.core.errors import Conflict, DomainError, InvalidInput
 from service.core.models import Case
 from service.http.deps import SessionDep, SettingsDep, signer_for
 from service.http.errors import status_for
+from service.http.uploads import visit_uploads
 from web.pages.common import page
 from web.pages.intake import KIND_FIELDS, RECEIPT_COOKIE
 from web.pages.mapviews import case_map
@@ -42,7 +45,7 @@ Reader = Annotated[Principal, page_permission("case.read")]
 ReadCase = Annotated[Case, page_case("case.read")]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 
-READ_ACTIONS = ("case.view_personal", "notice.view", "document.view", "boundary.export", "filing.export")
+READ_ACTIONS = ("case.view_personal", "notice.view", "document.view", "boundary.export", "filing.export", "filing.read")
 """Audit actions that only record a reading of the case; the case page's timeline leaves them out."""
 
 
@@ -69,13 +72,25 @@ def _case_page(
     steps = [e for e in timeline(session, case) if e["action"] not in READ_ACTIONS]
     editable = detail["editable"]
     may_draw = editable and permissions.allows(user, "case.boundary")
+    allowed = {a["name"] for a in detail["allowed_transitions"]}
+    due = sitevisits.next_step(case)
+    as_built = sitevisits.as_built_map(session, case) if case.kind == "homestead" else None
     context = {
         "c": detail,
         "report": run.report if run else None,
         "timeline": steps,
         "query_code": code,
         "just_created": just_created,
-        "map": case_map(request, settings, detail["boundary"], run.report if run else None, draw=may_draw),
+        "map": case_map(
+            request, settings, detail["boundary"], run.report if run else None, draw=may_draw, as_built=as_built
+        ),
+        "visits": [sitevisits.visit_view(v) for v in sitevisits.visits(session, case)],
+        "visit_due": due,
+        "may_visit": due is not None and due.transition in allowed,
+        "photo_limits": sitevisits.table()["photos"],
+        "today": records.now().astimezone(LOCAL_TZ).date().isoformat(),
+        "right": mining_rights.right_view(session, case) if case.kind == "mining" else None,
+        "right_actions": [(a, n) for a, n in mining_rights.TRANSITIONS.items() if n in allowed],
         "nav": "workbench",
         "my_task": my_task,
         "error": error,
@@ -183,6 +198,85 @@ def case_review(
     except DomainError as exc:
         return _refused(request, session, user, settings, case, exc)
     return _back(case)
+
+
+@router.post("/cases/{case_id}/visits", response_class=HTMLResponse)
+def case_visit(
+    _csrf: CsrfDep,
+    case: ReadCase,
+    request: Request,
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    version: Annotated[int, Form()],
+    step: Annotated[str, Form(max_length=40)],
+    visited_on: Annotated[str, Form(max_length=10)],
+    inspector: Annotated[str, Form(max_length=200)] = "",
+    findings: Annotated[str, Form(max_length=4000)] = "",
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+    as_built: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Record a site visit from the case page (photos and, at completion, the as-built footprint)."""
+    try:
+        try:
+            day = date.fromisoformat(visited_on)
+        except ValueError:
+            raise InvalidInput(
+                f"核查日期应为 YYYY-MM-DD（收到 {visited_on!r}）/ the visit's date must be YYYY-MM-DD"
+            ) from None
+        read, footprint = visit_uploads(photos or [], as_built, settings, county_extent(session))
+        visit = sitevisits.VisitInput(step, day, inspector, findings, read, footprint)
+        sitevisits.record_visit(session, user, case.id, version, visit)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case, exc)
+    return RedirectResponse(f"/cases/{case.id}#site-visits", status_code=303)
+
+
+def _number(value: str, name: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidInput(f"{name} 应为数字（收到 {value!r}）/ {name} must be a number (got {value!r})") from None
+
+
+@router.post("/cases/{case_id}/mining-right", response_class=HTMLResponse)
+def case_mining_right(
+    _csrf: CsrfDep,
+    case: ReadCase,
+    request: Request,
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    version: Annotated[int, Form()],
+    action: Annotated[str, Form(max_length=20)],
+    valid_to: Annotated[str, Form(max_length=10)] = "",
+    holder: Annotated[str, Form(max_length=200)] = "",
+    mineral: Annotated[str, Form(max_length=50)] = "",
+    depth_top: Annotated[str, Form(max_length=20)] = "",
+    depth_bottom: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Renew, change, transfer or cancel the case's mining right from the case page."""
+    try:
+        if action not in mining_rights.TRANSITIONS:
+            raise InvalidInput(f"未知的采矿权事项 {action!r} / unknown mining-right action {action!r}")
+        try:
+            until = date.fromisoformat(valid_to) if valid_to.strip() else None
+        except ValueError:
+            raise InvalidInput(f"有效期止应为 YYYY-MM-DD（收到 {valid_to!r}）/ valid_to must be YYYY-MM-DD") from None
+        change = mining_rights.RightChange(
+            until,
+            holder or None,
+            mineral or None,
+            _number(depth_top, "depth_top"),
+            _number(depth_bottom, "depth_bottom"),
+        )
+        transition(session, user, case.id, mining_rights.TRANSITIONS[action], version, reason or None, details=change)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case, exc)
+    return RedirectResponse(f"/cases/{case.id}#mining-right", status_code=303)
 
 
 @router.post("/cases/{case_id}/notice")
@@ -298,11 +392,8 @@ def case_boundary(
             boundary = boundary_from_upload(
                 data, boundary_file.filename, settings.max_upload_bytes, county_extent(session)
             )
-        elif boundary_geojson:
-            try:
-                boundary = boundary_from_geojson(json.loads(boundary_geojson), county_extent(session))
-            except ValueError as exc:
-                raise InvalidInput(f"绘制的范围无法解析 / the drawn boundary does not parse: {exc}") from exc
+        elif boundary_geojson:  # parsed with its nesting measured first: 100 000 brackets are a 422, not a 500
+            boundary = boundary_from_geojson(boundary_geojson, county_extent(session))
         else:
             raise InvalidInput(
                 "用地范围：请选择文件或在地图上绘制新的范围 / boundary: choose a file or draw the new boundary on the map"

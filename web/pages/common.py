@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gis.catalog import catalog
+from gis.catalog import case_layers, catalog
 from service.access.auth import Principal
 from service.core.models import User
 from service.core.settings import Settings
@@ -20,8 +21,26 @@ from web.map.builder import Basemap, MapLayer
 from web.map.landuse_style import layer_style
 from web.session import csrf_token, set_csrf_cookie
 
+CSP_NONCE = "csp_nonce"
+"""Where web/security.py keeps the request's script nonce in the ASGI scope's state."""
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)(?![^>]*\snonce=)", re.IGNORECASE)
+
+
+def script_nonce(request: Request) -> str:
+    """Return this response's script nonce: an inline <script> runs only with it (the CSP allows no other)."""
+    return str(request.scope.get("state", {}).get(CSP_NONCE, ""))
+
+
+def nonced(html: str, request: Request) -> str:
+    """Return HTML we generated ourselves (a folium map's header, Swagger UI) with the nonce on its inline scripts.
+
+    Never for anything holding what a user typed: the nonce would bless a script smuggled in with it.
+    """
+    return _INLINE_SCRIPT.sub(f'<script nonce="{script_nonce(request)}"', html)
+
+
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
-templates.env.globals.update(TEMPLATE_GLOBALS)
+templates.env.globals.update(TEMPLATE_GLOBALS, script_nonce=script_nonce, nonced=nonced)
 templates.env.filters.update(TEMPLATE_FILTERS)
 
 # The order layers are drawn in (bottom first) and whether they start visible.
@@ -87,6 +106,10 @@ def display_name(request: Request, user: Principal | None) -> str:
     return name or user.username
 
 
+CASE_TILES = "/tiles/cases/{layer}/{z}/{x}/{y}.pbf"
+"""The layers of the cases (pending applications, approved land) are served to logged-in staff only."""
+
+
 def page(
     request: Request, name: str, context: dict[str, Any], user: Principal | None = None, status: int = 200
 ) -> Response:
@@ -118,14 +141,20 @@ def basemap_of(settings: Settings) -> Basemap:
     return Basemap(settings.basemap, settings.basemap_url, settings.basemap_attribution, settings.tianditu_key)
 
 
-def map_layers(lang: str) -> list[MapLayer]:
-    """Return the catalog layers as the map shows them."""
+def map_layers(lang: str, staff: bool = False) -> list[MapLayer]:
+    """Return the catalog layers as the map shows them; for staff, the layers of the cases above them."""
     specs = catalog()
-    return [
+    out = [
         MapLayer(n, specs[n].title if lang == "zh" else specs[n].title_en, specs[n].minzoom, n not in HIDDEN)
         for n in MAP_LAYERS
         if n in specs
     ]
+    if staff:
+        out += [
+            MapLayer(n, s.title if lang == "zh" else s.title_en, s.minzoom, url=CASE_TILES)
+            for n, s in case_layers().items()
+        ]
+    return out
 
 
 def county_bounds_of(session: Session, settings: Settings) -> tuple[float, float, float, float] | None:

@@ -1,5 +1,5 @@
 """Documents generated from a case as print views and PDFs: one-time notice, receipt, check report, decision,
-homestead certificate."""
+homestead certificate and the rural construction planning permit beside it."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ FILE_NAMES = {
     "check_report": "check-report",
     "decision": "decision",
     "certificate": "certificate",
+    "planning_permit": "planning-permit",
 }
 TEMPLATES = {
     "notice": "notice.html",
@@ -35,6 +36,7 @@ TEMPLATES = {
     "check_report": "check_report.html",
     "decision": "decision.html",
     "certificate": "certificate.html",
+    "planning_permit": "planning_permit.html",
 }
 
 
@@ -122,6 +124,7 @@ MAPS: dict[str, Callable[[dict[str, Any]], str] | None] = {
     "check_report": lambda f: _map_of(f, conflicts=True),
     "decision": None,
     "certificate": lambda f: _map_of(f, conflicts=False, label_vertices=True),
+    "planning_permit": lambda f: _map_of(f, conflicts=False, label_vertices=True),
 }
 """The map each document prints (an SVG of the boundary; the check report's with its conflicts)."""
 
@@ -138,3 +141,4 @@ _document("notice", documents.notice, MAPS["notice"])
 _document("check_report", documents.check_report, MAPS["check_report"])
 _document("decision", documents.decision, MAPS["decision"])
 _document("certificate", documents.certificate, MAPS["certificate"])
+_document("planning_permit", documents.planning_permit, MAPS["planning_permit"])

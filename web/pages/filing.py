@@ -24,8 +24,8 @@ RECEIPT_LIMIT = 1024 * 1024
 
 
 def _inbox(request: Request, session: Any, user: Principal, status: int = 200, error: str | None = None) -> Response:
-    received = [filing.package_view(session, p) for p in filing.list_packages(session, "received")]
-    sent = [filing.package_view(session, p) for p in filing.list_packages(session, "sent")]
+    received = [filing.package_view(session, p) for p in filing.list_packages(session, user, "received")]
+    sent = [filing.package_view(session, p) for p in filing.list_packages(session, user, "sent")]
     context = {
         "nav": "filings",
         "received": received,
@@ -100,7 +100,8 @@ def _package_page(
     status: int = 200,
     error: str | None = None,
 ) -> Response:
-    view = filing.package_view(session, filing.get_package(session, package_id), full=True)
+    pkg = filing.read_package(session, package_id, user, "view")
+    view = filing.package_view(session, pkg, full=True)
     report = (view.get("check") or {}).get("report")
     context = {
         "nav": "filings",

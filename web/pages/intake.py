@@ -5,7 +5,6 @@ the form carries an idempotency token, so going back and pressing 收件 again o
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 from typing import Annotated, Any
 
@@ -71,10 +70,7 @@ def _boundary(data: bytes, chosen: bool, name: str, drawn: str, max_bytes: int, 
     if data or chosen:  # a chosen empty file is refused as empty, not as missing
         return boundary_from_upload(data, name or "boundary.txt", max_bytes, extent)
     if drawn:
-        try:
-            return boundary_from_geojson(json.loads(drawn), extent)
-        except ValueError as exc:
-            raise InvalidInput(f"绘制的范围无法解析 / the drawn boundary does not parse: {exc}") from exc
+        return boundary_from_geojson(drawn, extent)
     raise InvalidInput(
         "用地范围：请上传用地范围文件或在地图上绘制 / boundary: upload a boundary file or draw it on the map"
     )
@@ -182,7 +178,7 @@ def _checked(
     """Show the form again with the boundary's check on the map (and the refusal, when the submit was refused)."""
     kind = values["kind"]
     household = values["household_id"] if kind == "homestead" else ""
-    report = preview_check(session, kind, boundary.geometry, household or None).to_dict()
+    report = preview_check(session, kind, boundary.geometry, household or None, user.county).to_dict()
     places = places_of(session, boundary.geometry)
     return _form(
         request,

@@ -6,19 +6,19 @@ import time
 from typing import Annotated, Any
 
 import folium
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gis.landuse import groups as landuse_groups
-from service.access.auth import authenticate, principal_of
+from service.access.auth import Principal, authenticate, end_session, principal_of, start_session
 from service.cases.places import find_place
 from service.core.audit import audit
 from service.core.errors import DomainError, NotAuthenticated, TooManyAttempts
 from service.http.deps import SESSION_COOKIE, ReadSessionDep, SessionDep, SettingsDep, SignerDep
 from service.http.errors import status_for
-from service.http.limits import login_attempt
+from service.http.limits import client_address, login_attempt
 from web.i18n import lang_of, translator
-from web.map.builder import bounds_of, build_map, landuse_colors, render_parts
+from web.map.builder import bounds_of, build_map, landuse_colors, popup_text, render_parts
 from web.pages.common import SESSION_ENDS_COOKIE, basemap_of, county_bounds_of, home_bounds, map_layers, page
 from web.session import CsrfDep, session_user
 
@@ -36,12 +36,13 @@ def one_map(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
+    user: Annotated[Principal | None, Depends(session_user)],
     go: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     """Show the county's one map with every layer as vector tiles; `go` finds a parcel number, a village, a township
     or a typed coordinate and frames the map on it."""
     lang = lang_of(request)
-    layers = map_layers(lang)
+    layers = map_layers(lang, staff=user is not None)
     found, error, status = None, None, 200
     if go and go.strip():
         try:
@@ -54,7 +55,7 @@ def one_map(
         overlays.append(
             folium.GeoJson(
                 found.geometry,
-                name=("查找结果" if lang == "zh" else "Found") + f": {found.label}",
+                name=("查找结果" if lang == "zh" else "Found") + f": {popup_text(found.label)}",  # the layer list: HTML
                 style_function=lambda f: style,
                 interactive=False,  # a click goes through to the parcel's own attributes
                 marker=folium.CircleMarker(radius=9, color="#00B4FF", weight=3, fill=True, fill_opacity=0.3),
@@ -90,7 +91,7 @@ def one_map(
         "found": found,
         "error": error,
     }
-    return page(request, "map.html", context, user=session_user(request), status=status)
+    return page(request, "map.html", context, user=user, status=status)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -122,9 +123,10 @@ def login(
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     audit(session, principal_of(user).actor, "auth.login", None, None, {"via": "web"})
+    session_id = start_session(session, user, "web", signer.max_age, client_address(request))
     target = next if next.startswith("/") and not next.startswith("//") else "/workbench"
     response = RedirectResponse(target, status_code=303)
-    cookie = signer.issue(user, cookie=True)
+    cookie = signer.issue(session_id, cookie=True)
     response.set_cookie(
         SESSION_COOKIE, cookie, httponly=True, samesite="lax", max_age=settings.token_minutes * 60, path="/"
     )
@@ -137,8 +139,14 @@ def login(
 
 
 @router.post("/logout")
-def logout(_csrf: CsrfDep) -> Response:
-    """End the session."""
+def logout(request: Request, _csrf: CsrfDep, session: SessionDep, signer: SignerDep) -> Response:
+    """End the session: its cookie no longer opens anything, even if a copy of it was kept."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        try:
+            end_session(session, signer.read(cookie, cookie=True))
+        except NotAuthenticated:
+            pass  # an expired or forged cookie: nothing to end
     response = RedirectResponse("/map", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(SESSION_ENDS_COOKIE, path="/")

@@ -23,8 +23,9 @@ from service.reports.conversions import (
     list_conversions,
     townships,
 )
+from service.reports.quotas import ledger, parse_year
 from web.i18n import lang_of
-from web.map.builder import bounds_of, build_map, render_parts
+from web.map.builder import bounds_of, build_map, popup_layer, render_parts
 from web.pages.common import basemap_of, map_layers, page
 from web.session import page_permission
 
@@ -71,10 +72,9 @@ def _conversion_layer(fc: dict[str, Any], zh: bool) -> folium.GeoJson:
     titles = {"approved": ("已批准", "Approved"), "pending": ("在办", "Pending")}
     for feat in fc["features"]:
         feat["properties"]["state_title"] = titles[feat["properties"]["state"]][0 if zh else 1]
-    popup = folium.GeoJsonPopup(
-        fields=list(labels), aliases=[v[0 if zh else 1] for v in labels.values()], localize=True
+    return popup_layer(
+        fc, "农用地转用" if zh else "Conversions", {k: v[0 if zh else 1] for k, v in labels.items()}, style
     )
-    return folium.GeoJson(fc, name="农用地转用" if zh else "Conversions", style_function=style, popup=popup)
 
 
 @router.get("/planner", response_class=HTMLResponse)
@@ -86,15 +86,22 @@ def planner(
     township: str | None = None,
     land_class: str | None = None,
     state: str | None = None,
+    year: str | None = None,
 ) -> Response:
-    """Every approved and pending conversion of farmland on the map and in a table, with totals of 农用地 and 耕地."""
+    """Every approved and pending conversion of farmland on the map and in a table, with totals of 农用地 and 耕地,
+    and the year's ledgers: the construction-land quota per township and the offset projects (占补平衡)."""
     # the period is ?from=&to= (YYYY-MM-DD), as in the API
     f, error = _parse(township, request.query_params.get("from"), request.query_params.get("to"), land_class, state)
+    this_year = datetime.now(LOCAL_TZ).year
+    try:
+        book = ledger(session, parse_year(year, this_year), user.county)
+    except DomainError as exc:
+        book, error = ledger(session, this_year, user.county), error or str(exc)
     listing = _listing(session, f, user)
     fc = listing.geojson()
     lang = lang_of(request)
     m = build_map(
-        map_layers(lang),
+        map_layers(lang, staff=True),
         bounds=bounds_of(fc),
         static_url=settings.static_url,
         basemap=basemap_of(settings),
@@ -115,6 +122,8 @@ def planner(
             "townships": townships(session),
             "land_classes": land_classes(),
             "query": urlencode(f.as_query()) if f else "",
+            "ledger": book,
+            "flags": book.flags_by_case(),
         },
         user=user,
         status=422 if error else 200,

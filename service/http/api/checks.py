@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, File, Form, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from gis.check import CheckInputError, run_check_async
 from gis.check.rules import KINDS
@@ -41,17 +41,21 @@ async def check(
     if (file is None) == (geojson is None):
         raise InvalidInput("请上传一个用地范围文件或提供绘制的范围（二选一）/ give exactly one of file or geojson")
     extent = await county_extent_async(settings, conn)
+    # parsed in the thread pool: a hostile file costs a worker thread (bounded in time), never the event loop
     if file is not None:
         data = await file.read(settings.max_upload_bytes + 1)
-        boundary = boundary_from_upload(data, file.filename or "boundary", settings.max_upload_bytes, extent)
+        name = file.filename or "boundary"
+        boundary = await run_in_threadpool(boundary_from_upload, data, name, settings.max_upload_bytes, extent)
     else:
-        try:
-            parsed = json.loads(geojson or "")
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"GeoJSON 无法解析 / the GeoJSON does not parse: {exc}") from exc
-        boundary = boundary_from_geojson(parsed, extent)
+        boundary = await run_in_threadpool(boundary_from_geojson, geojson or "", extent)
     req = check_request(
-        settings, kind, boundary.geometry, household_id=household_id, depth_top=depth_top, depth_bottom=depth_bottom
+        settings,
+        kind,
+        boundary.geometry,
+        household_id=household_id,
+        depth_top=depth_top,
+        depth_bottom=depth_bottom,
+        county=principal.county,
     )
     try:
         report = await run_check_async(conn, req, pool=pool)

@@ -5,12 +5,15 @@ Planners, leaders and administrators only. Downloads: the audit as CSV (UTF-8 wi
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
 from service.access.auth import Principal
+from service.clocks.calendar import LOCAL_TZ
 from service.http.deps import ReadSessionDep, permission
+from service.reports import quotas
 from service.reports.conversions import ConversionAudit, ConversionFilter, audit_conversions, list_conversions
 
 router = APIRouter(prefix="/api/v1/conversions", tags=["conversions"])
@@ -102,3 +105,14 @@ def audit_gpkg(
     return Response(
         body, media_type=GPKG, headers={"Content-Disposition": 'attachment; filename="conversion-audit.gpkg"'}
     )
+
+
+@router.get("/ledger", summary="A year's quota ledger: quotas per township, offset projects, flagged conversions")
+def quota_ledger(
+    session: ReadSessionDep,
+    principal: Planner,
+    year: Annotated[str | None, Query(max_length=4, description="YYYY (default: this year)")] = None,
+) -> dict[str, Any]:
+    """Return the year's construction-land quota per township with what approved conversions used, every offset
+    project with what it offset, and the conversions approved without quota or without offset."""
+    return quotas.ledger(session, quotas.parse_year(year, datetime.now(LOCAL_TZ).year), principal.county).to_dict()

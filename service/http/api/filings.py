@@ -80,7 +80,7 @@ def list_filings(
     direction: Annotated[str | None, Query(pattern="^(sent|received)$")] = None,
 ) -> list[dict[str, Any]]:
     """Return the packages newest first."""
-    return [filing.package_view(session, p) for p in filing.list_packages(session, direction)]
+    return [filing.package_view(session, p) for p in filing.list_packages(session, principal, direction)]
 
 
 @router.post("/api/v1/filings/received", status_code=201, summary="Receive a package from the level below")
@@ -98,8 +98,8 @@ def receive(
 
 @router.get("/api/v1/filings/{package_id}", summary="One package with this instance's check")
 def get_filing(package_id: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
-    """Return a package (a received one with the receiver's full check report)."""
-    return filing.package_view(session, filing.get_package(session, package_id), full=True)
+    """Return a package (a received one with the receiver's full check report); 404 unless its case is visible."""
+    return filing.package_view(session, filing.read_package(session, package_id, principal, "view"), full=True)
 
 
 @router.post("/api/v1/filings/{package_id}/decisions", summary="Pre-sign, receive or return a received package")
@@ -118,7 +118,7 @@ def decide(
 )
 def receipt(package_id: str, session: SessionDep, principal: Reader) -> Response:
     """Return the receipt to hand to the sender."""
-    pkg = filing.get_package(session, package_id)
+    pkg = filing.read_package(session, package_id, principal, "receipt")
     if pkg.direction != "received" or pkg.receipt is None:
         raise NotFound(f"报批包 {package_id} 尚无回执 / package {package_id} has no receipt yet")
     return _download(receipt_bytes(pkg.receipt), "application/json", f"receipt-{pkg.package_id}-{pkg.receipt_seq}.json")
@@ -126,8 +126,8 @@ def receipt(package_id: str, session: SessionDep, principal: Reader) -> Response
 
 @router.get("/api/v1/filings/{package_id}/archive", summary="The package as sent or received (zip)")
 def archive(package_id: str, session: SessionDep, principal: Reader) -> Response:
-    """Return the stored package bytes."""
-    pkg = filing.get_package(session, package_id)
+    """Return the stored package bytes (with the applicant's full identity: the download is audited)."""
+    pkg = filing.read_package(session, package_id, principal, "archive")
     return _download(pkg.archive, "application/zip", f"filing-{pkg.case_no}-{pkg.package_id[:8]}.zip")
 
 

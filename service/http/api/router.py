@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.http.api import auth, cases, checks, conversions, exports, health, public, reports, tiles
+from service.http.api import auth, cases, checks, conversions, exports, health, public, reports, rights, tiles, visits
 from service.http.api.filings import router as filings_router
 
 
@@ -14,6 +14,8 @@ def api_router() -> APIRouter:
     router.include_router(auth.router)
     router.include_router(cases.router)
     router.include_router(exports.router)
+    router.include_router(rights.router)
+    router.include_router(visits.router)
     router.include_router(public.router)
     router.include_router(checks.router)
     router.include_router(reports.router)

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from psycopg import AsyncConnection
 
-from gis.catalog import LayerSpec, catalog, layer
+from gis.catalog import LayerSpec, case_layer, catalog, layer
 from gis.tiles import MAX_ZOOM, TileAddress, TileRequestError, extent_query, layers_tile_sql, versions_query
+from service.access.auth import Principal
 from service.core.errors import BadRequest
 from service.core.settings import Settings
-from service.http.deps import ReadsDep, SettingsDep
+from service.http.deps import ReadsDep, SettingsDep, permission
 from service.http.tilecache import TileCache
 
 router = APIRouter(tags=["tiles"])
@@ -59,32 +60,66 @@ async def tile(
     return await _tile_response([layer(layer_name)], z, x, y, request, reads, settings)
 
 
-async def _tile_response(
-    specs: list[LayerSpec], z: int, x: int, y: int, request: Request, reads: ReadsDep, settings: Settings
+@router.get(
+    "/tiles/cases/{layer_name}/{z}/{x}/{y}.pbf",
+    summary="Mapbox vector tile of a layer of the cases (staff only; staff of one county see its cases alone)",
+    responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "empty tile"}},
+)
+async def case_tile(
+    layer_name: str,
+    z: int,
+    x: int,
+    y: int,
+    request: Request,
+    reads: ReadsDep,
+    settings: SettingsDep,
+    staff: Annotated[Principal, permission("cases.map")],
 ) -> Response:
-    """Answer a tile of some layers: from the tile cache where it holds them, the rest in one statement."""
+    """Return the MVT of one tile of pending applications or approved land (case numbers, kinds, states)."""
+    spec = case_layer(layer_name)
+    return await _tile_response([spec], z, x, y, request, reads, settings, "private", staff.county)
+
+
+async def _tile_response(
+    specs: list[LayerSpec],
+    z: int,
+    x: int,
+    y: int,
+    request: Request,
+    reads: ReadsDep,
+    settings: Settings,
+    scope: str = "public",
+    county: str | None = None,
+) -> Response:
+    """Answer a tile of some layers: from the tile cache where it holds them, the rest in one statement.
+
+    With `county`, only that county's features are drawn (the layers of the cases for staff of one county); they are
+    cached apart from every other county's.
+    """
     try:
         address = TileAddress(z, x, y)
     except TileRequestError as exc:
         raise BadRequest(str(exc)) from exc
-    cache_control = {"Cache-Control": f"public, max-age={settings.tile_max_age}"}
+    cache_control = {"Cache-Control": f"{scope}, max-age={settings.tile_max_age}"}
     specs = [s for s in specs if z >= s.minzoom]
     if not specs:
         return Response(status_code=204, headers=cache_control)
     names = [s.name for s in specs]
     cache: TileCache = request.app.state.tile_cache
+    # the cache and the ETag tell one county's tile of a layer from another's and from the tile of all counties
+    key = {name: name if county is None else f"{name}@{county}" for name in names}
     if_none_match = request.headers.get("if-none-match")
-    params = address.params(settings.tile_feature_limit)
+    params = address.params(settings.tile_feature_limit) | ({} if county is None else {"county": county})
 
     async def render(conn: AsyncConnection) -> tuple[dict[str, int], list[bytes] | None]:
         # The layers' versions come with their tiles in one statement: a layer this worker holds the tile of (at
         # the version it last saw) is only checked, the others are rendered. A second round renders what the
         # first found re-imported since.
-        guess: dict[str, int | None] = {name: cache.newest(name) for name in names}
+        guess: dict[str, int | None] = {name: cache.newest(key[name]) for name in names}
         if if_none_match is not None:  # the client may hold the tile: learn the versions before rendering
             cur = await conn.execute(versions_query(), {"layers": names})
             current = {name: 0 for name in names} | {str(r[0]): int(r[1]) for r in await cur.fetchall()}
-            if if_none_match == _etag(current):
+            if if_none_match == _etag(current, key):
                 return current, None
             guess = dict(current)
         versions: dict[str, int] = {}
@@ -93,18 +128,19 @@ async def _tile_response(
             held = {}
             if first_round:
                 for name, version in guess.items():
-                    data = cache.get((name, version, z, x, y)) if version is not None else None
+                    data = cache.get((key[name], version, z, x, y)) if version is not None else None
                     if data is not None:
                         held[name] = data
             todo = {s.name for s in specs if s.name not in parts and s.name not in held}
-            cur = await conn.execute(layers_tile_sql(names, z, todo), params, binary=True, prepare=True)
+            statement = layers_tile_sql(names, z, todo, county is not None)
+            cur = await conn.execute(statement, params, binary=True, prepare=True)
             row = await cur.fetchone()
             assert row is not None
             for i, name in enumerate(names):
                 versions[name] = int(row[2 * i] or 0)
                 if name in todo:
                     parts[name] = bytes(row[2 * i + 1] or b"")
-                    cache.put((name, versions[name], z, x, y), parts[name])
+                    cache.put((key[name], versions[name], z, x, y), parts[name])
                 elif name in held and versions[name] == guess[name]:
                     parts[name] = held[name]
             if len(parts) == len(names):
@@ -112,7 +148,7 @@ async def _tile_response(
         return versions, [parts[name] for name in names]
 
     versions, parts = await reads.run(render)
-    headers = {**cache_control, "ETag": _etag(versions)}
+    headers = {**cache_control, "ETag": _etag(versions, key)}
     if parts is None:
         return Response(status_code=304, headers=headers)
     data = b"".join(parts)  # an MVT is a sequence of layers: one layer's tile after another's is the tile of both
@@ -121,17 +157,30 @@ async def _tile_response(
     return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers)
 
 
-def _etag(versions: dict[str, int]) -> str:
-    return '"' + ".".join(f"{name}-{version}" for name, version in versions.items()) + '"'
+def _etag(versions: dict[str, int], key: dict[str, str]) -> str:
+    return '"' + ".".join(f"{key[name]}-{version}" for name, version in versions.items()) + '"'
 
 
 @router.get("/tiles/{layer_name}.json", summary="TileJSON 3.0 of a layer")
 async def tilejson(layer_name: str, request: Request, reads: ReadsDep) -> JSONResponse:
     """Return the TileJSON of a layer with its bounds, centre and zoom range."""
-    spec = layer(layer_name)
+    return await _tilejson(layer(layer_name), request, reads, "/tiles")
 
+
+@router.get("/tiles/cases/{layer_name}.json", summary="TileJSON 3.0 of a layer of the cases (staff only)")
+async def case_tilejson(
+    layer_name: str, request: Request, reads: ReadsDep, staff: Annotated[Principal, permission("cases.map")]
+) -> JSONResponse:
+    """Return the TileJSON of pending applications or approved land (of the staff's county, when they have one)."""
+    return await _tilejson(case_layer(layer_name), request, reads, "/tiles/cases", staff.county)
+
+
+async def _tilejson(
+    spec: LayerSpec, request: Request, reads: ReadsDep, prefix: str, county: str | None = None
+) -> JSONResponse:
     async def extent(conn: AsyncConnection) -> tuple[Any, ...] | None:
-        return await (await conn.execute(extent_query(spec))).fetchone()
+        params = None if county is None else {"county": county}
+        return await (await conn.execute(extent_query(spec, county is not None), params)).fetchone()
 
     row = await reads.run(extent)
     if row and row[0] is not None:
@@ -147,7 +196,7 @@ async def tilejson(layer_name: str, request: Request, reads: ReadsDep) -> JSONRe
             "description": f"{spec.title} / {spec.title_en}",
             "version": str(row[4] or 0) if row else "0",
             "scheme": "xyz",
-            "tiles": [f"{base}/tiles/{spec.name}/{{z}}/{{x}}/{{y}}.pbf"],
+            "tiles": [f"{base}{prefix}/{spec.name}/{{z}}/{{x}}/{{y}}.pbf"],
             "minzoom": spec.minzoom,
             "maxzoom": MAX_ZOOM,
             "bounds": bounds,
