@@ -372,6 +372,20 @@ def _ensure_partition(conn: psycopg.Connection, table: str, county: str) -> sql.
     return part
 
 
+def county_partition(conn: psycopg.Connection, layer_name: str, county: str) -> None:
+    """Make sure a layer (and its subdivided table) has a partition for a county, for rows written outside an import
+    (a mining right granted on a case); nothing is locked when it has one already."""
+    spec = layer(layer_name)
+    code = _county_code(county)
+    for table in (spec.name, spec.sub_name if spec.sub_table is not None else None):
+        if table is None:
+            continue
+        cur = conn.execute("SELECT to_regclass(%s)", (partition_name(table, code),))
+        row = cur.fetchone()
+        if row is None or row[0] is None:
+            _ensure_partition(conn, table, code)
+
+
 def _fresh_partition(conn: psycopg.Connection, table: str, county: str) -> sql.Identifier:
     """Create an empty stand-alone table shaped like a layer table, to become one county's partition."""
     fresh = sql.Identifier(f"{partition_name(table, county)}_load")

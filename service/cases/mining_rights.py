@@ -18,11 +18,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.check.rules import ruleset
+from gis.importer import county_partition
 from service.cases import records
 from service.clocks.calendar import LOCAL_TZ
 from service.core.errors import Conflict, InvalidInput
 from service.core.models import Case, MiningRightEvent
-from service.core.settings import session_settings
 from service.core.tables import read_table
 
 LAYER = "mining_rights"
@@ -120,7 +120,7 @@ def _record(
     )
 
 
-def _next_licence(session: Session, year: int) -> str:
+def _next_licence(session: Session, year: int, county: str) -> str:
     seq = session.execute(
         text(
             "INSERT INTO case_counters (kind, year, last) VALUES ('licence:mining', :year, 1) "
@@ -128,8 +128,7 @@ def _next_licence(session: Session, year: int) -> str:
         ),
         {"year": year},
     ).scalar_one()
-    admin_code = session_settings(session).profile.admin_code
-    return str(terms()["licence_pattern"]).format(admin_code=admin_code, year=year, seq=int(seq))
+    return str(terms()["licence_pattern"]).format(admin_code=county, year=year, seq=int(seq))
 
 
 def grant(session: Session, actor: str, case: Case, details: Any, at: datetime, reason: str | None) -> set[str]:
@@ -139,16 +138,18 @@ def grant(session: Session, actor: str, case: Case, details: Any, at: datetime, 
     if case.geom is None:
         raise Conflict(f"案件 {case.case_no} 没有矿区范围 / case {case.case_no} has no mining area")
     day = _day(at)
-    licence_no = _next_licence(session, day.year)
+    licence_no = _next_licence(session, day.year, case.county)
+    # the right goes into the partition of the case's county (the first right of a county makes it)
+    county_partition(session.connection().connection.driver_connection, LAYER, case.county)  # type: ignore[arg-type]
     valid_to = _years_later(day, int(terms()["term_years"])) - timedelta(days=1)
     row = (
         session.execute(
             text(
                 "INSERT INTO mining_rights (src_fid, licence_no, holder, kind, mineral, depth_top, depth_bottom, "
-                "valid_from, valid_to, props, geom) "
+                "valid_from, valid_to, props, geom, county) "
                 "SELECT 'case:' || case_no, :licence_no, coalesce(nullif(company, ''), applicant_name), 'mining', "
                 "mineral, depth_top, depth_bottom, :valid_from, :valid_to, "
-                "jsonb_build_object('case_no', case_no, 'case_id', id), geom FROM cases WHERE id = :id "
+                "jsonb_build_object('case_no', case_no, 'case_id', id), geom, county FROM cases WHERE id = :id "
                 "RETURNING licence_no, holder, kind, mineral, depth_top, depth_bottom, valid_from, valid_to"
             ),
             {"licence_no": licence_no, "valid_from": day, "valid_to": valid_to, "id": case.id},
