@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import mapbox_vector_tile
 import pytest
 from sqlalchemy import update
 
@@ -12,7 +13,9 @@ from service.access.auth import add_user
 from service.core.errors import InvalidInput
 from service.core.models import Case
 from service.reports.conversions import list_conversions
-from tests.support.onemap import b
+from tests.support.cases import MATERIALS, Window, drawn
+from tests.support.onemap import b, lonlat
+from tests.test_app import _tile_of as tile_of
 from tests.test_conversions import build, window  # noqa: F401  (the fixture)
 from tests.test_web_planner import login
 
@@ -152,3 +155,63 @@ def test_a_province_planner_reads_every_county_with_totals_by_county(api, client
     page = client.get("/planner")
     assert page.status_code == 200
     assert 'data-county="421221"' in page.text and 'data-county="421202"' in page.text
+
+
+def test_the_layers_of_the_cases_keep_to_one_county_in_checks_tiles_and_tilejson(
+    api, conn, staff, staff_hashes, one_map
+):
+    password = staff["clerk"]["password"]
+    conn.execute(
+        "INSERT INTO users (username, display_name, role, password_hash, county) VALUES (%s, %s, 'clerk', %s, %s)",
+        ("jiayu_clerk", "嘉鱼县窗口", staff_hashes[password], JIAYU),
+    )
+    conn.commit()
+    api.staff["jiayu_clerk"] = {"password": password}
+    w = Window(api, conn)
+    body = {"kind": "homestead", "applicant_name": "王五", "materials_received": MATERIALS["homestead"]}
+    r = api.post(
+        "/api/v1/cases", as_="jiayu_clerk", json={**body, "household_id": "HH7", "boundary": drawn(b(20, 260, 40, 280))}
+    )
+    assert r.status_code == 201, r.text
+    theirs = r.json()
+    assert conn.execute("SELECT county FROM cases WHERE id = %s", (theirs["id"],)).fetchone() == (JIAYU,)
+    # lodged after Jiayu's application over its land by the same household: a case of another county is no conflict
+    ours = w.intake("homestead", b(30, 270, 40, 285), household_id="HH7")
+    assert conn.execute("SELECT county FROM cases WHERE id = %s", (ours["id"],)).fetchone() == (XIANAN,)
+    assert w.rule(ours, "HS-PEND")["status"] == "pass"
+    assert w.rule(ours, "HS-ONE-PEND")["status"] == "pass"
+    # a third, in Xian'an, overlaps both earlier ones: only its own county's is weighed
+    third = w.intake("homestead", b(25, 265, 35, 275), household_id="HH7")
+    pend = w.rule(third, "HS-PEND")
+    assert pend["status"] == "warn" and [f["attrs"]["case_no"] for f in pend["features"]] == [ours["case_no"]]
+    assert pend["overlap_m2"] == pytest.approx(25.0, abs=0.01)  # 5 m × 5 m of ours (Jiayu's 100 m² left out)
+    one = w.rule(third, "HS-ONE-PEND")
+    assert [f["attrs"]["case_no"] for f in one["features"]] == [ours["case_no"]]
+
+    # the tile where all three meet: the instance's staff see every county's cases, Jiayu's staff Jiayu's alone
+    plot = lonlat(b(30, 270, 35, 275)).centroid
+    x, y = tile_of(plot.x, plot.y, 16)
+    url = f"/tiles/cases/cases_pending/16/{x}/{y}.pbf"
+
+    def case_nos(response) -> set[str]:
+        assert response.status_code == 200, response.text
+        features = mapbox_vector_tile.decode(response.content)["cases_pending"]["features"]
+        return {f["properties"]["case_no"] for f in features}
+
+    everyone = api.get(url)  # rendered first and kept in the tile cache: Jiayu's tile must not come from it
+    assert case_nos(everyone) == {theirs["case_no"], ours["case_no"], third["case_no"]}
+    jiayu = api.get(url, as_="jiayu_clerk")
+    assert case_nos(jiayu) == {theirs["case_no"]}
+    version = conn.execute("SELECT version FROM layer_versions WHERE layer = 'cases_pending'").fetchone()[0]
+    assert everyone.headers["etag"] == f'"cases_pending-{version}"'
+    assert jiayu.headers["etag"] == f'"cases_pending@{JIAYU}-{version}"'
+    assert api.get(url).content == everyone.content  # and the instance's tile is still every county's
+    # Jiayu's TileJSON frames Jiayu's application alone
+    bounds = api.get("/tiles/cases/cases_pending.json", as_="jiayu_clerk").json()["bounds"]
+    assert bounds == pytest.approx(
+        list(lonlat(b(20, 260, 40, 280)).bounds), abs=1e-5
+    )  # ST_Extent: float4 boxes, within a metre
+    everywhere = api.get("/tiles/cases/cases_pending.json").json()["bounds"]
+    assert everywhere == pytest.approx(
+        list(lonlat(b(20, 260, 40, 285)).bounds), abs=1e-5
+    )  # ST_Extent: float4 boxes, within a metre
