@@ -132,9 +132,9 @@ def test_mining_depth_ranges_and_validity(conn, one_map):
 def lodge(conn, case_no, kind, geom, received_at, top=None, bottom=None, status="received", on_map="pending"):
     """A case row as the service leaves it (the layers of the cases are views over the cases table)."""
     return conn.execute(
-        "INSERT INTO cases (case_no, kind, status, applicant_name, query_code_hash, received_at, depth_top, "
-        "depth_bottom, on_map, geom) VALUES (%s, %s, %s, '甲', 'x', %s, %s, %s, %s, ST_Multi(ST_GeomFromText(%s, 4490))) "
-        "RETURNING id",
+        "INSERT INTO cases (case_no, kind, county, status, applicant_name, query_code_hash, received_at, depth_top, "
+        "depth_bottom, on_map, geom) VALUES (%s, %s, '421202', %s, '甲', 'x', %s, %s, %s, %s, "
+        "ST_Multi(ST_GeomFromText(%s, 4490))) RETURNING id",
         (case_no, kind, status, received_at.replace(tzinfo=BEIJING), top, bottom, on_map, lonlat(geom).wkt),
     ).fetchone()[0]
 
