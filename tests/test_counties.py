@@ -105,9 +105,9 @@ def test_staff_of_a_county_see_only_its_cases(api, client, conn, window):  # noq
     c = build(window)
     other = c["C"]
     window.s.execute(update(Case).where(Case.id == other.id).values(county=JIAYU))
-    add_user(window.s, "jiayu_clerk", "clerk", "jiayu-clerk-2026", county=JIAYU)
+    add_user(window.s, "jiayu_clerk", "clerk", "jiayu-clerk-test", county=JIAYU)
     window.s.commit()
-    token = client.post("/api/v1/auth/token", data={"username": "jiayu_clerk", "password": "jiayu-clerk-2026"})
+    token = client.post("/api/v1/auth/token", data={"username": "jiayu_clerk", "password": "jiayu-clerk-test"})
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     listed = client.get("/api/v1/cases", headers=headers)
     assert listed.status_code == 200, listed.text
@@ -125,14 +125,14 @@ def test_staff_of_a_county_see_only_its_cases(api, client, conn, window):  # noq
     everyone = everyone["items"] if isinstance(everyone, dict) else everyone
     assert {other.case_no, c["A"].case_no} <= {i["case_no"] for i in everyone}
     with pytest.raises(InvalidInput, match="six-digit"):
-        add_user(window.s, "nowhere", "clerk", "nowhere-2026", county="42")
+        add_user(window.s, "nowhere", "clerk", "nowhere-test", county="42")
 
 
 def test_a_province_planner_reads_every_county_with_totals_by_county(api, client, window):  # noqa: F811
     c = build(window)
     # B (100 m² homestead, approved) and C (5 000 m² requisition, pending) lodged in Jiayu; A (5 000 m²) in Xian'an
     window.s.execute(update(Case).where(Case.id.in_([c["B"].id, c["C"].id])).values(county=JIAYU))
-    add_user(window.s, "jiayu_planner", "planner", "jiayu-planner-2026", county=JIAYU)
+    add_user(window.s, "jiayu_planner", "planner", "jiayu-planner-test", county=JIAYU)
     window.s.commit()
     by_county = list_conversions(window.s).totals_by_county()
     assert list(by_county) == [XIANAN, JIAYU]
@@ -145,7 +145,7 @@ def test_a_province_planner_reads_every_county_with_totals_by_county(api, client
     province = api.get("/api/v1/conversions", as_="planner").json()  # the planner of the instance: every county
     assert set(province["totals_by_county"]) == {XIANAN, JIAYU}
     assert province["totals"]["all"]["agricultural_m2"] == pytest.approx(10100.0, abs=0.01)
-    token = client.post("/api/v1/auth/token", data={"username": "jiayu_planner", "password": "jiayu-planner-2026"})
+    token = client.post("/api/v1/auth/token", data={"username": "jiayu_planner", "password": "jiayu-planner-test"})
     county = client.get("/api/v1/conversions", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
     assert county.status_code == 200, county.text
     assert sorted(r["case_no"] for r in county.json()["conversions"]) == sorted([c["B"].case_no, c["C"].case_no])
