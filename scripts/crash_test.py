@@ -478,10 +478,12 @@ def import_phase(cluster: EmbeddedCluster, report: Report, workdir: Path, copies
         killed_at = None
         with psycopg.connect(url, autocommit=True) as watch:
             while proc.poll() is None:
+                # a --replace copies into a fresh table (parcels_c<county>_load), created in the import's own
+                # transaction and so not yet visible here by name: the import's is the only COPY in this database
                 row = watch.execute(
-                    "SELECT tuples_processed FROM pg_stat_progress_copy WHERE relid = 'parcels'::regclass"
+                    "SELECT max(tuples_processed) FROM pg_stat_progress_copy WHERE datname = current_database()"
                 ).fetchone()
-                if row and row[0] >= features // 3:
+                if row and row[0] is not None and row[0] >= features // 3:
                     killed_at = int(row[0])
                     break
                 time.sleep(0.002)
