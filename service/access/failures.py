@@ -69,6 +69,9 @@ class FailureLimiter:
                 "query_code:case+ip": Limit(settings.query_code_failures_per_case_and_ip, w),
                 "query_code:ip": Limit(settings.query_code_failures_per_ip, w),
                 "query_code:case": Limit(settings.query_code_failures_per_case, w),
+                "online:apply": Limit(settings.online_applications_per_ip, settings.online_window_seconds),
+                "online:check": Limit(settings.online_checks_per_ip, settings.online_window_seconds),
+                "online:respond": Limit(settings.online_responses_per_ip, settings.online_window_seconds),
             },
         )
 
