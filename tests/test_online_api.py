@@ -153,7 +153,7 @@ def test_a_refusal_reaches_the_applicant_with_its_reason(api: Api, conn):
         ({"applicant_name": " "}, 422, ("申请人", "applicant_name")),
         ({"kind": "castle"}, 422, ("申请类型", "unknown kind")),
         ({"geojson": ""}, 422, ("用地范围", "draw the plot")),
-        ({"geojson": "{not json"}, 422, ("绘制的范围无法解析", "does not parse")),
+        ({"geojson": "{not json"}, 422, ("GeoJSON 无法解析", "does not parse")),
         ({"id_number": "420102198001011234"}, 422, ("身份证", "")),
     ],
 )
