@@ -114,6 +114,8 @@ def test_the_clerk_takes_it_in_and_the_clock_starts(api: Api, conn, monkeypatch)
     case_id = conn.execute("SELECT id FROM cases WHERE case_no = %s", (out["case_no"],)).fetchone()[0]
     case = api.get(f"/api/v1/cases/{case_id}").json()
     assert case["status"] == "online_pending" and case["statutory"]["due"] is None
+    on_map = "SELECT on_map FROM cases WHERE id = %s"
+    assert conn.execute(on_map, (case_id,)).fetchone() == (None,)  # not on the one map before the window takes it
     assert {t["name"] for t in case["allowed_transitions"]} == {"take_in_online", "refuse"}
     later = records.now() + timedelta(hours=3)
     monkeypatch.setattr(records, "now", lambda: later)
@@ -125,6 +127,8 @@ def test_the_clerk_takes_it_in_and_the_clock_starts(api: Api, conn, monkeypatch)
         "SELECT received_at, submitted_at, received_by FROM cases WHERE id = %s", (case["id"],)
     ).fetchone()
     assert row[0] == later and row[1] < later and row[2] is not None  # received when taken in, by that clerk
+    conn.commit()
+    assert conn.execute(on_map, (case_id,)).fetchone() == ("pending",)  # now on the layer of pending cases
     assert "take_in_online" not in {t["name"] for t in moved["allowed_transitions"]}
     # the files sent with the application count as received once the window takes it in (audited)
     assert [m["code"] for m in moved["materials"] if m["received"]] == ["application_form"]
