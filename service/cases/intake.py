@@ -225,6 +225,8 @@ def open_case(
         if existing is not None:
             return IntakeResult(existing, None, created=False)
         raise Conflict("重复收件 / duplicate intake") from exc
+    if online:  # not on the one map until the window takes it in (workflow.toml: its state's `map`)
+        case.on_map = wf.on_map(status, None)
     who = actor or f"applicant:{case.case_no}"
     audit(session, who, "case.create", case.id, None, {**snapshot(case), "channel": case.channel})
     if boundary is not None:
