@@ -2,7 +2,7 @@
 outbox of text messages, staff phones
 
 Revision ID: e4c0c0000019
-Revises: e2a0a0000004
+Revises: f5ca1e000019
 Create Date: 2026-12-03 09:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "e4c0c0000019"
-down_revision: str | None = "e2a0a0000004"
+down_revision: str | None = "f5ca1e000019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

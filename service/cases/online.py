@@ -100,7 +100,9 @@ def precheck(
     """Return the one-map pre-check of a plot in plain words: the verdict's summary, the findings as the rules word
     them, the plot's area and where it lies; nothing is stored."""
     workflow().kind(kind)
-    report = preview_check(session, kind, boundary.geometry, household_id or None, depth_top, depth_bottom).to_dict()
+    report = preview_check(
+        session, kind, boundary.geometry, household_id or None, depth_top=depth_top, depth_bottom=depth_bottom
+    ).to_dict()
     places = places_of(session, boundary.geometry)
     area = planar_area_m2(boundary.geometry)
     summary = precheck_texts()[report["verdict"]]

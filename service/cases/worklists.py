@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from service.access import permissions
+from service.access.auth import Principal
 from service.cases.views import case_summary
 from service.cases.workflow import IN_REVIEW, workflow
 from service.clocks import case_clocks as clocks
@@ -64,15 +65,17 @@ def awaiting_decision(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def online_waiting(session: Session, at: datetime | None = None) -> list[dict[str, Any]]:
+def online_waiting(session: Session, principal: Principal, at: datetime | None = None) -> list[dict[str, Any]]:
     """Return what the window owes applicants who came online: applications in 网上预受理 (to take in or refuse) and
     cases whose supplement sent online waits for confirmation, oldest first, each with its case row and its step's
-    due time."""
+    due time; the cases the principal may see (staff of one county: its cases)."""
     pending = select(CaseUpload.case_id).where(CaseUpload.purpose == "supplement", CaseUpload.status == "received")
     q = (
         select(Case, CheckRun.verdict)
         .outerjoin(CheckRun, CheckRun.id == Case.latest_check_id)
-        .where(or_(Case.status == workflow().online_state, Case.id.in_(pending)))
+        .where(
+            or_(Case.status == workflow().online_state, Case.id.in_(pending)), permissions.case_visibility(principal)
+        )
         .order_by(Case.state_entered_at, Case.id)
     )
     out = []

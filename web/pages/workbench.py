@@ -44,7 +44,7 @@ def workbench(
         review_tasks(session, user.department) if permissions.allows(user, "case.review") and user.department else None
     )
     decide = awaiting_decision(session) if permissions.allows(user, "case.decide") else None
-    online = online_waiting(session) if permissions.allows(user, "case.supplement") else None
+    online = online_waiting(session, user) if permissions.allows(user, "case.supplement") else None
     keep = {k: v for k, v in (("kind", kind), ("due", due), ("q", q)) if v}
     paging = {
         "total": total,
