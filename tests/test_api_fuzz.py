@@ -20,7 +20,7 @@ from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.support.api import Api
-from tests.support.fuzz import API_EXAMPLES, ROLES, SEED, Seeded, load_sample_county, seed_cases
+from tests.support.fuzz import API_EXAMPLES, ROLES, SEED, Seeded, load_sample_county, seed_cases, seed_online
 from web.app import create_app
 
 CHECKS = [not_a_server_error, response_schema_conformance]
@@ -37,6 +37,7 @@ def fuzz_app(make_settings, db_url, conn, staff, tmp_path):
         with asgi.get_client(app) as client:
             api = Api(client, staff)  # type: ignore[arg-type]  # a requests session with the same calls
             seeded = seed_cases(api)
+            seeded.online = seed_online(api, seeded, conn)  # the online window's announcement, response, upload
             yield schema, api, seeded
     finally:
         asgi.shutdown_lifespans()  # close the pool before the test database is dropped
@@ -49,6 +50,7 @@ def real_values(seeded: Seeded, layer_names: list[str]) -> dict[str, list]:
         "task_id": seeded.task_ids,
         "case_no": seeded.case_nos,
         "layer_name": layer_names,
+        **seeded.online,
     }
 
 
@@ -126,3 +128,61 @@ def test_values_postgresql_cannot_take_are_422_not_500(make_settings, db_url, co
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM cases")
         assert cur.fetchone() == (0,)
+
+
+def test_the_online_window_refuses_bad_input_with_4xx_and_writes_nothing(make_settings, db_url, conn, staff, one_map):
+    """The public endpoints found by the fuzz run's neighbours: NUL characters, oversized and mislabelled files, too
+    many files, a body that is not what it says — each a 4xx in both languages, nothing written."""
+    from fastapi.testclient import TestClient
+
+    from tests.test_online_api import PDF, form
+
+    with TestClient(create_app(make_settings(online_applications_per_ip=1000))) as client:
+        before = conn.execute("SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_uploads)").fetchone()
+        url = "/api/v1/public/applications"
+        cases = [
+            ({**form(applicant_name="张\x00三")}, None, 422, "NUL"),
+            (
+                form(geojson='{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[1e308, 0]]]}}'),
+                None,
+                422,
+                "/",
+            ),
+            (
+                form(material_codes=["id_card"] * 13),
+                [("materials", (f"{i}.pdf", PDF, "application/pdf")) for i in range(13)],
+                422,
+                "至多",
+            ),
+            (
+                form(material_codes=["id_card", "id_card"]),
+                [("materials", ("a.pdf", PDF, "application/pdf"))],
+                422,
+                "一一对应",
+            ),
+            (
+                form(material_codes=["id_card"]),
+                [("materials", ("a.pdf", PDF + b"0" * (8 * 2**20), "application/pdf"))],
+                413,
+                "MiB",
+            ),
+            (
+                form(material_codes=["id_card"]),
+                [("materials", ("a.exe", b"MZ\x90\x00", "application/pdf"))],
+                422,
+                "只接受",
+            ),
+        ]
+        for data, files, status, words in cases:
+            r = client.post(url, data=data, files=files)
+            assert r.status_code == status, (data.get("applicant_name"), r.status_code, r.text[:300])
+            assert words in r.json()["detail"] and " / " in r.json()["detail"], r.text[:300]
+        r = client.post(
+            "/api/v1/public/announcements/1/responses",
+            json={"kind": "objection", "name": "x\x00", "phone": "13900139000", "content": "y"},
+        )
+        assert r.status_code in (404, 422)
+        assert client.get("/api/v1/public/register", params={"township": "\x00"}).status_code < 500
+        assert client.get("/api/v1/public/register", params={"offset": 2**63}).status_code == 422
+        after = conn.execute("SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_uploads)").fetchone()
+        assert after == before

@@ -103,7 +103,7 @@ def test_the_service_root_holds_domain_packages():
     modules = sorted(p.name for p in root.glob("*.py"))
     packages = sorted(p.name for p in root.iterdir() if (p / "__init__.py").exists())
     assert modules == ["__init__.py"]
-    assert packages == ["access", "cases", "cli", "clocks", "core", "filing", "http", "reports"]
+    assert packages == ["access", "cases", "cli", "clocks", "core", "filing", "http", "notify", "reports"]
 
 
 def test_the_web_pages_use_no_api_internals():

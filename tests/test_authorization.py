@@ -69,6 +69,7 @@ FILING_EXPORT = ("clerk", "leader", "admin")  # service/data/filing.toml
 MONTH = str(Month.of(datetime.now(LOCAL_TZ)).previous())  # an ended month
 DRAWN = {"kind": "homestead", "geojson": "drawn"}
 ZIP = {"files": {"file": ("x.zip", b"not a zip", "application/zip")}}
+RESPONSE = {"kind": "objection", "name": "李四", "phone": "13900139000", "content": "鱼塘在范围内"}
 
 # (method, path, how, expected status per role); `how` is None, a JSON body, a marker, or {"page": form} /
 # {"files": …} / {"data": …} / {"headers": …}
@@ -163,6 +164,29 @@ MATRIX = [
     # --- applicants (the query code is the key; staff tokens change nothing)
     ("GET", "/api/v1/public/cases/{case_no}", "code", _everyone(200)),
     ("POST", "/api/v1/public/cases/{case_no}/rating", "rating", _everyone(409)),  # not decided yet
+    # --- the online window (issue 19): public, limited per address; the staff's side asks case permissions
+    ("POST", "/api/v1/public/applications/check", DRAWN, _everyone(200)),
+    ("POST", "/api/v1/public/applications", "apply", _everyone(201)),
+    ("POST", "/api/v1/public/cases/{case_no}/supplements", "supplement", _everyone(409)),  # no notice asks now
+    ("GET", "/api/v1/public/register", None, _everyone(200)),
+    ("GET", "/api/v1/public/announcements", None, _everyone(200)),
+    ("GET", "/api/v1/public/announcements/{announcement_id}", None, _everyone(200)),
+    ("POST", "/api/v1/public/announcements/{announcement_id}/responses", RESPONSE, _everyone(201)),
+    ("GET", "/api/v1/cases/{case_id}/uploads", None, ALL_STAFF),
+    ("GET", "/api/v1/cases/{case_id}/uploads/{upload_id}", None, dict.fromkeys(STAFF, 404)),  # the case has none
+    ("POST", "/api/v1/cases/{case_id}/supplements/confirm", {"version": 1}, _only(("clerk", "admin"), 409, case=True)),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/supplements/return",
+        {"version": 1, "reason": "照片模糊"},
+        _only(("clerk", "admin"), 409, case=True),
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{case_id}/responses/{response_id}/answer",
+        {"answer": "已核实"},
+        _only(("clerk", "leader", "admin"), 404, case=True),  # no such response on the case
+    ),
     # --- reports
     ("GET", f"/api/v1/reports/monthly?month={MONTH}", None, _only(STATS, 200)),
     ("GET", f"/api/v1/reports/monthly.csv?month={MONTH}", None, _only(STATS, 200)),
@@ -223,6 +247,12 @@ MATRIX = [
     ("POST", "/portal", {PAGE: "code"}, _everyone(200)),
     ("POST", "/portal/rate", {PAGE: "rating"}, _everyone(200)),  # not decided: the case again with the refusal
     ("POST", "/portal/document", {PAGE: "document"}, _everyone(409)),  # the code is right; not decided yet
+    ("POST", "/portal/supplement", {PAGE: "code"}, _everyone(409)),  # the code is right; no notice asks now
+    ("GET", "/apply", PAGE, _everyone(200)),
+    ("POST", "/apply", {PAGE: "apply"}, _everyone(200)),  # the pre-check
+    ("GET", "/register", PAGE, _everyone(200)),
+    ("GET", "/announcements/{announcement_id}", PAGE, _everyone(200)),
+    ("POST", "/announcements/{announcement_id}/respond", {PAGE: RESPONSE}, _everyone(201)),
     # --- staff pages
     ("GET", "/workbench", PAGE, EVERY_STAFF),
     ("GET", "/cases/new", PAGE, EVERY_STAFF),
@@ -256,6 +286,25 @@ MATRIX = [
         "/cases/{case_id}/query-code",
         {PAGE: {"version": "1", "checked": "身份证原件已核验"}},
         _only(("clerk", "admin"), 409, case=True),
+    ),
+    ("GET", "/cases/{case_id}/uploads/{upload_id}", PAGE, dict.fromkeys(STAFF, 404)),  # the case has none
+    (
+        "POST",
+        "/cases/{case_id}/supplement/confirm",
+        {PAGE: {"version": "1"}},
+        _only(("clerk", "admin"), 409, case=True),
+    ),
+    (
+        "POST",
+        "/cases/{case_id}/supplement/return",
+        {PAGE: {"version": "1", "reason": "照片模糊"}},
+        _only(("clerk", "admin"), 409, case=True),
+    ),
+    (
+        "POST",
+        "/cases/{case_id}/responses/{response_id}/answer",
+        {PAGE: {"answer": "已核实"}},
+        _only(("clerk", "leader", "admin"), 404, case=True),
     ),
     ("GET", "/cases/{case_id}/notice", PAGE, ALL_STAFF),
     ("GET", "/cases/{case_id}/notice.pdf", PAGE, ALL_STAFF),
@@ -341,7 +390,15 @@ def world(make_settings, db_url, conn, staff, load_layer, tmp_path, expired_toke
     registry_file, keys = write_chain(
         tmp_path / "filing", members((XIANAN, "county"), ("咸宁市自然资源和规划局", "city"))
     )
-    app = create_app(make_settings(secret_key=KEY, filing_key_file=keys[XIANAN], filing_registry=registry_file))
+    app = create_app(
+        make_settings(
+            secret_key=KEY,
+            filing_key_file=keys[XIANAN],
+            filing_registry=registry_file,
+            online_applications_per_ip=100,  # every row × every asker from the one test address
+            online_responses_per_ip=100,
+        )
+    )
     with TestClient(app) as client:
         api = Api(client, staff)
         drawn = {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(40, 240, 52, 252)))}
@@ -366,6 +423,26 @@ def world(make_settings, db_url, conn, staff, load_layer, tmp_path, expired_toke
                 "boundary": drawn,
             },
         ).json()
+        requisition = api.post(
+            "/api/v1/cases",
+            json={
+                "kind": "requisition",
+                "applicant_name": "咸安区人民政府",
+                "applicant_type": "unit",
+                "project_name": "标准厂房",
+                "materials_received": [
+                    "project_approval",
+                    "planning_permit",
+                    "survey_report",
+                    "boundary_txt",
+                    "compensation_plan",
+                    "risk_assessment",
+                ],
+                "boundary": {"type": "Feature", "properties": {}, "geometry": mapping(lonlat(b(100, 0, 150, 100)))},
+            },
+        ).json()
+        assert api.move(requisition, "accept").json()["status"] == "pre_announcement"  # an announcement to read
+        announcement_id = conn.execute("SELECT id FROM announcements").fetchone()[0]
         code = mine["query_code"]
         mine = {
             **api.move(mine, "accept").json(),
@@ -400,6 +477,7 @@ def world(make_settings, db_url, conn, staff, load_layer, tmp_path, expired_toke
             "ids": ids,
             "staff": staff,
             "cookies": cookies,
+            "announcement_id": announcement_id,
         }
 
 
@@ -437,6 +515,14 @@ def _page_form(world, spec, fill):
         return {"case_no": mine["case_no"], "query_code": mine["query_code"], "document": "decision"}
     if spec == "boundary":
         return {"version": "1", "boundary_geojson": json.dumps(world["drawn"])}
+    if spec == "apply":
+        return {
+            "kind": "homestead",
+            "applicant_name": "王五",
+            "phone": "13800138000",
+            "action": "check",
+            "boundary_geojson": json.dumps(world["drawn"]),
+        }
     if spec == "intake":
         return {
             "kind": "homestead",
@@ -459,6 +545,9 @@ def _request(world, method, path, how, who):
         "visit_id": 1,
         "photo_id": 1,
         "layer_name": "parcels",
+        "announcement_id": world["announcement_id"],
+        "upload_id": 999999,
+        "response_id": 999999,
         "z": 0,
         "x": 0,
         "y": 0,
@@ -499,6 +588,17 @@ def _request(world, method, path, how, who):
         kw["data"] = {"username": "clerk", "password": world["staff"]["clerk"]["password"]}
     elif how == "code":
         kw["headers"]["X-Query-Code"] = mine["query_code"]
+    elif how == "apply":
+        kw["data"] = {
+            "kind": "homestead",
+            "applicant_name": "王五",
+            "phone": "13800138000",
+            "geojson": json.dumps(world["drawn"]),
+        }
+    elif how == "supplement":
+        kw["headers"]["X-Query-Code"] = mine["query_code"]
+        kw["files"] = {"materials": ("a.pdf", b"%PDF-1.4 x", "application/pdf")}
+        kw["data"] = {"material_codes": "id_card"}
     elif how == "rating":
         kw["headers"]["X-Query-Code"] = mine["query_code"]
         kw["json"] = {"stars": 5}

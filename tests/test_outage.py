@@ -32,6 +32,9 @@ VALUES = {
     "x": "13457",
     "y": "6777",
     "fmt": "txt",
+    "announcement_id": "1",
+    "upload_id": "1",
+    "response_id": "1",
 }
 NEEDS_NO_DATABASE = {
     "GET /openapi.json",
@@ -39,6 +42,7 @@ NEEDS_NO_DATABASE = {
     "GET /docs/oauth2-redirect",
     "GET /login",
     "GET /portal",
+    "GET /apply",  # the online application form: the map and the checklist, no row read
     "GET /",
 }
 
@@ -85,6 +89,10 @@ def _send(client, method, path, token, csrf):
     if method == "POST":
         if path in ("/api/v1/auth/token", "/login"):
             kw["data"] = {"username": "clerk", "password": "clerk-demo-2026", "csrf_token": csrf}
+        elif path.startswith("/api/v1/public/applications"):  # the online window's forms, well-formed
+            kw["data"] = {"kind": "homestead", "applicant_name": "王五", "phone": "13800138000", "geojson": "{}"}
+        elif path.endswith("/responses"):
+            kw["json"] = {"kind": "objection", "name": "李四", "phone": "13900139000", "content": "异议"}
         elif path.startswith("/api/"):
             kw["json"] = {"stars": 5}
         else:

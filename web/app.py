@@ -16,7 +16,7 @@ from service.http.api.router import api_router
 from service.http.bodies import RequestBodyLimit
 from service.http.lifespan import make_lifespan
 from web import errors as web_errors
-from web.pages import case, documents, filing, intake, onemap, planner, portal, reports, workbench
+from web.pages import case, documents, filing, intake, onemap, online, planner, portal, reports, workbench
 from web.pages.common import nonced
 from web.security import SecurityHeaders
 from web.session import LoginRequired, login_redirect
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web_errors.install(app)  # page routes show domain errors as pages; /api/ keeps JSON
     install_login_redirect(app)
     app.include_router(api_router())
-    for pages in (workbench, intake, case, documents, filing, portal, reports, planner, onemap):
+    for pages in (workbench, intake, case, documents, filing, portal, online, reports, planner, onemap):
         app.include_router(pages.router)
     install_api_docs(app, settings.static_url)
     STATIC_DIR.mkdir(exist_ok=True)

@@ -101,6 +101,14 @@ def material_name(kind: str, code: str, name: str, lang: str) -> str:
     return item.name_en if item is not None and item.name_en else name
 
 
+def material_title(kind: str, code: str, lang: str) -> str:
+    """Return a checklist item's name by its code (materials.toml) in the language; an unknown code as it is."""
+    item = next((m for m in workflow().materials.get(kind, ()) if m.code == code), None)
+    if item is None:
+        return code
+    return item.name_en if lang == "en" and item.name_en else item.name
+
+
 def role_title(role: str | None, lang: str) -> str:
     """Return a role's title (permissions.toml [roles]) in the language: 窗口受理人员, not `clerk`."""
     if not role:
@@ -170,6 +178,7 @@ def may(user: Principal | None, action: str) -> bool:
 TEMPLATE_GLOBALS = {
     "material_name": material_name,
     "in_lang": in_lang,
+    "material_title": material_title,
     "state_title": state_title,
     "transition_title": transition_title,
     "step_title": step_title,

@@ -23,6 +23,7 @@ from gis.catalog import COUNTY_CODE
 from service.access import permissions
 from service.core.errors import InvalidInput, NotAuthenticated
 from service.core.models import StaffSession, User
+from service.core.personal import valid_mobile
 from service.core.settings import Settings, get_settings
 from service.core.tables import read_table
 
@@ -326,6 +327,21 @@ def set_role(session: Session, username: str, role: str, department: str | None 
     user = _user(session, username)
     user.role, user.department = role, department
     end_user_sessions(session, user.id, "role")
+    return user
+
+
+def set_phone(session: Session, username: str, phone: str) -> User:
+    """Set (or clear, with an empty string) where the window's text messages reach a member of staff."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InvalidInput(f"用户不存在 / no user {username!r}")
+    number = phone.strip().replace(" ", "").replace("-", "")
+    if number and not valid_mobile(number):
+        raise InvalidInput(
+            f"手机号码：{phone!r} 不是有效的手机号码（11位，以1开头） / phone: {phone!r} is not a mobile number "
+            "(11 digits starting with 1)"
+        )
+    user.phone = number or None
     return user
 
 

@@ -38,7 +38,9 @@ WAIT = text(
 )
 REFUND = text("UPDATE attempt_counts SET attempts = attempts - 1 WHERE scope = :scope AND key = :key AND attempts > 0")
 FORGET = text("DELETE FROM attempt_counts WHERE scope = :scope AND key = :key")
-EXPIRED = text("DELETE FROM attempt_counts WHERE started_at <= now() - make_interval(secs => :window)")
+EXPIRED = text(
+    "DELETE FROM attempt_counts WHERE scope = ANY(:scopes) AND started_at <= now() - make_interval(secs => :window)"
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ class FailureLimiter:
                 "query_code:case+ip": Limit(settings.query_code_failures_per_case_and_ip, w),
                 "query_code:ip": Limit(settings.query_code_failures_per_ip, w),
                 "query_code:case": Limit(settings.query_code_failures_per_case, w),
+                "online:apply": Limit(settings.online_applications_per_ip, settings.online_window_seconds),
+                "online:check": Limit(settings.online_checks_per_ip, settings.online_window_seconds),
+                "online:respond": Limit(settings.online_responses_per_ip, settings.online_window_seconds),
             },
         )
 
@@ -99,7 +104,12 @@ class FailureLimiter:
                 c.execute(FORGET if scope in forget else REFUND, {"scope": scope, "key": key})
 
     def sweep(self) -> int:
-        """Delete the counts whose window has passed; return how many."""
-        window = max(limit.window for limit in self.limits.values())
+        """Delete the counts whose window has passed (each scope by its own window); return how many."""
+        by_window: dict[float, list[str]] = {}
+        for scope, limit in self.limits.items():
+            by_window.setdefault(limit.window, []).append(scope)
         with self.engine.begin() as c:
-            return int(getattr(c.execute(EXPIRED, {"window": window}), "rowcount", 0))
+            return sum(
+                int(getattr(c.execute(EXPIRED, {"scopes": scopes, "window": window}), "rowcount", 0))
+                for window, scopes in by_window.items()
+            )

@@ -126,9 +126,10 @@ def boundary_from_geojson(geojson: dict[str, Any] | str, extent: CountyExtent) -
         raise _invalid(exc, "drawn") from exc
 
 
-def apply_boundary(session: Session, actor: Principal, case: Case, boundary: BoundaryInput) -> CheckRun:
+def apply_boundary(session: Session, actor: str, case: Case, boundary: BoundaryInput) -> CheckRun:
     """Put a boundary on a case (area, source) and run its check in the same transaction; the open cases the
-    boundary touches, before or after, are checked again (they may now meet it on the layers of the cases)."""
+    boundary touches, before or after, are checked again (they may now meet it on the layers of the cases); `actor`
+    as audited."""
     geom = boundary.geometry
     if geom.is_empty or not geom.is_valid:
         raise InvalidInput("用地范围无效 / the boundary is empty or invalid")
@@ -153,9 +154,9 @@ def apply_boundary(session: Session, actor: Principal, case: Case, boundary: Bou
         "township": case.township,
         "village": case.village,
     }
-    audit(session, actor.actor, "case.boundary", case.id, before, after)
-    run = run_case_check(session, case, actor.actor)
-    onemap.follow_change(session, case, actor.actor, "case.boundary", old, pending_only=case.on_map == "pending")
+    audit(session, actor, "case.boundary", case.id, before, after)
+    run = run_case_check(session, case, actor)
+    onemap.follow_change(session, case, actor, "case.boundary", old, pending_only=case.on_map == "pending")
     return run
 
 
@@ -164,6 +165,6 @@ def set_boundary(session: Session, actor: Principal, case_id: int, version: int,
     permissions.require(actor, "case.boundary")
     case = locked_case(session, case_id, version)
     require_editable(case, "用地范围", "the boundary")
-    run = apply_boundary(session, actor, case, boundary)
+    run = apply_boundary(session, actor.actor, case, boundary)
     bump(case)
     return run

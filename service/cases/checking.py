@@ -73,11 +73,25 @@ def case_check_request(session: Session, case: Case, geometry: BaseGeometry | No
 
 
 def preview_check(
-    session: Session, kind: str, geometry: BaseGeometry, household_id: str | None = None, county: str | None = None
+    session: Session,
+    kind: str,
+    geometry: BaseGeometry,
+    household_id: str | None = None,
+    county: str | None = None,
+    depth_top: float | None = None,
+    depth_bottom: float | None = None,
 ) -> CheckReport:
-    """Check a boundary before anything is taken in (the intake page's 一张图核查; against the cases of `county`
-    when the clerk works for one); nothing is stored."""
-    req = check_request(session_settings(session), kind, geometry, household_id=household_id, county=county)
+    """Check a boundary before anything is taken in (the intake page's 一张图核查, the online pre-check; against the
+    cases of `county` when the clerk works for one); nothing is stored."""
+    req = check_request(
+        session_settings(session),
+        kind,
+        geometry,
+        household_id=household_id,
+        county=county,
+        depth_top=depth_top,
+        depth_bottom=depth_bottom,
+    )
     return run_check(session.connection().connection.driver_connection, req)  # type: ignore[arg-type]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -24,6 +25,7 @@ from service.core.errors import Conflict, InvalidInput
 from service.core.models import Case, CaseMaterial
 from service.core.personal import valid_credit_code, valid_phone, valid_resident_id
 from service.core.settings import session_settings
+from service.notify.messages import tell
 
 
 @dataclass
@@ -135,6 +137,22 @@ def create_case(
 ) -> IntakeResult:
     """Take in an application: number, materials checklist, boundary and its check, clocks, audit — one transaction."""
     permissions.require(actor, "case.create")
+    return open_case(session, actor.actor, actor.user_id, intake, boundary, county=actor.county)
+
+
+def open_case(
+    session: Session,
+    actor: str | None,
+    received_by: int | None,
+    intake: Intake,
+    boundary: BoundaryInput | None = None,
+    online: bool = False,
+    county: str | None = None,
+) -> IntakeResult:
+    """Open a case: number, checklist, boundary and its check, clocks, audit and the applicant's text message, in the
+    session's transaction. Taken in at the window, or sent `online` (then it waits in workflow.toml's [online] state,
+    its clocks not started, `actor` None: the applicant, named by the case number). The case is lodged in `county`
+    (the clerk's), else the profile's."""
     wf = workflow()
     wf.kind(intake.kind)
     existing = _existing(session, intake.idempotency_key)
@@ -156,11 +174,12 @@ def create_case(
     # the lodging time is taken under the counter's lock: concurrent intakes of a kind are lodged in the order of
     # their numbers, and each sees every earlier one (first come, first served is by lodging time)
     received_at = records.now()
+    status = wf.online_state if online and wf.online_state else "received"
     case = Case(
         case_no=case_no,
         kind=intake.kind,
-        county=actor.county or session_settings(session).profile.admin_code,
-        status="received",
+        county=county or session_settings(session).profile.admin_code,
+        status=status,
         version=1,
         idempotency_key=intake.idempotency_key,
         applicant_name=intake.applicant_name,
@@ -177,10 +196,12 @@ def create_case(
         depth_top=intake.depth_top,
         depth_bottom=intake.depth_bottom,
         green_channel=intake.green_channel,
+        channel="online" if online else "window",
+        submitted_at=received_at if online else None,
         query_code_hash=code_hash,
         received_at=received_at,
         state_entered_at=received_at,
-        received_by=actor.user_id,
+        received_by=received_by,
         boundary_source={},
     )
     session.add(case)
@@ -204,11 +225,20 @@ def create_case(
         if existing is not None:
             return IntakeResult(existing, None, created=False)
         raise Conflict("重复收件 / duplicate intake") from exc
-    audit(session, actor.actor, "case.create", case.id, None, snapshot(case))
+    if online:  # not on the one map until the window takes it in (workflow.toml: its state's `map`)
+        case.on_map = wf.on_map(status, None)
+    who = actor or f"applicant:{case.case_no}"
+    audit(session, who, "case.create", case.id, None, {**snapshot(case), "channel": case.channel})
     if boundary is not None:
-        apply_boundary(session, actor, case, boundary)
+        apply_boundary(session, who, case, boundary)
     clocks.refresh(case, received_at)
     session.flush()
+    if online:
+        step = clocks.view(case, received_at)["step"]
+        due = clocks.local_minute(datetime.fromisoformat(step["due"])) if step else "—"
+        tell(session, "submitted_online", case, f"submitted:{case.id}", {"step_due": due})
+    else:
+        tell(session, "received", case, f"received:{case.id}")
     return IntakeResult(case, code, created=True)
 
 

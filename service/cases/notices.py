@@ -15,6 +15,7 @@ from service.cases.records import get_case
 from service.core.audit import audit
 from service.core.errors import NotFound
 from service.core.models import Case, Notice
+from service.notify.messages import tell
 
 FINDING_KEYS = (
     "rule",
@@ -30,8 +31,9 @@ FINDING_KEYS = (
 )
 
 
-def one_time_notice(session: Session, actor: Principal, case_id: int) -> Notice:
-    """Issue the one-time notice: every missing material and every blocking or warning map finding, at once."""
+def one_time_notice(session: Session, actor: Principal, case_id: int, note: str | None = None) -> Notice:
+    """Issue the one-time notice: every missing material and every blocking or warning map finding, at once (with
+    the clerk's `note` when they ask again after supplements sent online that could not be confirmed)."""
     permissions.require(actor, "case.notice")
     case = get_case(session, case_id)
     run = latest_check(session, case)
@@ -51,6 +53,7 @@ def one_time_notice(session: Session, actor: Principal, case_id: int) -> Notice:
         "check_id": run.id if run else None,
         "layer_versions": run.layer_versions if run else {},
         "boundary_missing": case.geom is None,
+        "note": note.strip() if note and note.strip() else None,
     }
     notice = Notice(case_id=case.id, content=content, created_by=actor.user_id)
     session.add(notice)
@@ -61,6 +64,14 @@ def one_time_notice(session: Session, actor: Principal, case_id: int) -> Notice:
         "findings": [f["rule"] for f in findings],
     }
     audit(session, actor.actor, "notice.issue", case.id, None, issued)
+    missing = [m["name"] for m in content["missing_materials"]] + (["用地范围"] if content["boundary_missing"] else [])
+    if content["findings"]:
+        missing.append("一张图核查发现的问题（" + "、".join(f["title"] for f in findings) + "）")
+    facts = {
+        "missing": "、".join(missing) or "见告知书",
+        "reason_note": f"（{content['note']}）" if content["note"] else "",
+    }
+    tell(session, "notice_issued", case, f"notice:{notice.id}", facts)
     return notice
 
 

@@ -11,13 +11,16 @@ from sqlalchemy.orm import Session
 from service.access import permissions
 from service.access.auth import Principal
 from service.cases import mining_rights, onemap, records
+from service.cases.announcements import publish_on_entry, unanswered_responses
 from service.cases.checking import latest_check
 from service.cases.records import SYSTEM, bump, get_case, locked_case
+from service.cases.uploads import receive_sent_materials
 from service.cases.workflow import REVIEW, Transition, workflow
 from service.clocks import case_clocks as clocks
 from service.core.audit import audit, snapshot
 from service.core.errors import Conflict, InvalidInput
 from service.core.models import Case, CasePause, ReviewTask
+from service.notify.messages import tell
 
 
 def allowed_transitions(case: Case, role: str | None = None) -> list[Transition]:
@@ -81,6 +84,17 @@ def _needs_higher(session: Session, case: Case, at: datetime) -> str | None:
     return None
 
 
+def _responses_answered(session: Session, case: Case, at: datetime) -> str | None:
+    waiting = unanswered_responses(session, case)
+    if not waiting:
+        return None
+    objections, hearings = waiting.get("objection", 0), waiting.get("hearing", 0)
+    return (
+        f"公告期内收到的 {objections} 条异议、{hearings} 条听证申请尚未答复 / {objections} objection(s) and {hearings} "
+        "hearing request(s) sent to the announcement have not been answered yet"
+    )
+
+
 GUARDS: dict[str, Callable[[Session, Case, datetime], str | None]] = {
     "materials_complete": _materials_complete,
     "boundary_checked": _boundary_checked,
@@ -89,6 +103,7 @@ GUARDS: dict[str, Callable[[Session, Case, datetime], str | None]] = {
     "pre_announcement_over": _pre_announcement_over,
     "compensation_announcement_over": _compensation_announcement_over,
     "needs_higher": _needs_higher,
+    "responses_answered": _responses_answered,
 }
 """Each guard named in workflow.toml: None when it holds, else what is missing (中文 / English)."""
 
@@ -133,7 +148,10 @@ def transition(
     if t is not None:
         permissions.require_role_in(actor.role, t.roles, t.title, t.title_en)
     case = locked_case(session, case_id, version)
-    return take(session, actor.actor, actor.role, case, name, reason, at, details)
+    moved = take(session, actor.actor, actor.role, case, name, reason, at, details)
+    if t is not None and t.clock == "start" and moved.received_by is None:
+        moved.received_by = actor.user_id  # the clerk who takes an online application in has received it
+    return moved
 
 
 def take(
@@ -177,6 +195,12 @@ def take(
     case.status = t.target
     case.on_map = workflow().on_map(t.target, case.on_map)
     case.state_entered_at = at
+    if t.clock == "start":
+        case.received_at = at  # the statutory clock starts: the window has taken the application in
+        before_materials = {m.code: m.received for m in case.materials}
+        if receive_sent_materials(session, case, at):
+            after_materials = {m.code: m.received for m in case.materials}
+            audit(session, actor, "case.materials", case.id, before_materials, after_materials, detail="网上提交")
     if t.to == REVIEW:
         session.add(ReviewTask(case_id=case.id, department=wf.review_lead, lead=True))
         for dept in wf.review_co:
@@ -197,8 +221,22 @@ def take(
     for effect in t.effects:
         changed |= EFFECTS[effect](session, actor, case, details, at, reason)
     audit(session, actor, f"transition.{name}", case.id, before, snapshot(case), detail=reason)
+    publish_on_entry(session, case, at)
+    tell_moved(session, case, t, reason, at)
     if case.on_map != was_on_map or changed:
         onemap.follow_change(session, case, actor, f"transition.{name}")
     onemap.bump_layers(session, changed)  # last: the lock on a layer's version closes no cycle with case rows
     session.flush()
     return case
+
+
+def tell_moved(session: Session, case: Case, t: Transition, reason: str | None, at: datetime) -> None:
+    """Queue the text messages of a move (the applicant at every step; staff with a new task), keyed by the case's
+    version after it."""
+    step = clocks.view(case, at)["step"]
+    facts = {
+        "step": t.title,
+        "reason_note": f"理由：{reason.strip()}。" if reason and reason.strip() else "",
+        "step_due": clocks.local_minute(datetime.fromisoformat(step["due"])) if step else "—",
+    }
+    tell(session, "transition", case, f"transition:{case.id}:{case.version}", facts, state=case.status)

@@ -13,15 +13,17 @@ from sqlalchemy.orm import Session
 from gis.crs import m2_to_mu
 from service.access import permissions
 from service.access.auth import Principal
+from service.cases.announcements import case_announcements, case_responses
 from service.cases.figures import case_figures
 from service.cases.lookup import normal_case_no
 from service.cases.notices import latest_notice
 from service.cases.places import place_warnings
 from service.cases.records import SYSTEM
 from service.cases.transitions import allowed_transitions
+from service.cases.uploads import case_uploads, upload_row
 from service.cases.workflow import decided_states, open_states, workflow
 from service.clocks import case_clocks as clocks
-from service.core.models import AuditEntry, Case, CheckRun, Notice, Rating, User
+from service.core.models import AuditEntry, Case, CaseUpload, CheckRun, Notice, Rating, User
 from service.core.personal import mask_id, mask_name, mask_phone
 
 
@@ -63,6 +65,8 @@ def case_summary(case: Case, verdict: str | None, at: datetime | None = None) ->
         "phone": mask_phone(case.phone),
         "id_number": mask_id(case.id_number),
         "received_at": case.received_at.isoformat(),
+        "channel": case.channel,
+        "submitted_at": case.submitted_at.isoformat() if case.submitted_at else None,
         "green_channel": case.green_channel,
         "area_m2": case.area_m2,
         "verdict": verdict,
@@ -126,6 +130,9 @@ def case_detail(session: Session, case: Case, role: str, at: datetime | None = N
             }
             for t in allowed_transitions(case, role)
         ],
+        "uploads": [upload_row(u) for u in case_uploads(session, case)],
+        "announcements": case_announcements(session, case),
+        "responses": case_responses(session, case),
     }
 
 
@@ -146,6 +153,16 @@ def actor_names(session: Session, actors: set[str]) -> dict[str, tuple[str, str]
     return out
 
 
+PUBLIC_STEPS = ("case.create", "notice.issue", "supplement.upload")
+"""Besides the workflow's moves, the steps an applicant sees in their case's history."""
+STEP_TITLES = {
+    "case.create": "收件",
+    "case.submit_online": "网上申报",
+    "notice.issue": "出具一次性告知书",
+    "supplement.upload": "网上提交补正材料",
+}
+
+
 def timeline(session: Session, case: Case, public: bool = False) -> list[dict[str, Any]]:
     """Return the case's history from the audit log (for applicants: the workflow steps only); times in UTC ISO
     (the pages show them in Beijing time), staff by their display names."""
@@ -154,12 +171,18 @@ def timeline(session: Session, case: Case, public: bool = False) -> list[dict[st
     kind = workflow().kind(case.kind)
     names = {} if public else actor_names(session, {e.actor for e in entries})
     for e in entries:
-        if public and not (e.action.startswith("transition.") or e.action in ("case.create", "notice.issue")):
+        if public and not (e.action.startswith("transition.") or e.action in PUBLIC_STEPS):
             continue
         name = e.action.split(".", 1)[1] if e.action.startswith("transition.") else None
         t = kind.get(name) if name else None
-        title = t.title if t else {"case.create": "收件", "notice.issue": "出具一次性告知书"}.get(e.action, e.action)
-        row: dict[str, Any] = {"at": e.at.isoformat(), "action": e.action, "title": title}
+        # an application sent online is created by the applicant: its step says so
+        action = (
+            "case.submit_online"
+            if e.action == "case.create" and (e.after or {}).get("channel") == "online"
+            else e.action
+        )
+        title = t.title if t else STEP_TITLES.get(action, action)
+        row: dict[str, Any] = {"at": e.at.isoformat(), "action": action, "title": title}
         if not public:
             actor_kind, actor_name = names[e.actor]
             row.update(
@@ -202,6 +225,22 @@ def findings_in_plain_words(report: dict[str, Any] | None) -> list[dict[str, Any
     ]
 
 
+def applicant_files(session: Session, case: Case, notice: Notice | None) -> dict[str, Any]:
+    """Return what the applicant sees of the files they sent online (with the application; answering the notice:
+    confirmed, waiting for the clerk, or returned with the clerk's reason) and whether they may answer the notice
+    online now."""
+    uploads = session.scalars(select(CaseUpload).where(CaseUpload.case_id == case.id).order_by(CaseUpload.id)).all()
+    current = notice is not None and notice_is_current(case, notice)
+    shown = ("id", "purpose", "material_code", "filename", "media_type", "size", "status", "note", "boundary")
+    return {
+        "channel": case.channel,
+        "submitted_at": case.submitted_at.isoformat() if case.submitted_at else None,
+        "uploads": [{k: v for k, v in upload_row(u).items() if k in shown} for u in uploads],
+        "can_supplement": current and case.status == "awaiting_supplement",
+        "supplement_waiting": any(u.purpose == "supplement" and u.status == "received" for u in uploads),
+    }
+
+
 def public_case(session: Session, case: Case, at: datetime | None = None) -> dict[str, Any]:
     """Return what an applicant sees of their own case with the query code."""
     notice = latest_notice(session, case)
@@ -223,6 +262,7 @@ def public_case(session: Session, case: Case, at: datetime | None = None) -> dic
         "paused_since": (p.isoformat() if (p := paused_since(case)) else None),
         "can_rate": case.status in decided_states() and rating is None,
         "rating": {"stars": rating.stars, "comment": rating.comment} if rating else None,
+        **applicant_files(session, case, notice),
         **clocks.view(case, at),
     }
 

@@ -20,6 +20,7 @@ GUARDS = {
     "pre_announcement_over",
     "compensation_announcement_over",
     "needs_higher",
+    "responses_answered",
 }
 EFFECTS = {
     "grant_mining_right",
@@ -30,6 +31,7 @@ EFFECTS = {
 }
 FORMS = {"site_visit", "mining_right"}
 MAPS = {"pending", "approved", "none", "keep"}
+CLOCKS = {"pause", "resume", "start"}
 _TRANSITION_KEYS = {
     "name",
     "title",
@@ -126,6 +128,8 @@ class Workflow:
     materials: dict[str, tuple[Material, ...]]
     editable_states: tuple[str, ...] = ()
     """States in which the paperwork (applicant, materials, boundary) may still change ([paperwork] editable_in)."""
+    online_state: str | None = None
+    """The state of applications sent online until the window takes them in ([online] state)."""
 
     @property
     def open_states(self) -> tuple[str, ...]:
@@ -185,6 +189,8 @@ def _transition(kind: str, t: dict[str, Any], states: dict[str, State]) -> Trans
         raise WorkflowError(f"{kind}.{tr.name}: unknown effects {sorted(set(tr.effects) - EFFECTS)}")
     if tr.form is not None and tr.form not in FORMS:
         raise WorkflowError(f"{kind}.{tr.name}: unknown form {tr.form!r}")
+    if tr.clock is not None and tr.clock not in CLOCKS:
+        raise WorkflowError(f"{kind}.{tr.name}: unknown clock {tr.clock!r}; known: {', '.join(sorted(CLOCKS))}")
     return tr
 
 
@@ -228,7 +234,10 @@ def parse(workflow_text: str, materials_text: str) -> Workflow:
     unknown_states = [s for s in editable if s not in states]
     if unknown_states:
         raise WorkflowError(f"[paperwork] editable_in: unknown states {unknown_states}")
-    return Workflow(kinds, states, numbers["pattern"], dict(numbers["codes"]), materials, editable)
+    online = raw.get("online", {}).get("state")
+    if online is not None and online not in states:
+        raise WorkflowError(f"[online] state: unknown state {online!r}")
+    return Workflow(kinds, states, numbers["pattern"], dict(numbers["codes"]), materials, editable, online)
 
 
 @cache

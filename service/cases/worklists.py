@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from service.access import permissions
+from service.access.auth import Principal
 from service.cases.views import case_summary
 from service.cases.workflow import IN_REVIEW, workflow
-from service.core.models import Case, CheckRun, ReviewTask
+from service.clocks import case_clocks as clocks
+from service.core.models import Case, CaseUpload, CheckRun, ReviewTask
 
 
 def review_tasks(session: Session, department: str | None) -> list[dict[str, Any]]:
@@ -59,4 +62,25 @@ def awaiting_decision(session: Session) -> list[dict[str, Any]]:
         results = [t.result for t in c.tasks if t.status == "done"]
         tally = {"agreed": results.count("agree"), "disagreed": results.count("disagree"), "tasks": len(c.tasks)}
         out.append({**case_summary(c, v), **tally})
+    return out
+
+
+def online_waiting(session: Session, principal: Principal, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Return what the window owes applicants who came online: applications in 网上预受理 (to take in or refuse) and
+    cases whose supplement sent online waits for confirmation, oldest first, each with its case row and its step's
+    due time; the cases the principal may see (staff of one county: its cases)."""
+    pending = select(CaseUpload.case_id).where(CaseUpload.purpose == "supplement", CaseUpload.status == "received")
+    q = (
+        select(Case, CheckRun.verdict)
+        .outerjoin(CheckRun, CheckRun.id == Case.latest_check_id)
+        .where(
+            or_(Case.status == workflow().online_state, Case.id.in_(pending)), permissions.case_visibility(principal)
+        )
+        .order_by(Case.state_entered_at, Case.id)
+    )
+    out = []
+    for c, v in session.execute(q):
+        step = clocks.view(c, at)["step"]
+        waiting = "application" if c.status == workflow().online_state else "supplement"
+        out.append({**case_summary(c, v, at), "waiting": waiting, "step": step})
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -13,6 +14,7 @@ from service.cli import boundary, checks, database, layers, reports
 from service.cli.calendar import calendar_app
 from service.cli.common import fail, orm_session, running_database_url
 from service.cli.filing import filing_app
+from service.cli.notify import notify_app
 from service.cli.profile import init, profile_app
 from service.cli.quotas import quota_app
 from service.cli.users import user_app
@@ -54,6 +56,7 @@ app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.callback_app, name="callback")
 app.add_typer(filing_app, name="filing")
 app.add_typer(quota_app, name="quota")
+app.add_typer(notify_app, name="notify")
 
 
 @app.command("serve")
@@ -63,8 +66,13 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="工作进程数 / worker processes (default LANDWINDOW_WORKERS)")
     ] = None,
+    notify: Annotated[
+        bool, typer.Option(help="在本进程中发送短信 / send the outbox from this process (else cron runs notify send)")
+    ] = True,
 ) -> None:
     """启动网站 / Serve the web app and API."""
+    os.environ["LANDWINDOW_NOTIFY_WORKER"] = "true" if notify else "false"  # read by the app's own settings
+    get_settings.cache_clear()
     settings = get_settings()
     running_database_url()
     h, p, n = host or settings.host, port or settings.port, workers or settings.workers

@@ -8,9 +8,18 @@ import typer
 from rich.table import Table
 
 from service.access import permissions
-from service.access.auth import add_user, demo_users, ensure_demo_users, set_active, set_password, set_role
+from service.access.auth import (
+    add_user,
+    demo_users,
+    ensure_demo_users,
+    set_active,
+    set_password,
+    set_phone,
+    set_role,
+)
 from service.cli.common import actor, operator_command, operator_session, out
 from service.core.audit import audit
+from service.core.personal import mask_phone
 
 user_app = typer.Typer(help="用户管理 / staff accounts", no_args_is_help=True)
 
@@ -98,3 +107,16 @@ def user_demo() -> None:
     for u in demo_users():
         table.add_row(u["username"], u["role"], u.get("department", ""), u["password"])
     out.print(table)
+
+
+@user_app.command("phone")
+@operator_command("users.manage")
+def user_phone(
+    username: Annotated[str, typer.Argument(help="用户名 / username")],
+    phone: Annotated[str, typer.Argument(help="手机号码，空字符串清除 / mobile number; '' clears it")],
+) -> None:
+    """设置手机号 / Where the window's text messages reach a member of staff (new tasks, deadlines near)."""
+    with operator_session() as session:
+        set_phone(session, username, phone)
+        audit(session, actor().actor, "user.phone", None, None, {"username": username, "phone": mask_phone(phone)})
+    out.print(f"phone of {username} {'set' if phone else 'cleared'}")

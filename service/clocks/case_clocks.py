@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.cases.workflow import decided_states, open_states
+from service.cases.workflow import decided_states, open_states, workflow
 from service.clocks import local_time
 from service.clocks.calendar import LOCAL_TZ, PACKAGE_DIR, WorkingCalendar
 from service.clocks.deadlines import DeadlineClock, default_rules
@@ -54,7 +54,12 @@ def working_days_between(start: datetime, end: datetime) -> float:
 
 
 def refresh(case: Case, at: datetime) -> None:
-    """Recompute the case's two stored deadlines from its receipt, kind, green channel and pauses."""
+    """Recompute the case's two stored deadlines from its receipt, kind, green channel and pauses; an application
+    sent online has none until the window takes it in (workflow.toml [online])."""
+    if case.status == workflow().online_state:
+        case.statutory_due = case.promised_due = None
+        case.deadline_provisional, case.deadline_note = False, None
+        return
     statutory, promised = clock().due_dates(
         case.received_at, case.kind, green_channel=case.green_channel, pauses=list(case.pauses), now=at
     )

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -33,6 +34,11 @@ from service.core.tables import read_table
 catalog()  # registers every layer table on the shared metadata
 
 ROLES = tuple(read_table("permissions.toml")["roles"])  # as the schema's check constraints hold them
+CHANNELS = ("window", "online")
+UPLOAD_PURPOSES = ("application", "supplement")
+UPLOAD_STATES = ("received", "confirmed", "returned")
+RESPONSE_KINDS = ("objection", "hearing")
+MESSAGE_STATES = ("pending", "sent", "failed")
 
 
 class Base(DeclarativeBase):
@@ -60,6 +66,8 @@ class User(Base):
     county: Mapped[str | None] = mapped_column(Text)
     """The county (GB/T 2260 code) whose cases this member of staff works on; none: every county of the instance."""
     password_hash: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    """Where the window's text messages reach them (new tasks, deadlines near); none: they get none."""
     must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = _now()
@@ -82,6 +90,7 @@ class Case(Base):
     __table_args__ = (
         CheckConstraint(f"kind IN {KINDS!r}", name="kind"),
         CheckConstraint(f"on_map IN {CASE_MAP!r}", name="on_map"),
+        CheckConstraint(f"channel IN {CHANNELS!r}", name="channel"),
         UniqueConstraint("idempotency_key", name="uq_cases_idempotency_key"),
     )
 
@@ -108,6 +117,10 @@ class Case(Base):
     depth_top: Mapped[float | None] = mapped_column(Float)
     depth_bottom: Mapped[float | None] = mapped_column(Float)
     green_channel: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    channel: Mapped[str] = mapped_column(Text, server_default="window")
+    """How the application came: at the window, or sent online (网上申报) and taken in by a clerk."""
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When an application sent online was sent; its received_at is when the window took it in (clocks start)."""
     query_code_hash: Mapped[str] = mapped_column(Text)
 
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=True)
@@ -430,3 +443,98 @@ class AttemptCount(Base):
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     attempts: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class CaseUpload(Base):
+    """A file an applicant sent online: a material of the checklist or a boundary file, with the application or as a
+    supplement answering the one-time notice. Kept in the database (never under the web root, never served to the
+    public), written in the transaction of what brought it."""
+
+    __tablename__ = "case_uploads"
+    __table_args__ = (
+        CheckConstraint(f"purpose IN {UPLOAD_PURPOSES!r}", name="purpose"),
+        CheckConstraint(f"status IN {UPLOAD_STATES!r}", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="SET NULL"))
+    purpose: Mapped[str] = mapped_column(Text)
+    material_code: Mapped[str | None] = mapped_column(Text)
+    """The checklist item it answers; none for a boundary file."""
+    filename: Mapped[str] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(Text)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False), nullable=True)
+    """A boundary file's parcels as read when it arrived (a corrected boundary waits here for the clerk)."""
+    boundary_source: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text, server_default="received")
+    note: Mapped[str | None] = mapped_column(Text)
+    """Why the clerk returned it (the applicant reads it with the notice asking again)."""
+    uploaded_at: Mapped[datetime] = _now()
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Announcement(Base):
+    """A requisition's public announcement (征收土地预公告, 补偿安置方案公告), published when the case enters its
+    state, open for objections (and hearing requests) until it ends."""
+
+    __tablename__ = "announcements"
+    __table_args__ = (UniqueConstraint("case_id", "stage", "starts_at", name="uq_announcements_case_stage_start"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+
+
+class AnnouncementResponse(Base):
+    """An objection (异议) or hearing request (听证申请) sent to an announcement, and the bureau's answer."""
+
+    __tablename__ = "announcement_responses"
+    __table_args__ = (CheckConstraint(f"kind IN {RESPONSE_KINDS!r}", name="kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxMessage(Base):
+    """A text message to send (the outbox): written in the transaction of what it tells, sent once by the notifier
+    (its key is unique), retried with backoff when the gateway fails."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(f"status IN {MESSAGE_STATES!r}", name="status"),
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    """What the message tells, to whom: the same event never makes a second message (and the gateway dedupes by it)."""
+    event: Mapped[str] = mapped_column(Text)
+    recipient: Mapped[str] = mapped_column(Text)
+    """The phone number."""
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    """The member of staff it goes to; none for the applicant."""
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = _now()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -37,6 +37,11 @@ def valid_phone(phone: str) -> bool:
     return bool(_MOBILE.fullmatch(phone.strip()) or _LANDLINE.fullmatch(phone.strip()))
 
 
+def valid_mobile(phone: str | None) -> bool:
+    """Return whether a number can receive text messages (a mainland mobile number)."""
+    return bool(phone and _MOBILE.match(phone.strip()))
+
+
 def mask_id(number: str | None) -> str | None:
     """Mask an ID number, keeping the region code and the last four characters."""
     if not number:

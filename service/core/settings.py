@@ -102,6 +102,30 @@ class Settings(BaseSettings):
         default=5.0, gt=0, le=60, description="How long a request waits for a database connection before a 503."
     )
 
+    online_applications_per_ip: int = Field(
+        default=10, ge=1, description="applications one client address may send online within the online window"
+    )
+    online_checks_per_ip: int = Field(
+        default=60, ge=1, description="one-map pre-checks (and supplements) one client address may ask within it"
+    )
+    online_responses_per_ip: int = Field(
+        default=10, ge=1, description="objections and hearing requests one client address may send within it"
+    )
+    online_window_seconds: int = Field(default=3600, ge=1, description="the window the online limits are counted in")
+
+    sms_gateway_url: str | None = Field(
+        default=None, description="The SMS gateway's HTTP API (POST JSON); unset: messages are written to the log."
+    )
+    sms_gateway_token: str | None = Field(default=None, description="Sent to the gateway as a bearer token.")
+    sms_sign: str | None = Field(default=None, description="The messages' signature; unset: the profile's bureau.")
+    sms_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="How long one send may take.")
+    notify_worker: bool = Field(
+        default=False,
+        description="Send the outbox from the server process every notify_interval_seconds (`landwindow serve` turns "
+        "it on unless --no-notify); else run `landwindow notify send` (cron).",
+    )
+    notify_interval_seconds: float = Field(default=30.0, ge=1, le=3600, description="How often the worker sends.")
+
     tile_feature_limit: int = Field(default=20000, ge=100)
     tile_max_age: int = Field(default=3600, ge=0)
     tile_cache_mb: int = Field(default=256, ge=0, description="rendered tiles kept in memory (0: none)")

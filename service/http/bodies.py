@@ -59,6 +59,11 @@ def body_limits(settings: Settings) -> dict[str, BodyLimit]:
             _photo_bytes() * 4 // 3 + settings.max_upload_bytes * 4 // 3 + settings.max_form_bytes,
             "sitevisits.toml [photos] + LANDWINDOW_MAX_UPLOAD_BYTES",
         ),
+        "online": BodyLimit(
+            "online",
+            _online_bytes() + settings.max_upload_bytes * 4 // 3 + settings.max_form_bytes,
+            "online.toml [materials] + LANDWINDOW_MAX_UPLOAD_BYTES",
+        ),
         "anonymous": BodyLimit("anonymous", settings.max_anonymous_bytes, "LANDWINDOW_MAX_ANONYMOUS_BYTES"),
         "form": BodyLimit("form", settings.max_form_bytes, "LANDWINDOW_MAX_FORM_BYTES"),
     }
@@ -77,11 +82,23 @@ def _photo_bytes() -> int:
     return int(photos["max_bytes"]) * int(photos["max_count"])
 
 
+def _online_bytes() -> int:
+    # multipart framing of each file (its headers, its boundary) is far below a kilobyte: counted as one
+    materials = read_table("online.toml")["materials"]
+    return int(materials["max_total_bytes"]) + 1024 * int(materials["max_files"])
+
+
 @cache
 def upload_routes() -> frozenset[str]:
     """Return the routes that take a file or a drawn boundary (service/data/request_bodies.toml)."""
     table = read_table("request_bodies.toml")
-    return frozenset(table["upload"]["routes"]) | frozenset(table["photos"]["routes"])
+    return frozenset(table["upload"]["routes"]) | frozenset(table["photos"]["routes"]) | online_routes()
+
+
+@cache
+def online_routes() -> frozenset[str]:
+    """Return the online window's public routes that take an applicant's files."""
+    return frozenset(read_table("request_bodies.toml")["online"]["routes"])
 
 
 @cache
@@ -94,13 +111,14 @@ def photo_routes() -> frozenset[str]:
 def _classes() -> list[tuple[str, list[tuple[str, re.Pattern[str]]]]]:
     return [
         ("photos", _compiled(photo_routes())),
-        ("upload", _compiled(upload_routes() - photo_routes())),
+        ("online", _compiled(online_routes())),
+        ("upload", _compiled(upload_routes() - photo_routes() - online_routes())),
         ("anonymous", _compiled(permissions.table().public_routes)),
     ]
 
 
 def route_class(method: str, path: str) -> str:
-    """Return the body class of a request: photos, upload, anonymous (a public route) or form."""
+    """Return the body class of a request: photos, online, upload, anonymous (a public route) or form."""
     for name, routes in _classes():
         if any(m == method and pattern.match(path) for m, pattern in routes):
             return name

@@ -30,6 +30,7 @@ from service.core.db import database_url, make_engine
 from service.core.settings import Settings
 from service.http.reads import CONNECT_TIMEOUT, ReadRouting, Replica
 from service.http.tilecache import TileCache
+from service.notify.delivery import worker
 
 logger = logging.getLogger(__name__)
 
@@ -151,16 +152,16 @@ def make_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContex
         app.state.tile_cache = TileCache(settings.tile_cache_mb * 2**20)
         await asyncio.to_thread(sweep, engine, limiter)
         sweeper = asyncio.create_task(_sweep_forever(engine, limiter))
+        # the text messages of the outbox, sent from this process (`landwindow serve`) unless cron runs `notify send`
+        sending = asyncio.create_task(worker(engine, settings)) if settings.notify_worker else None
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
-            if watch is not None:
-                watch.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watch
+            for task in (sweeper, watch, sending):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             for replica in replicas:
                 await replica.pool.close()
                 replica.engine.dispose()

@@ -6,6 +6,7 @@ so one door gives no extra guesses, and neither does another worker or a restart
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,7 +14,7 @@ from fastapi import Request
 
 from service.access.failures import FailureLimiter
 from service.cases.lookup import normal_case_no
-from service.core.errors import NotAuthenticated, NotFound
+from service.core.errors import NotAuthenticated, NotFound, TooManyAttempts
 
 
 def failure_limiter(request: Request) -> FailureLimiter:
@@ -45,6 +46,31 @@ def login_attempt(request: Request, username: str) -> Iterator[None]:
         limiter.refund(keys)  # the attempt did not get to the password (a database error): not a failure
         raise
     limiter.refund(keys, forget=("login:user+ip",))
+
+
+ONLINE_SCOPES = {"online:apply": "网上申报", "online:check": "一张图预检", "online:respond": "异议和听证申请"}
+ONLINE_SCOPE_EN = {
+    "online:apply": "applications",
+    "online:check": "pre-checks and supplements",
+    "online:respond": "objections and hearing requests",
+}
+"""What the online window limits per client address (every attempt counts, right or wrong): the settings
+online_applications_per_ip, online_checks_per_ip (pre-checks and supplements), online_responses_per_ip."""
+
+
+def online_attempt(request: Request, scope: str) -> None:
+    """Count one use of the online window by the client's address (refused with 429 once its limit is used up)."""
+    limiter = failure_limiter(request)
+    keys = {scope: client_address(request)}
+    try:
+        limiter.reserve(keys, ONLINE_SCOPES[scope])
+    except TooManyAttempts as exc:
+        minutes = max(1, math.ceil(exc.retry_after / 60))
+        raise TooManyAttempts(
+            f"本地址的{ONLINE_SCOPES[scope]}次数已达上限，请 {minutes} 分钟后再试 / this address has sent as many "
+            f"{ONLINE_SCOPE_EN[scope]} as allowed for now; try again in {exc.retry_after} seconds",
+            retry_after=exc.retry_after,
+        ) from None
 
 
 @contextmanager

@@ -39,6 +39,8 @@ class Seeded:
     case_nos: list[str] = field(default_factory=list)
     query_codes: dict[str, str] = field(default_factory=dict)
     task_ids: list[int] = field(default_factory=list)
+    online: dict[str, list[int]] = field(default_factory=dict)
+    """Ids of the online window's rows (announcements, responses, uploads) by path parameter."""
 
 
 def seed_cases(api: Any, accept: bool = True) -> Seeded:
@@ -124,3 +126,40 @@ def no_writes(conn: psycopg.Connection) -> Iterator[None]:
     yield
     after = counts(conn)
     assert after == before, f"a rejected upload wrote something: {before} → {after}"
+
+
+def seed_online(api: Any, seeded: Seeded, conn: psycopg.Connection) -> dict[str, list[int]]:
+    """Give the online window rows to aim at: the seeded requisition in its pre-announcement with an objection, and
+    an application sent online with a file; return the announcement, response and upload ids."""
+    case = api.get(f"/api/v1/cases/{seeded.case_ids[1]}").json()
+    codes = [m["code"] for m in case["materials"]]
+    case = api.post(f"/api/v1/cases/{case['id']}/materials", json={"version": case["version"], "received": codes})
+    assert case.status_code == 200, case.text
+    r = api.move(case.json(), "accept")
+    assert r.status_code == 200 and r.json()["status"] == "pre_announcement", r.text
+    announcement = conn.execute("SELECT id FROM announcements").fetchone()[0]
+    objection = {"kind": "objection", "name": "李四", "phone": "13900139000", "content": "鱼塘在范围内"}
+    r = api.client.post(f"/api/v1/public/announcements/{announcement}/responses", json=objection)
+    assert r.status_code == 201, r.text
+    geojson = (APPLICATIONS / "requisition.geojson").read_text("utf-8")
+    r = api.client.post(
+        "/api/v1/public/applications",
+        data={
+            "kind": "requisition",
+            "applicant_name": "某公司",
+            "applicant_type": "unit",
+            "phone": "13800138000",
+            "geojson": geojson,
+            "material_codes": ["project_approval"],
+        },
+        files={"materials": ("批文.pdf", b"%PDF-1.4 fuzz", "application/pdf")},
+    )
+    assert r.status_code == 201, r.text
+    seeded.case_nos.append(r.json()["case_no"])
+    seeded.query_codes[r.json()["case_no"]] = r.json()["query_code"]
+    conn.commit()
+    return {
+        "announcement_id": [announcement],
+        "response_id": [row[0] for row in conn.execute("SELECT id FROM announcement_responses")],
+        "upload_id": [row[0] for row in conn.execute("SELECT id FROM case_uploads")],
+    }

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.access import permissions
 from service.access.auth import Principal
 from service.cases import mining_rights, records, sitevisits
+from service.cases.announcements import answer
 from service.cases.applicants import reissue_query_code
 from service.cases.boundaries import (
     BoundaryInput,
@@ -24,16 +25,19 @@ from service.cases.checking import latest_check
 from service.cases.documents import available
 from service.cases.intake import APPLICANT_FIELDS, APPLICANT_TYPES, set_materials, update_applicant
 from service.cases.notices import latest_notice, one_time_notice
+from service.cases.online import confirm_supplement, return_supplement
 from service.cases.review import complete_task, override_block
 from service.cases.transitions import allowed_transitions, transition
+from service.cases.uploads import case_upload
 from service.cases.views import case_detail, timeline
 from service.cases.workflow import IN_REVIEW, workflow
 from service.clocks.calendar import LOCAL_TZ
 from service.core.audit import audit
 from service.core.errors import Conflict, DomainError, InvalidInput
 from service.core.models import Case
-from service.http.deps import SessionDep, SettingsDep, signer_for
+from service.http.deps import MAX_ID, SessionDep, SettingsDep, signer_for
 from service.http.errors import status_for
+from service.http.sent_files import download
 from service.http.uploads import visit_uploads
 from web.pages.common import page
 from web.pages.intake import KIND_FIELDS, RECEIPT_COOKIE
@@ -45,7 +49,15 @@ Reader = Annotated[Principal, page_permission("case.read")]
 ReadCase = Annotated[Case, page_case("case.read")]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 
-READ_ACTIONS = ("case.view_personal", "notice.view", "document.view", "boundary.export", "filing.export", "filing.read")
+READ_ACTIONS = (
+    "case.view_personal",
+    "upload.view",
+    "notice.view",
+    "document.view",
+    "boundary.export",
+    "filing.export",
+    "filing.read",
+)
 """Audit actions that only record a reading of the case; the case page's timeline leaves them out."""
 
 
@@ -113,6 +125,9 @@ def _case_page(
         "disagreements": [t for t in detail["tasks"] if t["result"] == "disagree"],
         "kind_fields": {k: " ".join(v) for k, v in KIND_FIELDS.items()},
         "applicant_types": APPLICANT_TYPES,
+        "may_confirm_supplement": permissions.allows(user, "case.supplement")
+        and any(u["purpose"] == "supplement" and u["status"] == "received" for u in detail["uploads"]),
+        "may_answer": permissions.allows(user, "case.responses"),
     }
     return page(request, "case.html", context, user=user, status=status)
 
@@ -451,3 +466,70 @@ def case_query_code(
         samesite="strict",
     )
     return response
+
+
+@router.get("/cases/{case_id}/uploads/{upload_id}")
+def case_upload_file(
+    case: ReadCase, upload_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, user: Reader
+) -> Response:
+    """A file the applicant sent online, to be saved (never shown inline); the reading is audited."""
+    upload = case_upload(session, case, upload_id)
+    audit(session, user.actor, "upload.view", case.id, None, {"upload_id": upload.id, "file": upload.filename})
+    session.commit()
+    return download(upload)
+
+
+@router.post("/cases/{case_id}/supplement/confirm", response_class=HTMLResponse)
+def case_supplement_confirm(
+    _csrf: CsrfDep,
+    case: Annotated[Case, page_case("case.supplement")],
+    request: Request,
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    version: Version,
+) -> Response:
+    """Confirm the supplement sent online: materials ticked, a corrected boundary checked, the clocks resume."""
+    try:
+        confirm_supplement(session, user, case.id, version)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case, exc)
+    return _back(case, "#online-files")
+
+
+@router.post("/cases/{case_id}/supplement/return", response_class=HTMLResponse)
+def case_supplement_return(
+    _csrf: CsrfDep,
+    case: Annotated[Case, page_case("case.supplement")],
+    request: Request,
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    version: Version,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Ask again: return the supplement with the reason; a new one-time notice tells the applicant what is missing."""
+    try:
+        return_supplement(session, user, case.id, version, reason)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case, exc)
+    return _back(case, "#online-files")
+
+
+@router.post("/cases/{case_id}/responses/{response_id}/answer", response_class=HTMLResponse)
+def case_response_answer(
+    _csrf: CsrfDep,
+    case: Annotated[Case, page_case("case.responses")],
+    response_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    request: Request,
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    answer_text: Annotated[str, Form(alias="answer", max_length=4000)] = "",
+) -> Response:
+    """Answer an objection or a hearing request sent to the case's announcement (the sender is told)."""
+    try:
+        answer(session, user, case.id, response_id, answer_text)
+    except DomainError as exc:
+        return _refused(request, session, user, settings, case, exc)
+    return _back(case, "#responses")

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from shapely.geometry import shape
 
 from service.cases.applicants import applicant_case, applicant_document, find_by_query_code, rate
+from service.cases.boundaries import county_extent
 from service.cases.lookup import normal_case_no, normal_query_code
+from service.cases.online import send_supplement
 from service.core.errors import DomainError, TooManyAttempts
 from service.http.deps import SessionDep, SettingsDep
 from service.http.errors import status_for
-from service.http.limits import query_code_attempt
+from service.http.limits import online_attempt, query_code_attempt
+from service.http.sent_files import material_fields, sent_boundary, sent_materials
 from web.i18n import lang_of, translator
 from web.map.builder import build_map, render_parts
 from web.pages.common import basemap_of, home_bounds, map_layers, page
@@ -155,3 +158,40 @@ def portal_document(
         context = {"nav": "portal", "error": exc.message, "case_no": normal_case_no(case_no)}
         return page(request, "portal.html", context, status=status_for(exc))
     return render_document(request, document, case, facts, pdf=True, download=True)
+
+
+@router.post("/portal/supplement", response_class=HTMLResponse)
+def portal_supplement(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _csrf: CsrfDep,
+    case_no: Annotated[str, Form(max_length=40)],
+    query_code: Annotated[str, Form(max_length=32)],
+    materials: Annotated[list[tuple[str, UploadFile]], Depends(material_fields)],
+    boundary_file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Answer the one-time notice online: the missing materials and a corrected boundary, for the clerk to confirm."""
+    t = translator(lang_of(request))
+    try:
+        online_attempt(request, "online:check")
+        with query_code_attempt(request, case_no):
+            find_by_query_code(session, case_no, query_code)
+        boundary = sent_boundary(boundary_file, None, settings, county_extent(session), required=False)
+        send_supplement(
+            session, case_no, query_code, sent_materials([f for _, f in materials], [c for c, _ in materials]), boundary
+        )
+        session.commit()
+        return _show(request, session, settings, case_no, query_code, flash=t("portal_supplement_sent"))
+    except TooManyAttempts as exc:
+        session.rollback()
+        return _too_many(request, case_no, exc)
+    except DomainError as exc:
+        session.rollback()
+        try:
+            response = _show(request, session, settings, case_no, query_code, flash=exc.message, flash_kind="error")
+        except DomainError:  # a wrong number or code: the same answer as the look-up's
+            context = {"nav": "portal", "error": exc.message, "case_no": normal_case_no(case_no)}
+            return page(request, "portal.html", context, status=404)
+        response.status_code = status_for(exc)
+        return response

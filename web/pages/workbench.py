@@ -12,7 +12,7 @@ from gis.check.rules import KINDS
 from service.access import permissions
 from service.access.auth import Principal
 from service.cases.views import case_rows, count_cases
-from service.cases.worklists import awaiting_decision, review_tasks
+from service.cases.worklists import awaiting_decision, online_waiting, review_tasks
 from service.http.deps import SessionDep
 from web.pages.common import page
 from web.session import page_permission
@@ -44,6 +44,7 @@ def workbench(
         review_tasks(session, user.department) if permissions.allows(user, "case.review") and user.department else None
     )
     decide = awaiting_decision(session) if permissions.allows(user, "case.decide") else None
+    online = online_waiting(session, user) if permissions.allows(user, "case.supplement") else None
     keep = {k: v for k, v in (("kind", kind), ("due", due), ("q", q)) if v}
     paging = {
         "total": total,
@@ -63,5 +64,6 @@ def workbench(
         "paging": paging,
         "todo": todo,
         "decide": decide,
+        "online": online,
     }
     return page(request, "workbench.html", context, user=user)

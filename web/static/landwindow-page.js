@@ -127,6 +127,34 @@
     if (clear) clear.addEventListener("click", function () { sessionStorage.removeItem(DRAFT); window.location.href = form.action; });
   }
 
+  function applyForm() {
+    // the online application: the kind's own fields and checklist; a polygon drawn replaces a boundary file kept
+    var form = document.getElementById("apply-form");
+    if (!form) return;
+    var select = form.querySelector("select[name=kind]");
+    if (select) select.addEventListener("change", function () { showKind(form); });
+    showKind(form);
+    form.addEventListener("change", function (e) {
+      if (e.target && e.target.id === "boundary_geojson" && e.target.value) {
+        form.querySelector("input[name=boundary_kept]").value = "";
+        form.querySelector("input[name=boundary_name]").value = "";
+        var shown = document.getElementById("boundary-file-name");
+        if (shown) shown.hidden = true;
+      }
+    });
+  }
+
+  function foldLayersOnPhones() {
+    // the public pages' maps on a phone: the layer list would cover half the plot, so it starts folded
+    if (!document.querySelector("main.fold-layers") || !window.matchMedia("(max-width: 760px)").matches) return;
+    document.querySelectorAll(".leaflet-control-layers").forEach(function (c) {
+      c.classList.remove("leaflet-control-layers-expanded");
+      c.closest(".leaflet-container").addEventListener("click", function (e) {
+        if (!c.contains(e.target)) c.classList.remove("leaflet-control-layers-expanded");
+      });
+    });
+  }
+
   function forgetDrafts() {
     Object.keys(sessionStorage).forEach(function (k) { if (k.indexOf(PREFIX) === 0) sessionStorage.removeItem(k); });
   }
@@ -137,5 +165,7 @@
     if (logout) logout.addEventListener("submit", forgetDrafts);  // logging out leaves nothing typed behind
     watchSession();
     intake();
+    applyForm();
+    foldLayersOnPhones();
   });
 })();

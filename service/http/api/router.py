@@ -2,7 +2,20 @@
 
 from fastapi import APIRouter
 
-from service.http.api import auth, cases, checks, conversions, exports, health, public, reports, rights, tiles, visits
+from service.http.api import (
+    auth,
+    cases,
+    checks,
+    conversions,
+    exports,
+    health,
+    online,
+    public,
+    reports,
+    rights,
+    tiles,
+    visits,
+)
 from service.http.api.filings import router as filings_router
 
 
@@ -17,6 +30,7 @@ def api_router() -> APIRouter:
     router.include_router(rights.router)
     router.include_router(visits.router)
     router.include_router(public.router)
+    router.include_router(online.router)
     router.include_router(checks.router)
     router.include_router(reports.router)
     router.include_router(conversions.router)
