@@ -172,3 +172,33 @@ def test_no_role_rule_outside_the_permissions_table():
         for m in re.finditer(r"role\s*(==|!=|in|not in)\s*[^%}]*", p.read_text("utf-8"))
     ]
     assert rules == [] and templates == []
+
+
+def test_every_step_of_a_case_history_has_a_title_in_both_languages():
+    """A case's history (the case page's timeline) names each audit entry by web/data/messages.toml
+    `audit_<action>`: an action written with a case must have one, or the clerk reads a code like
+    `upload.application`. The workflow's moves (`transition.*`) are titled by workflow.toml."""
+    import tomllib
+
+    messages = tomllib.loads((ROOT / "web" / "data" / "messages.toml").read_text("utf-8"))
+    untitled = []
+    for path in (ROOT / "service").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            name = getattr(node, "func", None)
+            if not (isinstance(node, ast.Call) and getattr(name, "id", getattr(name, "attr", "")) == "audit"):
+                continue
+            if len(node.args) < 4 or (isinstance(node.args[3], ast.Constant) and node.args[3].value is None):
+                continue  # not a case's step
+            action = node.args[2]
+            if isinstance(action, ast.Constant):
+                actions = [action.value]
+            elif isinstance(action, ast.JoinedStr) and ast.unparse(action).startswith("f'transition."):
+                continue
+            else:  # a name chosen at run time: the notification outcomes
+                actions = re.findall(r'"(notify\.[a-z_]+)"', path.read_text("utf-8"))
+                assert actions, (path, ast.unparse(action))
+            for a in actions:
+                entry = messages.get("audit_" + a.replace(".", "_"), {})
+                if not (entry.get("zh") and entry.get("en")):
+                    untitled.append(f"{a} ({path.relative_to(ROOT)})")
+    assert untitled == [], untitled

@@ -177,3 +177,9 @@ def test_the_register_and_an_announcement_with_its_objection_form(api, staff, co
     r = client.post(action, data={"csrf_token": csrf(page), "answer": "鱼塘不在范围内"}, follow_redirects=False)
     assert r.status_code == 303
     assert "已答复" in client.get(f"/cases/{case['id']}").text
+
+
+def test_file_sizes_read_as_people_read_them():
+    from web.i18n import file_size
+
+    assert [file_size(n) for n in (0, 312, 49_357, 3_565_158)] == ["0 B", "312 B", "48.2 KB", "3.4 MB"]

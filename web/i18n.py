@@ -145,6 +145,16 @@ def number(value: object, digits: int = 2) -> str:
     return f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
 
 
+def file_size(size: object) -> str:
+    """Return a file's size as people read it: `312 B`, `48.2 KB`, `3.4 MB` (a small file is not `0 KB`)."""
+    n = int(size or 0)  # type: ignore[call-overload]
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1048576:.1f} MB"
+
+
 @cache
 def map_fields() -> dict[str, dict[str, dict[str, str]]]:
     """Return the popups' column names and value names (web/data/map_fields.toml)."""
@@ -196,5 +206,6 @@ TEMPLATE_FILTERS = {
     "local_minute": local_minute,
     "local_day": local_day,
     "number": number,
+    "file_size": file_size,
 }
 """Filters every template may use: Beijing times (service/clocks/local_time.py) and figures with separators."""
