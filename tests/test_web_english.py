@@ -181,3 +181,12 @@ def test_the_planner_page_in_english(site):
     for path in ("/planner", "/planner/audit"):
         status, html = english(client, path)
         assert status == 200 and chinese_chrome(html) == [], path
+
+
+def test_a_bilingual_message_splits_also_after_full_width_punctuation():
+    from web.i18n import in_lang
+
+    text = "案件已被他人修改（当前版本 3，提交版本 2）/ the case changed meanwhile (version 3, you sent 2)"
+    assert in_lang(text, "en") == "the case changed meanwhile (version 3, you sent 2)"
+    assert in_lang("文件无法读取 / cannot read a/b.txt", "en") == "cannot read a/b.txt"
+    assert in_lang(text, "zh") == text

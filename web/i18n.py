@@ -61,11 +61,15 @@ def in_lang(text: str | None, lang: str) -> str:
     a message with one language only is returned whole."""
     if not text:
         return ""
-    if lang == "en" and " / " in text:
-        zh, _, en = text.partition(" / ")
+    if lang == "en" and (sep := _HALVES.search(text)):
+        zh, en = text[: sep.start()], text[sep.end() :]
         if has_cjk(zh) and en.strip():
             return en.strip()
     return text
+
+
+_HALVES = re.compile(r"(?: |(?<=[）」”。]))/ ")
+"""Where a bilingual message's English half starts: " / ", or "/ " right after closing full-width punctuation."""
 
 
 def state_title(state: str, lang: str) -> str:
