@@ -5,7 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import mapbox_vector_tile
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from gis.catalog import layer
 from gis.importer import LayerImportError, layer_versions, load, prepare
@@ -155,6 +155,59 @@ def test_a_province_planner_reads_every_county_with_totals_by_county(api, client
     page = client.get("/planner")
     assert page.status_code == 200
     assert 'data-county="421221"' in page.text and 'data-county="421202"' in page.text
+
+
+def test_each_county_balances_its_conversions_against_its_own_quotas_and_offsets(api, client, window):  # noqa: F811
+    from service.core.models import LandQuota
+    from service.reports import quotas
+
+    c = build(window)  # A: 5 000 m² of 旱地 approved 12 March in 向阳镇; B: 100 m² approved 6 March in 桂花镇
+    window.s.execute(update(Case).where(Case.id == c["B"].id).values(county=JIAYU))
+    add_user(window.s, "jiayu_planner", "planner", "jiayu-planner-test", county=JIAYU)
+    # two counties, each with a 桂花镇 of its own; offsets only in Xian'an
+    quotas.load_plan(window.s, "year,township,quota_ha\n2026,桂花镇,1\n".encode(), "xianan.csv", XIANAN)
+    quotas.load_plan(window.s, "year,township,quota_m2\n2026,桂花镇,50\n".encode(), "jiayu.csv", JIAYU)
+    offsets = "project_no,name,area_m2,accepted_on\nBC-1,向阳镇土地整治,3000,2026-03-01\n"
+    quotas.load_offsets(window.s, offsets.encode(), "offsets.csv", XIANAN)
+    window.s.commit()
+
+    jiayu = quotas.ledger(window.s, 2026, JIAYU)
+    assert [(q.county, q.township, q.quota_m2, round(q.used_m2, 2)) for q in jiayu.quotas] == [
+        (JIAYU, "桂花镇", 50.0, 100.0)
+    ]
+    (b,) = jiayu.debits
+    assert (b.conversion.case_no, round(b.quota_short_m2, 2), b.offsets, round(b.offset_short_m2, 2)) == (
+        c["B"].case_no,
+        50.0,
+        [],  # Xian'an's offset project is not Jiayu's to use
+        100.0,
+    )
+    assert jiayu.offsets == []
+    xianan = quotas.ledger(window.s, 2026, XIANAN)
+    assert [(q.township, q.quota_m2, round(q.used_m2, 2)) for q in xianan.quotas] == [
+        ("桂花镇", 10000.0, 0.0),  # B is Jiayu's: Xian'an's 桂花镇 is untouched
+        ("向阳镇", None, 5000.0),
+    ]
+    (a,) = xianan.debits
+    assert (a.offsets, round(a.offset_short_m2, 2)) == ([("BC-1", 3000.0)], 2000.0)
+    # the instance sees both counties' lines apart; reloading Xian'an's 2026 leaves Jiayu's
+    assert sorted((q.county, q.township) for q in quotas.ledger(window.s, 2026).quotas) == [
+        (XIANAN, "向阳镇"),
+        (XIANAN, "桂花镇"),
+        (JIAYU, "桂花镇"),
+    ]
+    quotas.load_plan(window.s, "year,township,quota_ha\n2026,向阳镇,2\n".encode(), "xianan2.csv", XIANAN)
+    window.s.commit()
+    rows = window.s.execute(select(LandQuota.county, LandQuota.township, LandQuota.quota_m2)).all()
+    assert sorted(rows) == [(XIANAN, "向阳镇", 20000.0), (JIAYU, "桂花镇", 50.0)]
+    # a county's planner reads their county's ledger only
+    token = client.post("/api/v1/auth/token", data={"username": "jiayu_planner", "password": "jiayu-planner-test"})
+    r = client.get(
+        "/api/v1/conversions/ledger?year=2026", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+    )
+    assert r.status_code == 200, r.text
+    assert [(q["county"], q["township"]) for q in r.json()["quotas"]] == [(JIAYU, "桂花镇")]
+    assert r.json()["offsets"] == []
 
 
 def test_the_layers_of_the_cases_keep_to_one_county_in_checks_tiles_and_tilejson(

@@ -26,6 +26,7 @@ window = (
     test_statistics.window
 )  # build(): A 5 000 m² of 旱地 approved 12 March (向阳镇), B 100 m² approved 6 March (桂花镇)
 
+COUNTY = "421202"  # the sample county's profile (xianan.toml)
 PLAN = "年度,乡镇,计划指标（公顷）\n2026,向阳镇,0.4\n2026,桂花镇,1\n2025,向阳镇,3\n"
 
 
@@ -43,8 +44,8 @@ def offsets_xlsx() -> bytes:
 
 def loaded(w) -> dict[str, object]:
     c = build(w)
-    quotas.load_plan(w.s, PLAN.encode("gb18030"), "plan.csv")
-    quotas.load_offsets(w.s, offsets_xlsx(), "offsets.xlsx")
+    quotas.load_plan(w.s, PLAN.encode("gb18030"), "plan.csv", COUNTY)
+    quotas.load_offsets(w.s, offsets_xlsx(), "offsets.xlsx", COUNTY)
     w.s.commit()
     return c
 
@@ -83,7 +84,7 @@ def test_approved_conversions_debit_the_quota_and_the_offsets_in_the_order_of_ap
 
 def test_a_township_without_quota_is_flagged_and_a_reload_replaces_the_year(window):
     c = build(window)
-    quotas.load_plan(window.s, "year,township,quota_mu\n2026,向阳镇,15\n".encode(), "plan.csv")  # 10 000 m²
+    quotas.load_plan(window.s, "year,township,quota_mu\n2026,向阳镇,15\n".encode(), "plan.csv", COUNTY)  # 10 000 m²
     window.s.commit()
     book = quotas.ledger(window.s, 2026)
     h = c["B"].case_no
@@ -91,7 +92,7 @@ def test_a_township_without_quota_is_flagged_and_a_reload_replaces_the_year(wind
     assert [f["kind"] for f in flagged[h]] == ["quota", "offset"]  # 桂花镇 has no 2026 quota; no project at all
     assert "桂花镇 2026 年新增建设用地计划指标未下达" in flagged[h][0]["message"]
     assert {q.township: q.quota_m2 for q in book.quotas} == {"向阳镇": pytest.approx(10000.0), "桂花镇": None}
-    quotas.load_plan(window.s, PLAN.encode(), "plan2.csv")
+    quotas.load_plan(window.s, PLAN.encode(), "plan2.csv", COUNTY)
     window.s.commit()
     assert {q.township: q.quota_m2 for q in quotas.ledger(window.s, 2026).quotas} == {
         "向阳镇": pytest.approx(4000.0),
@@ -102,7 +103,7 @@ def test_a_township_without_quota_is_flagged_and_a_reload_replaces_the_year(wind
 def test_bad_tables_are_refused_naming_line_and_column_and_nothing_is_written(window):
     bad = "年度,乡镇,指标(公顷)\n二〇二六,向阳镇,1\n2026,,1\n2026,桂花镇,-2\n2026,横沟桥镇,一公顷\n2026,汀泗桥镇,1\n2026,汀泗桥镇,2\n"
     with pytest.raises(InvalidInput) as exc:
-        quotas.load_plan(window.s, bad.encode(), "plan.csv")
+        quotas.load_plan(window.s, bad.encode(), "plan.csv", COUNTY)
     issues = exc.value.details["issues"]
     assert issues == [
         "plan.csv 第 2 行 year：“二〇二六”不是年份 / line 2, year: '二〇二六' is not a year",
@@ -120,10 +121,10 @@ def test_bad_tables_are_refused_naming_line_and_column_and_nothing_is_written(wi
         (b"a" * (5 * 1024 * 1024 + 1), "larger than allowed"),
     ):
         with pytest.raises(InvalidInput, match=message):
-            quotas.load_plan(window.s, data, "plan.csv")
+            quotas.load_plan(window.s, data, "plan.csv", COUNTY)
     offsets = "项目编号,新增耕地面积(平方米),验收日期,质量等别\nBC-1,100,2026-13-01,3\nBC-2,0,2026-01-01,20\n"
     with pytest.raises(InvalidInput) as exc:
-        quotas.load_offsets(window.s, offsets.encode(), "offsets.csv")
+        quotas.load_offsets(window.s, offsets.encode(), "offsets.csv", COUNTY)
     assert exc.value.details["issues"] == [
         "offsets.csv 第 2 行 accepted_on：“2026-13-01”不是日期 / line 2, accepted_on: '2026-13-01' is not a date (YYYY-MM-DD)",
         "offsets.csv 第 3 行 grade：质量等别“20”应为 1–15 / line 3, grade: the grade '20' must be 1–15",

@@ -386,11 +386,12 @@ class MiningRightEvent(Base):
 
 
 class LandQuota(Base):
-    """A township's new-construction-land quota of a year (新增建设用地计划指标), as loaded from the plan's table."""
+    """A township's new-construction-land quota of a year (新增建设用地计划指标), as loaded from a county's plan table."""
 
     __tablename__ = "land_quotas"
     __table_args__ = (CheckConstraint("quota_m2 >= 0", name="quota_m2"),)
 
+    county: Mapped[str] = mapped_column(Text, primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     township: Mapped[str] = mapped_column(Text, primary_key=True)
     quota_m2: Mapped[float] = mapped_column(Float)
@@ -399,11 +400,13 @@ class LandQuota(Base):
 
 
 class OffsetProject(Base):
-    """A registered project that made new cultivated land (补充耕地项目), offsetting conversions of 耕地 (占补平衡)."""
+    """A county's registered project that made new cultivated land (补充耕地项目), offsetting its conversions of 耕地
+    (占补平衡)."""
 
     __tablename__ = "offset_projects"
     __table_args__ = (CheckConstraint("area_m2 > 0", name="area_m2"),)
 
+    county: Mapped[str] = mapped_column(Text, primary_key=True)
     project_no: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     township: Mapped[str | None] = mapped_column(Text)

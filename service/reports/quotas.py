@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -207,8 +207,9 @@ class LoadResult:
     total_m2: float = 0.0
 
 
-def load_plan(session: Session, data: bytes, name: str) -> LoadResult:
-    """Load a plan table (year, township, quota): the years it names are replaced in one transaction."""
+def load_plan(session: Session, data: bytes, name: str, county: str) -> LoadResult:
+    """Load a county's plan table (year, township, quota): that county's years it names are replaced in one
+    transaction."""
     table = _table(data, name, "plan", ("year", "township"))
     _with_area_header(table, "plan", "quota")
     seen: dict[tuple[int, str], int] = {}
@@ -232,19 +233,20 @@ def load_plan(session: Session, data: bytes, name: str) -> LoadResult:
             )
             continue
         seen[(year, township)] = line
-        rows.append({"year": year, "township": township, "quota_m2": m2, "source": name})
+        rows.append({"county": county, "year": year, "township": township, "quota_m2": m2, "source": name})
     _refuse(table)
     if not rows:
         raise InvalidInput(f"{name}: 没有指标行 / no quota rows")
     years = sorted({r["year"] for r in rows})
-    session.execute(delete(LandQuota).where(LandQuota.year.in_(years)))
+    session.execute(delete(LandQuota).where(LandQuota.county == county, LandQuota.year.in_(years)))
     session.execute(insert(LandQuota), rows)
     session.flush()
     return LoadResult(len(rows), years, sum(r["quota_m2"] for r in rows))
 
 
-def load_offsets(session: Session, data: bytes, name: str) -> LoadResult:
-    """Load the registered offset projects: new ones are added, known ones (by project number) take the new facts."""
+def load_offsets(session: Session, data: bytes, name: str, county: str) -> LoadResult:
+    """Load a county's registered offset projects: new ones are added, known ones (by project number) take the new
+    facts."""
     table = _table(data, name, "offsets", ("project_no", "accepted_on"))
     _with_area_header(table, "offsets", "area")
     seen: dict[str, int] = {}
@@ -278,6 +280,7 @@ def load_offsets(session: Session, data: bytes, name: str) -> LoadResult:
             continue
         rows.append(
             {
+                "county": county,
                 "project_no": number,
                 "name": table.cell(cells, "name") or number,
                 "township": table.cell(cells, "township") or None,
@@ -293,7 +296,7 @@ def load_offsets(session: Session, data: bytes, name: str) -> LoadResult:
     stmt = insert(OffsetProject).values(rows)
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["project_no"],
+            index_elements=["county", "project_no"],
             set_={c: stmt.excluded[c] for c in ("name", "township", "area_m2", "grade", "accepted_on", "source")},
         )
     )
@@ -301,12 +304,12 @@ def load_offsets(session: Session, data: bytes, name: str) -> LoadResult:
     return LoadResult(len(rows), [], sum(r["area_m2"] for r in rows))
 
 
-def load_file(session: Session, path: Path, what: str) -> LoadResult:
-    """Load a plan (`plan`) or offsets (`offsets`) table from a file, reading at most the size allowed."""
+def load_file(session: Session, path: Path, what: str, county: str) -> LoadResult:
+    """Load a county's plan (`plan`) or offsets (`offsets`) table from a file, reading at most the size allowed."""
     most = int(rules()["limits"]["max_bytes"])
     with path.open("rb") as f:
         data = f.read(most + 1)
-    return (load_plan if what == "plan" else load_offsets)(session, data, path.name)
+    return (load_plan if what == "plan" else load_offsets)(session, data, path.name, county)
 
 
 # --- the ledger -----------------------------------------------------------------------------------------------------
@@ -383,6 +386,7 @@ class QuotaLine:
     quota_m2: float | None
     used_m2: float = 0.0
     cases: int = 0
+    county: str = ""
 
     @property
     def remaining_m2(self) -> float:
@@ -394,6 +398,7 @@ class QuotaLine:
         q = self.quota_m2
         return {
             "year": self.year,
+            "county": self.county,
             "township": self.township,
             "quota_m2": None if q is None else round(q, 2),
             "quota_ha": None if q is None else round(m2_to_ha(q), 4),
@@ -422,6 +427,7 @@ class OffsetLine:
         """Return the JSON-ready line."""
         p = self.project
         return {
+            "county": p.county,
             "project_no": p.project_no,
             "name": p.name,
             "township": p.township,
@@ -485,35 +491,38 @@ def _local_year(c: Conversion) -> int:
 def debits(session: Session, county: str | None = None) -> list[Debit]:
     """Work out every approved conversion's debits in the order of approval (quota per township and year; offsets
     first accepted, first used, and only by conversions approved on or after the project's acceptance); of one
-    county's conversions when `county` (a GB/T 2260 code) is given."""
+    county's conversions when `county` (a GB/T 2260 code) is given. Each county's conversions draw on that county's
+    quotas and offset projects only."""
     approved = sorted(
         list_conversions(session, ConversionFilter(state="approved"), county).rows,
         key=lambda c: (c.approved_at or c.received_at, c.case_id),
     )
-    quotas = {(q.year, q.township): q.quota_m2 for q in session.scalars(select(LandQuota))}
-    projects = list(
-        session.scalars(select(OffsetProject).order_by(OffsetProject.accepted_on, OffsetProject.project_no))
-    )
-    left = {p.project_no: p.area_m2 for p in projects}
-    used: dict[tuple[int, str], float] = defaultdict(float)
+    quotas = {(q.county, q.year, q.township): q.quota_m2 for q in session.scalars(_of_county(LandQuota, county))}
+    projects: dict[str, list[OffsetProject]] = defaultdict(list)
+    for p in session.scalars(
+        _of_county(OffsetProject, county).order_by(OffsetProject.accepted_on, OffsetProject.project_no)
+    ):
+        projects[p.county].append(p)
+    left = {(p.county, p.project_no): p.area_m2 for ps in projects.values() for p in ps}
+    used: dict[tuple[str, int, str], float] = defaultdict(float)
     out = []
     for c in approved:
         year = _local_year(c)
         d = Debit(c, year, c.agricultural_m2, c.cultivated_m2)
-        key = (year, c.township or "")
+        key = (c.county, year, c.township or "")
         quota = quotas.get(key)
         d.no_quota = quota is None
         d.quota_short_m2 = min(d.agricultural_m2, max(0.0, used[key] + d.agricultural_m2 - (quota or 0.0)))
         used[key] += d.agricultural_m2
         need = d.cultivated_m2
         day = (c.approved_at or c.received_at).astimezone(LOCAL_TZ).date()
-        for p in projects:
+        for p in projects[c.county]:
             if need <= AREA_TOLERANCE_M2:
                 break
-            if p.accepted_on > day or left[p.project_no] <= AREA_TOLERANCE_M2:
+            if p.accepted_on > day or left[(p.county, p.project_no)] <= AREA_TOLERANCE_M2:
                 continue
-            take = min(need, left[p.project_no])
-            left[p.project_no] -= take
+            take = min(need, left[(p.county, p.project_no)])
+            left[(p.county, p.project_no)] -= take
             need -= take
             d.offsets.append((p.project_no, take))
         d.offset_short_m2 = max(0.0, need)
@@ -521,32 +530,41 @@ def debits(session: Session, county: str | None = None) -> list[Debit]:
     return out
 
 
+def _of_county(model: type[LandQuota] | type[OffsetProject], county: str | None) -> Select[Any]:
+    query = select(model)
+    return query if county is None else query.where(model.county == county)
+
+
 def ledger(session: Session, year: int, county: str | None = None) -> Ledger:
     """Return the ledger of a year: its quotas with what was used, every offset project, the year's conversions (of
-    one county when `county` is given: what staff of one county may see)."""
+    one county when `county` is given: what staff of one county may see; else every county's, line by line)."""
     all_debits = debits(session, county)
     lines = {
-        q.township: QuotaLine(year, q.township, q.quota_m2)
-        for q in session.scalars(select(LandQuota).where(LandQuota.year == year).order_by(LandQuota.township))
+        (q.county, q.township): QuotaLine(year, q.township, q.quota_m2, county=q.county)
+        for q in session.scalars(
+            _of_county(LandQuota, county).where(LandQuota.year == year).order_by(LandQuota.county, LandQuota.township)
+        )
     }
     for d in all_debits:
         if d.year != year:
             continue
         town = d.conversion.township or ""
-        line = lines.setdefault(town, QuotaLine(year, town, None))
+        line = lines.setdefault((d.conversion.county, town), QuotaLine(year, town, None, county=d.conversion.county))
         line.used_m2 += d.agricultural_m2
         line.cases += 1
     offsets = {
-        p.project_no: OffsetLine(p)
-        for p in session.scalars(select(OffsetProject).order_by(OffsetProject.accepted_on, OffsetProject.project_no))
+        (p.county, p.project_no): OffsetLine(p)
+        for p in session.scalars(
+            _of_county(OffsetProject, county).order_by(OffsetProject.accepted_on, OffsetProject.project_no)
+        )
     }
     for d in all_debits:
         for number, m2 in d.offsets:
-            offsets[number].used_m2 += m2
-            offsets[number].cases.append(d.conversion.case_no)
+            offsets[(d.conversion.county, number)].used_m2 += m2
+            offsets[(d.conversion.county, number)].cases.append(d.conversion.case_no)
     return Ledger(
         year,
-        sorted(lines.values(), key=lambda q: (q.quota_m2 is None, q.township)),
+        sorted(lines.values(), key=lambda q: (q.county, q.quota_m2 is None, q.township)),
         list(offsets.values()),
         [d for d in all_debits if d.year == year],
         all_debits,
