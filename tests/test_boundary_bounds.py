@@ -584,9 +584,10 @@ def test_features_per_geopackage_are_capped(tmp_path):
 def test_100_000_deep_geojson_is_refused_on_every_path():
     """Before: a RecursionError inside the readers (shown as malformed GeoJSON or GDAL's own message, or a 500)."""
     text = '{"type":"Polygon","coordinates":' + "[" * 100_000 + "]" * 100_000 + "}"
+    nested = {"type": "Polygon", "coordinates": deep_list(100_000)}  # built outside the timed refusal
     for read in (
         lambda: read_drawn(text),
-        lambda: read_drawn({"type": "Polygon", "coordinates": deep_list(100_000)}),
+        lambda: read_drawn(nested),
         lambda: read_boundary_bytes(text.encode(), "deep.geojson"),
         lambda: read_boundary_bytes(text.encode(), "upload"),
     ):
