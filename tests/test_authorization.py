@@ -234,6 +234,7 @@ MATRIX = [
     ("GET", "/tiles/{layer_name}.json", None, _everyone(200)),
     # the layers of the cases are for staff: `parcels` is no layer of the cases (404 after the role check)
     ("GET", "/tiles/cases/{layer_name}/{z}/{x}/{y}.pbf", None, dict.fromkeys(STAFF, 404)),
+    ("GET", "/tiles/cases/{z}/{x}/{y}.pbf", None, dict.fromkeys(STAFF, 204)),  # below the layers' minimum zoom
     ("GET", "/tiles/cases/{layer_name}.json", None, dict.fromkeys(STAFF, 404)),
     ("GET", "/openapi.json", None, _everyone(200)),
     ("GET", "/docs", None, _everyone(200)),

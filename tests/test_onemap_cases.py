@@ -161,6 +161,15 @@ def test_the_layers_of_the_cases_are_vector_tiles_for_staff_with_versions(w: Win
     approved = api.get(f"/tiles/cases/cases_approved/16/{x}/{y}.pbf")
     (feature,) = mapbox_vector_tile.decode(approved.content)["cases_approved"]["features"]
     assert feature["properties"]["status"] == "approved" and feature["properties"]["case_no"] == case["case_no"]
+    # the map fetches a tile of both layers of the cases at once: the same layers, in the order asked for
+    both = api.get(f"/tiles/cases/16/{x}/{y}.pbf?layers=cases_pending,cases_approved")
+    assert both.status_code == 200 and both.headers["cache-control"].startswith("private")
+    assert both.content == approved.content  # no pending case here any more: the approved layer alone
+    assert both.headers["etag"] == f'"cases_pending-{versions(conn)["cases_pending"][0]}.cases_approved-' + (
+        f'{versions(conn)["cases_approved"][0]}"'
+    )
+    assert api.get(f"/tiles/cases/16/{x}/{y}.pbf", as_=None).status_code == 401
+    assert api.get(f"/tiles/cases/16/{x}/{y}.pbf?layers=parcels").status_code == 404
     health = api.get("/healthz", as_=None).json()["layers"]
     assert health["cases_approved"]["count"] == 1 and health["cases_pending"]["count"] == 0
     # the one map lists them for staff only

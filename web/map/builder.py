@@ -77,8 +77,10 @@ class MapLayer:
     """A one-map layer as the map shows it: vector tiles from our own endpoint.
 
     `name` is the layer's name in the tile URL and inside the MVT; `title` is shown (Chinese); tiles are requested
-    from `minzoom` up; `url` overrides build_map's tile URL template (`{layer}`, `{z}`, `{x}`, `{y}`); `style` is a
-    style kind from web/landuse_style.py, by default the layer's name if that is a kind, else "outline".
+    from `minzoom` up; `url` overrides build_map's tile URL template (`{layer}`, `{z}`, `{x}`, `{y}`), and `batch`
+    is then the combined URL (`{z}`, `{x}`, `{y}`, `?layers=`) its tiles are fetched from together with the other
+    layers of that URL; `style` is a style kind from web/landuse_style.py, by default the layer's name if that is a
+    kind, else "outline".
     """
 
     name: str
@@ -87,6 +89,7 @@ class MapLayer:
     show: bool = True
     url: str | None = None
     style: str | None = None
+    batch: str | None = None
 
     @property
     def style_kind(self) -> str:
@@ -404,9 +407,10 @@ def build_map(
         key = json.dumps(lyr.name)
         style = "LW.landuseStyle" if lyr.style_kind == "landuse" else json.dumps(layer_style(lyr.style_kind))
         factory = "rendererFactory: L.canvas.tile, " if renderer == "canvas" else ""
+        combined = lyr.batch if lyr.url is not None else layers_url
         batch = (
-            f"lwTiles: {json.dumps(_tile_url(layers_url, lyr.name))}, lwLayer: {key}, "
-            if layers_url is not None and lyr.url is None
+            f"lwTiles: {json.dumps(_tile_url(combined, lyr.name))}, lwLayer: {key}, "
+            if layers_url is not None and combined is not None
             else ""
         )
         options = (

@@ -108,6 +108,8 @@ def display_name(request: Request, user: Principal | None) -> str:
 
 CASE_TILES = "/tiles/cases/{layer}/{z}/{x}/{y}.pbf"
 """The layers of the cases (pending applications, approved land) are served to logged-in staff only."""
+CASE_TILES_TOGETHER = "/tiles/cases/{z}/{x}/{y}.pbf"
+"""Where the map fetches a tile of every layer of the cases at once."""
 
 
 def page(
@@ -151,7 +153,7 @@ def map_layers(lang: str, staff: bool = False) -> list[MapLayer]:
     ]
     if staff:
         out += [
-            MapLayer(n, s.title if lang == "zh" else s.title_en, s.minzoom, url=CASE_TILES)
+            MapLayer(n, s.title if lang == "zh" else s.title_en, s.minzoom, url=CASE_TILES, batch=CASE_TILES_TOGETHER)
             for n, s in case_layers().items()
         ]
     return out

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from psycopg import AsyncConnection
 
-from gis.catalog import LayerSpec, case_layer, catalog, layer
+from gis.catalog import LayerSpec, case_layer, case_layers, catalog, layer
 from gis.tiles import MAX_ZOOM, TileAddress, TileRequestError, extent_query, layers_tile_sql, versions_query
 from service.access.auth import Principal
 from service.core.errors import BadRequest
@@ -46,6 +46,28 @@ async def layers_tile(
     """
     specs = [layer(name) for name in dict.fromkeys(layers.split(","))] if layers else list(catalog().values())
     return await _tile_response(specs, z, x, y, request, reads, settings)
+
+
+@router.get(
+    "/tiles/cases/{z}/{x}/{y}.pbf",
+    summary="Mapbox vector tile of several layers of the cases at once (staff only)",
+    responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "empty tile"}},
+)
+async def case_layers_tile(
+    z: int,
+    x: int,
+    y: int,
+    request: Request,
+    reads: ReadsDep,
+    settings: SettingsDep,
+    staff: Annotated[Principal, permission("cases.map")],
+    layers: LayersQuery = None,
+) -> Response:
+    """Return one MVT holding the tile of each layer of the cases asked for (every one when not given); staff of one
+    county see its cases alone."""
+    names = dict.fromkeys(layers.split(",")) if layers else case_layers()
+    specs = [case_layer(name) for name in names]
+    return await _tile_response(specs, z, x, y, request, reads, settings, "private", staff.county)
 
 
 @router.get(
