@@ -41,8 +41,8 @@ def main() -> None:
     a = p.parse_args()
     from playwright.sync_api import sync_playwright
 
+    path = county(1_000_000)  # generated the first time, with its anchors
     anchors = json.loads((DATA / "anchors_bench.json").read_text("utf-8"))
-    path = county(1_000_000)
     with bench_cluster() as cluster:
         url = cluster.url()
         with psycopg.connect(url) as conn:
