@@ -63,8 +63,8 @@ def refused(
     are doing (the parser pool's tests time the wall clock, which is what a caller waits).
     """
     # the collector is held off while the reader runs: a collection of this test process's large heap is no cost of
-    # the file (a parser process in the server is a small interpreter of its own)
-    gc.collect()
+    # the file (a parser process in the server is a small interpreter of its own); nothing is collected beforehand,
+    # as callers time a race against a parse running meanwhile
     gc.disable()
     try:
         started = clock()
