@@ -182,7 +182,7 @@ def test_every_step_of_a_case_history_has_a_title_in_both_languages():
 
     messages = tomllib.loads((ROOT / "web" / "data" / "messages.toml").read_text("utf-8"))
     untitled = []
-    for path in (ROOT / "service").rglob("*.py"):
+    for path in [*(ROOT / "service").rglob("*.py"), *(ROOT / "web").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             name = getattr(node, "func", None)
             if not (isinstance(node, ast.Call) and getattr(name, "id", getattr(name, "attr", "")) == "audit"):
